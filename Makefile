@@ -1,0 +1,90 @@
+# pam_esc: top-level build. Each part adds its targets in its own module.mk;
+# this file holds the shared flags, the generic compile rule and the user-facing targets.
+#   make            build everything into $(BUILD)/
+#   make check      install what is missing, build (gcc, clang, ASan+UBSan), run every test
+#   make demo       bring the rig up and show a card enrolled at a real PAM login
+#   make bench      benchmarks, written to docs/benchmarks.md
+#   make lint       clang-format and cppcheck
+BUILD   ?= build
+CC      ?= cc
+OPT     ?= -O2 -g
+SAN     ?=
+PREFIX  ?= /usr/local
+LIBEXECDIR ?= $(PREFIX)/libexec/pam_esc
+SYSCONFDIR ?= /etc
+PAMDIR  ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+# SAN=fuzz (with CC=clang): every object instrumented for libFuzzer; see tests/fuzz/module.mk.
+ifeq ($(SAN),fuzz)
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+BASE_CFLAGS := -std=c11 $(WARN) $(OPT) -fPIC -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon $(SANFLAGS) \
+	-DESC_LIBEXECDIR='"$(LIBEXECDIR)"' -DESC_SYSCONFDIR='"$(SYSCONFDIR)"'
+BASE_LDFLAGS := $(SANFLAGS)
+
+pc = $(shell pkg-config $(1) 2>/dev/null)
+PCSC_CFLAGS := $(call pc,--cflags libpcsclite)
+PCSC_LIBS   := $(call pc,--libs libpcsclite)
+CURL_CFLAGS := $(call pc,--cflags libcurl)
+CURL_LIBS   := $(call pc,--libs libcurl)
+XML_CFLAGS  := $(call pc,--cflags libxml-2.0)
+XML_LIBS    := $(call pc,--libs libxml-2.0)
+NSS_CFLAGS  := $(call pc,--cflags nss)
+NSS_LIBS    := $(call pc,--libs nss)
+UDEV_LIBS   := $(call pc,--libs libudev)
+SSL_CFLAGS  := $(call pc,--cflags libcrypto)
+SSL_LIBS    := $(call pc,--libs libcrypto)
+ZLIB_LIBS   := $(call pc,--libs zlib)
+
+.PHONY: all check demo bench install clean lint deps
+all:
+
+# Generic compile rule; a module adds include paths with a pattern-specific
+# variable, e.g.  $(BUILD)/obj/agent/%.o: MOD_CFLAGS = $(CURL_CFLAGS)
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(MOD_CFLAGS) -MMD -MP -c -o $@ $<
+
+include common/module.mk
+include pam_esc/module.mk
+include agent/module.mk
+include tests/module.mk
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Installs the Debian packages the build, the tests and the demo need (root, non-interactive).
+deps:
+	@tests/rig/deps install
+
+check:
+	@tests/rig/deps ensure
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all BUILD=$(BUILD)/san SAN=1
+	@tests/run-tests --build $(BUILD)
+
+demo:
+	@tests/rig/deps ensure
+	@$(MAKE) --no-print-directory all
+	@tests/demo/run-demo --build $(BUILD)
+
+bench:
+	@tests/rig/deps ensure
+	@$(MAKE) --no-print-directory all
+	@tests/bench/run-bench --build $(BUILD)
+
+lint:
+	@tests/lint.sh
+
+install: all
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/pam_esc
+	install -m 0644 $(BUILD)/pam_esc.so $(DESTDIR)$(PAMDIR)/pam_esc.so
+	install -m 0755 $(BUILD)/esc-agent $(DESTDIR)$(LIBEXECDIR)/esc-agent
+	install -m 0755 $(BUILD)/escctl $(DESTDIR)$(PREFIX)/bin/escctl
+	test -e $(DESTDIR)$(SYSCONFDIR)/pam_esc/esc.conf || install -m 0644 config/esc.conf $(DESTDIR)$(SYSCONFDIR)/pam_esc/esc.conf
+
+clean:
+	rm -rf $(BUILD)

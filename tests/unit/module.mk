@@ -1,0 +1,9 @@
+# tests/unit: one program per test_*.c; each links every library of the project.
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+$(BUILD)/obj/tests/unit/%.o: MOD_CFLAGS = $(PCSC_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) $(NSS_CFLAGS) $(SSL_CFLAGS) -Itests/lib -Iagent -Itests/vcard -Itests/tps
+
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(VCARD_LIB) $(TPS_LIB) $(AGENT_LIB) $(COMMON_LIB) $(TESTLIB)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS) $(TESTLIB_LIBS) $(LDAP_LIBS) -lpam
+all: $(UNIT_BINS)
