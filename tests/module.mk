@@ -4,3 +4,5 @@ include tests/vcard/module.mk
 include tests/tps/module.mk
 include tests/unit/module.mk
 include tests/fuzz/module.mk
+include tests/bench/module.mk
+include tests/pam/module.mk

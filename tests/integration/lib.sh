@@ -6,13 +6,17 @@
 set -uo pipefail
 ESC_TOP=${ESC_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 ESC_BUILD=${ESC_BUILD:-$ESC_TOP/build}
-export ESC_TOP ESC_BUILD
+ESC_BUILD_PLAIN=${ESC_BUILD_PLAIN:-$ESC_TOP/build}
+export ESC_TOP ESC_BUILD ESC_BUILD_PLAIN
 RIG=$ESC_TOP/tests/rig/rig
 ESCCTL=$ESC_BUILD/escctl
 COOLKEY=/usr/lib/pkcs11/libcoolkeypk11.so
 TEST_NAME=$(basename "${BASH_SOURCE[1]:-$0}" .sh)
 TMP=$(mktemp -d "/tmp/esc-$TEST_NAME.XXXXXX")
 
+# secret VALUE: a PIN or password this test uses; checks/no_secrets_in_logs.sh then proves that
+# no log of the run contains it.
+secret() { mkdir -p "$ESC_TOP/build" && printf '%s\n' "$1" >>"$ESC_TOP/build/test-secrets.txt"; }
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
 skip() { echo "SKIP: $1: $2"; }

@@ -22,8 +22,8 @@ static int check_failed_, check_skipped_, check_any_failed_;
         }                                                                                          \
     } while (0)
 
-#define EXPECT_EQ(a, b) EXPECT((a) == (b))
-#define EXPECT_STR(a, b) EXPECT(strcmp((a), (b)) == 0)
+#define EXPECT_EQ(a, b)     EXPECT((a) == (b))
+#define EXPECT_STR(a, b)    EXPECT(strcmp((a), (b)) == 0)
 #define EXPECT_MEM(a, b, n) EXPECT(memcmp((a), (b), (n)) == 0)
 
 #define SKIP(why)                                                                                  \
@@ -46,6 +46,9 @@ static int check_failed_, check_skipped_, check_any_failed_;
         fflush(stdout);                                                                            \
     } while (0)
 
-static inline int check_status(void) { return check_any_failed_ ? 1 : 0; }
+static inline int check_status(void)
+{
+    return check_any_failed_ ? 1 : 0;
+}
 
 #endif

@@ -1,0 +1,32 @@
+/* escctl: the command-line tool. main_escctl.c holds the command table; each command is a
+ * handler `int cmd(int argc, char **argv)` (argv[0] = the command name) returning an exit
+ * code below.
+ *
+ *   escctl [--conf FILE] [-v|--verbose] COMMAND [ARGS...]
+ *   escctl status [--json] [--reader NAME] [--timeout MS]   every reader: state and facts
+ *   escctl list   [--json] [--reader NAME] [--timeout MS]   every reader: state and CUID
+ *   escctl help [COMMAND]
+ *
+ * Exit codes (the card-operation commands of escctl_ops.h use the same numbers):
+ *   0  success; for status/list: every card found could be read (any card state,
+ *      including NO_APPLET, UNINITIALIZED, PIN_LOCKED, EXPIRED)
+ *   1  another failure (internal, I/O)
+ *   2  bad command line (unknown command or option): usage on stderr
+ *   3  esc.conf unusable (the error names file:line)
+ *   4  no pcscd / no reader / no card, or the card failed (answered garbage, too short,
+ *      too long, was pulled mid-command, or did not answer in time)
+ *   5..9  network, untrusted host, TPS refused, authentication, cancelled (escctl_ops.h) */
+#ifndef ESC_ESCCTL_H
+#define ESC_ESCCTL_H
+
+#define ESCCTL_EXIT_OK    0
+#define ESCCTL_EXIT_FAIL  1
+#define ESCCTL_EXIT_USAGE 2
+#define ESCCTL_EXIT_CONF  3
+#define ESCCTL_EXIT_CARD  4
+
+/* escctl status / escctl list */
+int escctl_cmd_status(int argc, char **argv);
+int escctl_cmd_list(int argc, char **argv);
+
+#endif

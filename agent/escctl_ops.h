@@ -1,0 +1,30 @@
+/* escctl_ops: escctl's card operations: phone-home, enroll, format, reset-pin, renew.
+ *
+ *   escctl phone-home [--url URL] [--test] [--refresh] [--reader R] [--json]
+ *   escctl enroll|format|reset-pin|renew [--reader R] [--url PHONE_HOME_URL] [--refresh]
+ *          [--token-type T] [--user ID] [--password-fd N] [--pin-fd N] [--json] [--quiet]
+ *
+ * Each function takes the command's own argv (argv[0] = the command name) and returns the
+ * process exit code below. esc.conf comes from $ESC_CONF or the default path (--conf FILE
+ * overrides). Prompts go to /dev/tty (echo off for secrets, the new PIN twice); progress goes
+ * to stderr (a bar on a TTY, plain lines otherwise); --json prints the result on stdout. */
+#ifndef ESC_ESCCTL_OPS_H
+#define ESC_ESCCTL_OPS_H
+
+#include "esc_err.h"
+#include "escctl.h"
+
+/* Exit codes: 0..4 as in escctl.h (ok, fail, usage, conf, card), then: */
+#define ESCCTL_EXIT_NET       5 /* TPS or phone-home server unreachable, TLS, timeout, protocol */
+#define ESCCTL_EXIT_UNTRUSTED 6 /* host not in allowed_hosts, or http not allowed for it */
+#define ESCCTL_EXIT_REFUSED   7 /* the TPS refused the operation (END_OP error) */
+#define ESCCTL_EXIT_AUTH      8 /* the directory rejected the user ID or password */
+#define ESCCTL_EXIT_CANCELLED 9 /* no answer to a prompt, or an unusable PIN */
+
+int escctl_exit_code(esc_err e);
+
+int escctl_cmd_phone_home(int argc, char **argv);
+/* enroll, format, reset-pin, renew: the operation is taken from argv[0]. */
+int escctl_cmd_operation(int argc, char **argv);
+
+#endif

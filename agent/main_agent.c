@@ -1,0 +1,58 @@
+/* esc-agent: for now, run one card operation for one reader and exit.
+ *
+ *   esc-agent --op enroll|format|reset-pin|renew [--reader R] [--url PHONE_HOME_URL]
+ *             [--refresh] [--user ID] [--password-fd N] [--pin-fd N] [--json] [--quiet]
+ *
+ * It drives the same engine as escctl (agent_op + tps_op) with the terminal callbacks; the
+ * PAM hand-off of the next issue will drive it with the hand-off callbacks instead. The exit
+ * code is escctl's (escctl_ops.h). */
+#include "escctl_ops.h"
+#include "log.h"
+#include "pam_session.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: esc-agent --op enroll|format|reset-pin|renew [--reader R] "
+                    "[--url PHONE_HOME_URL] [--refresh] [--user ID] [--password-fd N] "
+                    "[--pin-fd N] [--json] [--quiet]\n");
+}
+
+int main(int argc, char **argv)
+{
+    char *args[64];
+    int n = 0;
+    const char *op = NULL;
+
+    if (argc > 1 && strncmp(argv[1], "--pam", 5) == 0) /* the pam_esc hand-off */
+        return pam_session_main(argc, argv);
+    esc_log_init("esc-agent", ESC_LOG_WARN, false);
+    signal(SIGPIPE, SIG_IGN);
+    /* pull "--op NAME" out; the rest are the operation's own options */
+    args[n++] = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--op") == 0 && i + 1 < argc) {
+            op = argv[++i];
+        } else if (strncmp(argv[i], "--op=", 5) == 0) {
+            op = argv[i] + 5;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage();
+            return ESCCTL_EXIT_OK;
+        } else if (n < (int)(sizeof args / sizeof args[0]) - 1) {
+            args[n++] = argv[i];
+        } else {
+            usage();
+            return ESCCTL_EXIT_USAGE;
+        }
+    }
+    if (!op) {
+        usage();
+        return ESCCTL_EXIT_USAGE;
+    }
+    args[0] = (char *)op;
+    args[n] = NULL;
+    return escctl_cmd_operation(n, args);
+}

@@ -1,0 +1,128 @@
+/* escctl: dispatcher. One line per command in `commands`; see escctl.h for exit codes. */
+#include "escctl.h"
+#include "escctl_ops.h"
+
+#include "log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmd_help(int argc, char **argv);
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help; /* "ARGS\n  what it does" */
+};
+
+static const struct command commands[] = {
+    {"status", escctl_cmd_status,
+     "[--json] [--reader NAME] [--timeout MS]\n"
+     "  Probe every reader: state, CUID, applet version, life cycle, PIN tries\n"
+     "  left, certificates, phone-home URL, ATR. Never spends a PIN try."},
+    {"list", escctl_cmd_list,
+     "[--json] [--reader NAME] [--timeout MS]\n"
+     "  One short line per reader: state and CUID."},
+    {"phone-home", escctl_cmd_phone_home,
+     "[--url URL] [--test] [--refresh] [--reader R] [--json]\n"
+     "  Show the card's Phone Home profile (cached, else fetched).\n"
+     "  --test fetches without caching, --refresh fetches anew, --url overrides the card's\n"
+     "  and esc.conf's URL."},
+    {"enroll", escctl_cmd_operation,
+     "[--reader R] [--url URL] [--refresh] [--token-type T] [--user ID] [--password-fd N] "
+     "[--pin-fd N] [--json] [--quiet]\n"
+     "  Enroll the card with the TPS (a blank card gets the applet first)."},
+    {"format", escctl_cmd_operation,
+     "[--reader R] [--url URL] [--refresh] [--token-type T] [--user ID] [--password-fd N] "
+     "[--json] [--quiet]\n"
+     "  Format the card with the TPS: certificates and keys removed."},
+    {"reset-pin", escctl_cmd_operation,
+     "[--reader R] [--url URL] [--refresh] [--user ID] [--password-fd N] [--pin-fd N] "
+     "[--json] [--quiet]\n"
+     "  Reset (unblock) the card's PIN with the TPS."},
+    {"renew", escctl_cmd_operation,
+     "[--reader R] [--url URL] [--refresh] [--user ID] [--password-fd N] [--json] [--quiet]\n"
+     "  Renew the card's certificates with the TPS."},
+    {"help", cmd_help, "[COMMAND]\n  Show the commands, or the options of one."},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: escctl [--conf FILE] [-v|--verbose] COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const char *d = strchr(commands[i].help, '\n'); /* first line of the description */
+        d = d ? d + 3 : "";
+        fprintf(f, "  %-11s %.*s\n", commands[i].name, (int)strcspn(d, "\n"), d);
+    }
+    fprintf(f,
+            "\n`escctl help COMMAND` shows a command's options. --conf FILE (or $ESC_CONF) selects "
+            "esc.conf.\n");
+}
+
+static const struct command *find(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    const struct command *c;
+    if (argc < 2) {
+        usage(stdout);
+        return ESCCTL_EXIT_OK;
+    }
+    c = find(argv[1]);
+    if (!c) {
+        fprintf(stderr, "escctl: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return ESCCTL_EXIT_USAGE;
+    }
+    printf("usage: escctl %s %s\n", c->name, c->help);
+    return ESCCTL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    const struct command *c;
+    int i = 1, level = ESC_LOG_WARN;
+
+    signal(SIGPIPE, SIG_IGN);
+    /* global options before the command */
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return ESCCTL_EXIT_OK;
+        } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+            level++;
+            i++;
+        } else if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc) {
+            setenv("ESC_CONF", argv[i + 1], 1); /* every command reads esc.conf through conf_load */
+            i += 2;
+        } else if (strncmp(argv[i], "--conf=", 7) == 0) {
+            setenv("ESC_CONF", argv[i] + 7, 1);
+            i++;
+        } else {
+            fprintf(stderr, "escctl: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return ESCCTL_EXIT_USAGE;
+        }
+    }
+    esc_log_init("escctl", level, false);
+    if (i >= argc) {
+        usage(stderr);
+        return ESCCTL_EXIT_USAGE;
+    }
+    c = find(argv[i]);
+    if (!c) {
+        fprintf(stderr, "escctl: unknown command '%s'\n", argv[i]);
+        usage(stderr);
+        return ESCCTL_EXIT_USAGE;
+    }
+    return c->run(argc - i, argv + i);
+}

@@ -1,0 +1,184 @@
+/* phone_home: GET the phone-home URL, parse, cache (reference/tps-protocol.md §7). */
+#include "phone_home.h"
+
+#include "tps_conv.h" /* tps_ca_bundle */
+#include "trust.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct body {
+    char buf[PH_XML_MAX + 1];
+    size_t len;
+    bool too_big;
+};
+
+static size_t body_cb(char *d, size_t sz, size_t n, void *ud)
+{
+    struct body *b = ud;
+    size_t k = sz * n;
+    if (k > PH_XML_MAX - b->len) {
+        b->too_big = true;
+        return 0; /* abort: the answer is larger than any phone-home document */
+    }
+    memcpy(b->buf + b->len, d, k);
+    b->len += k;
+    return k;
+}
+
+const char *ph_pick_url(const char *cli_url, const char *card_url, const char *conf_url)
+{
+    if (cli_url && *cli_url)
+        return cli_url;
+    if (card_url && *card_url)
+        return card_url;
+    if (conf_url && *conf_url)
+        return conf_url;
+    return NULL;
+}
+
+const char *ph_strerror(int rc)
+{
+    switch (rc) {
+    case PH_OK:
+        return "Phone home succeeded.";
+    case PH_NO_URL:
+        return "No phone-home URL is known for this card: set phone_home_url in esc.conf or "
+               "use escctl phone-home --url.";
+    case PH_UNTRUSTED:
+        return "The phone-home address is not allowed.";
+    case PH_CONNECT:
+        return "The phone-home server cannot be reached.";
+    case PH_TLS:
+        return "The phone-home server's TLS certificate is not trusted.";
+    case PH_HTTP:
+        return "The phone-home server refused the request.";
+    case PH_PARSE:
+        return "The phone-home server's answer could not be understood.";
+    case PH_CACHE:
+        return "The phone-home profile could not be saved.";
+    default:
+        return "Phone home failed because of an internal error.";
+    }
+}
+
+static int map_curl(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CACERT_BADFILE:
+        return PH_TLS;
+    case CURLE_WRITE_ERROR:
+    case CURLE_TOO_MANY_REDIRECTS:
+        return PH_HTTP;
+    default:
+        return PH_CONNECT;
+    }
+}
+
+int ph_fetch(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
+             unsigned *requests, char *err, size_t errlen)
+{
+    struct body *b = NULL;
+    CURL *h = NULL;
+    char full[PH_URL_MAX + PH_CUID_MAX + 8];
+    int rc = PH_INTERNAL, n;
+    long code = 0;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!url || !*url)
+        return PH_NO_URL;
+    if (!ph_cuid_ok(cuid)) {
+        if (err)
+            snprintf(err, errlen, "The card's CUID could not be read.");
+        return PH_INTERNAL;
+    }
+    if (trust_check_url(url, o->allowed_hosts, o->allow_http_hosts, err, errlen) != TRUST_OK)
+        return PH_UNTRUSTED;
+    if (strlen(url) >= PH_URL_MAX)
+        return PH_NO_URL;
+    n = snprintf(full, sizeof full, "%s%ccuid=%s", url, strchr(url, '?') ? '&' : '?', cuid);
+    if (n < 0 || (size_t)n >= sizeof full)
+        return PH_INTERNAL;
+    b = calloc(1, sizeof *b);
+    h = curl_easy_init();
+    if (!b || !h)
+        goto out;
+    if (tps_tls_setup(h, o->ca_file, err, errlen) < 0) {
+        rc = PH_TLS;
+        goto out;
+    }
+    long to = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+    if (curl_easy_setopt(h, CURLOPT_URL, full) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, b) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, to) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "pam_esc") != CURLE_OK)
+        goto out;
+    if (requests)
+        (*requests)++;
+    CURLcode cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        rc = b->too_big ? PH_HTTP : map_curl(cc);
+        if (err)
+            snprintf(err, errlen, "%s (%s)",
+                     b->too_big ? "The phone-home answer is too large." : ph_strerror(rc),
+                     curl_easy_strerror(cc));
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    if (code != 200) {
+        rc = PH_HTTP;
+        if (err)
+            snprintf(err, errlen, "The phone-home server answered with HTTP status %ld.", code);
+        goto out;
+    }
+    memset(p, 0, sizeof *p);
+    if (ph_xml_parse(b->buf, b->len, p, err, errlen) < 0) {
+        rc = PH_PARSE;
+        goto out;
+    }
+    snprintf(p->cuid, sizeof p->cuid, "%s", cuid);
+    snprintf(p->source_url, sizeof p->source_url, "%s", url);
+    p->fetched_at = (long long)time(NULL);
+    rc = PH_OK;
+out:
+    if (h)
+        curl_easy_cleanup(h);
+    free(b);
+    if (rc != PH_OK && err && errlen && !err[0])
+        snprintf(err, errlen, "%s", ph_strerror(rc));
+    return rc;
+}
+
+int ph_get(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
+           bool *from_cache, unsigned *requests, char *err, size_t errlen)
+{
+    int rc;
+    if (from_cache)
+        *from_cache = false;
+    /* A cached profile answers unless it came from another phone-home URL than the one we
+     * would use now (the card was re-issued elsewhere, or --url names another server). */
+    if (o->cache_dir && !o->refresh && ph_cache_load(o->cache_dir, cuid, p) == 0 &&
+        (!url || !*url || strcmp(p->source_url, url) == 0)) {
+        if (from_cache)
+            *from_cache = true;
+        return PH_OK;
+    }
+    rc = ph_fetch(url, cuid, o, p, requests, err, errlen);
+    if (rc != PH_OK)
+        return rc;
+    if (o->cache_dir && ph_cache_store(o->cache_dir, p, err, errlen) < 0)
+        return PH_CACHE;
+    return PH_OK;
+}

@@ -1,0 +1,92 @@
+/* phone_home: find the TPS for a card (reference/tps-protocol.md §7, design.md "The agent").
+ *
+ * GET <phone-home URL>?cuid=<CUID>, parse the ServiceInfo XML (libxml2, no network, no
+ * entities, no DTD, size-capped), keep the profile per CUID in a cache file; a cached profile
+ * means no request. */
+#ifndef ESC_PHONE_HOME_H
+#define ESC_PHONE_HOME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PH_URL_MAX   1024
+#define PH_CUID_MAX  40
+#define PH_XML_MAX   65536 /* a phone-home answer larger than this is refused */
+#define PH_CACHE_VER 1
+
+/* A phone-home profile. Every string is NUL-terminated printable text ("" when absent). */
+struct ph_profile {
+    char cuid[PH_CUID_MAX + 1];            /* hex, as read from the card */
+    char source_url[PH_URL_MAX];           /* the phone-home URL that answered */
+    char issuer[256];                      /* <IssuerName> */
+    char operation[PH_URL_MAX];            /* <Operation>: the TPS URL */
+    char ui[PH_URL_MAX];                   /* <UI> */
+    char enrolled_browser_url[PH_URL_MAX]; /* <EnrolledTokenBrowserURL> */
+    char enrolled_url[PH_URL_MAX];         /* <EnrolledTokenURL> */
+    char token_type[128];                  /* <TokenType> */
+    char ca_chain_ui[PH_URL_MAX];          /* <CAChainUI> */
+    long long fetched_at;                  /* seconds since the epoch */
+};
+
+enum ph_rc {
+    PH_OK = 0,
+    PH_NO_URL,    /* no phone-home URL: not on the card, not in esc.conf, not given */
+    PH_UNTRUSTED, /* the phone-home URL is refused by the trust policy (err says why) */
+    PH_CONNECT,   /* server unreachable */
+    PH_TLS,       /* TLS certificate not trusted */
+    PH_HTTP,      /* HTTP status other than 200, or too large an answer */
+    PH_PARSE,     /* the answer is not a usable ServiceInfo document */
+    PH_CACHE,     /* the profile could not be written to the cache */
+    PH_INTERNAL,
+};
+
+/* Parse a ServiceInfo document into `p` (cuid, source_url and fetched_at are left alone).
+ * Refuses a DTD, more than PH_XML_MAX bytes, a missing <Services>, and values that are too long
+ * or hold control characters. 0 on success, -1 with one sentence in `err`. */
+int ph_xml_parse(const char *buf, size_t len, struct ph_profile *p, char *err, size_t errlen);
+
+/* Is `cuid` a plausible CUID (1..40 hex digits)? Used before it becomes a file name. */
+bool ph_cuid_ok(const char *cuid);
+
+/* ---- cache (profile_cache.c) ----
+ * One file per CUID in `dir`, "<dir>/<CUID>.profile", versioned text, written atomically
+ * (temp + fsync + rename) with mode 0600; `dir` is created 0700 when missing. */
+
+/* The default cache directory: $ESC_CACHE_DIR, else $XDG_CACHE_HOME/esc, else
+ * ~/.cache/esc (esc.conf cache_dir overrides). 0 or -1 (no home). */
+int ph_cache_default_dir(char *out, size_t cap);
+/* 0: hit, `p` filled. 1: no usable entry (missing, wrong version, corrupt: ignored). */
+int ph_cache_load(const char *dir, const char *cuid, struct ph_profile *p);
+/* 0 or -1 with one sentence in `err`. */
+int ph_cache_store(const char *dir, const struct ph_profile *p, char *err, size_t errlen);
+
+/* ---- fetch (phone_home.c) ---- */
+
+struct ph_opts {
+    const char *allowed_hosts; /* trust policy (trust.h) */
+    const char *allow_http_hosts;
+    const char *ca_file;   /* added to the system trust store */
+    long timeout_ms;       /* whole request; 0 = 30 s */
+    const char *cache_dir; /* NULL = no cache */
+    bool refresh;          /* ignore the cache and fetch */
+};
+
+/* Choose the phone-home URL: `cli_url` (escctl phone-home --url) when given, else the card's
+ * issuer info, else esc.conf phone_home_url. NULL when none. */
+const char *ph_pick_url(const char *cli_url, const char *card_url, const char *conf_url);
+
+/* One GET of `url`?cuid=`cuid`, trust checked first. Fills `p` (with source_url, cuid,
+ * fetched_at). Returns a ph_rc. `requests` (optional) is incremented per HTTP request made. */
+int ph_fetch(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
+             unsigned *requests, char *err, size_t errlen);
+
+/* The profile for `cuid`: from the cache unless o->refresh, there is none, or it was fetched
+ * from another URL than `url`; else fetched and stored. `url` may be NULL when the cache is
+ * expected to answer. *from_cache tells which. */
+int ph_get(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
+           bool *from_cache, unsigned *requests, char *err, size_t errlen);
+
+/* One sentence for a ph_rc. */
+const char *ph_strerror(int rc);
+
+#endif

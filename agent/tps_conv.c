@@ -1,0 +1,395 @@
+/* tps_conv: the TPS conversation over libcurl, following the recipe proven in
+ * reference/libcurl-duplex.md §4 (multi interface, unpause from the write callback, own
+ * per-message deadline, own end-of-file check on the socket captured in SOCKOPTFUNCTION). */
+#include "tps_conv.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define TX_FRAMES 8 /* answers queued at most (a TPS that coalesces messages, §1 coalesce) */
+
+struct conv {
+    CURL *h;
+    struct tps_framer fr;
+    struct tps_msg msg;
+    struct tps_enc reply;
+    /* upload queue: framed messages back to back; ends[] marks each message's end so that
+     * each read callback hands out at most one message (one chunk per message, like ESC) */
+    char tx[TX_FRAMES * TPS_FRAME_MAX];
+    size_t txlen, txoff;
+    size_t ends[TX_FRAMES];
+    size_t nends;
+    bool paused;  /* the read callback returned CURL_READFUNC_PAUSE */
+    bool done;    /* the handler saw the end of the conversation */
+    bool waiting; /* we sent everything and wait for the TPS */
+    double t_wait;
+    int rc; /* a failure decided by us, or -1 */
+    curl_socket_t fd;
+    tps_conv_handler handler;
+    void *ctx;
+    struct tps_conv_stats *st;
+    char *err;
+    size_t errlen;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void set_err(struct conv *c, int rc, const char *msg)
+{
+    if (c->rc < 0)
+        c->rc = rc;
+    if (c->err && c->errlen && !c->err[0])
+        snprintf(c->err, c->errlen, "%s", msg);
+}
+
+static void set_http_err(struct conv *c, long code)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "The token server answered with HTTP status %ld.", code);
+    set_err(c, TPS_CONV_HTTP, msg);
+}
+
+static int queue_frame(struct conv *c, struct tps_enc *e)
+{
+    size_t n;
+    const char *s = tps_enc_frame(e, &n);
+    if (!s)
+        return -1;
+    if (c->txoff == c->txlen) { /* everything sent: start over */
+        explicit_bzero(c->tx, c->txlen);
+        c->txoff = c->txlen = 0;
+        c->nends = 0;
+    }
+    if (c->nends >= TX_FRAMES || n > sizeof c->tx - c->txlen)
+        return -1;
+    memcpy(c->tx + c->txlen, s, n);
+    c->txlen += n;
+    c->ends[c->nends++] = c->txlen;
+    c->st->msgs_out++;
+    c->st->bytes_out += n;
+    return 0;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct conv *c = ud;
+    size_t room = size * nitems;
+    if (c->txoff < c->txlen) {
+        size_t end = c->txlen;
+        for (size_t i = 0; i < c->nends; i++) {
+            if (c->ends[i] > c->txoff) {
+                end = c->ends[i];
+                break;
+            }
+        }
+        size_t k = end - c->txoff;
+        if (k > room)
+            k = room;
+        memcpy(buf, c->tx + c->txoff, k);
+        c->txoff += k;
+        if (c->txoff == c->txlen && !c->done) {
+            c->waiting = true;
+            c->t_wait = now_s();
+        }
+        return k;
+    }
+    if (c->done)
+        return 0; /* libcurl sends the 0-chunk (libcurl-duplex.md §3: the client must end) */
+    c->paused = true;
+    return CURL_READFUNC_PAUSE;
+}
+
+static int on_message(void *ud, const char *payload, size_t len)
+{
+    struct conv *c = ud;
+    c->st->msgs_in++;
+    c->st->bytes_in += len + 4 + (len >= 1000) + (len >= 100) + (len >= 10); /* + "s=N&" */
+    c->waiting = false;
+    if (c->done) {
+        set_err(c, TPS_CONV_PROTOCOL, "The token server sent a message after the end.");
+        return -1;
+    }
+    if (tps_msg_decode(&c->msg, payload, len) < 0) {
+        set_err(c, TPS_CONV_PROTOCOL, "The token server sent a malformed message.");
+        return -1;
+    }
+    explicit_bzero(&c->reply, sizeof c->reply);
+    enum tps_conv_next next = c->handler(c->ctx, &c->msg, &c->reply);
+    tps_msg_wipe(&c->msg);
+    switch (next) {
+    case TPS_CONV_REPLY:
+        if (queue_frame(c, &c->reply) < 0) {
+            tps_enc_wipe(&c->reply);
+            set_err(c, TPS_CONV_INTERNAL, "An answer to the token server could not be built.");
+            return -1;
+        }
+        tps_enc_wipe(&c->reply);
+        return 0;
+    case TPS_CONV_DONE:
+        c->done = true;
+        return 0;
+    default:
+        set_err(c, TPS_CONV_ABORTED, "The operation was abandoned.");
+        return -1;
+    }
+}
+
+static size_t write_cb(char *data, size_t size, size_t nitems, void *ud)
+{
+    struct conv *c = ud;
+    size_t n = size * nitems;
+    long code = 0;
+    curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+    if (code != 200) {
+        set_http_err(c, code);
+        return 0;
+    }
+    int rc = tps_framer_push(&c->fr, data, n, on_message, c);
+    if (rc != 0) {
+        set_err(c, TPS_CONV_PROTOCOL, "The token server sent a badly framed message.");
+        return 0; /* != n: libcurl aborts with CURLE_WRITE_ERROR */
+    }
+    if (c->paused && (c->txoff < c->txlen || c->done)) {
+        c->paused = false;
+        curl_easy_pause(c->h, CURLPAUSE_CONT); /* legal inside the callback */
+    }
+    return n;
+}
+
+static int sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+    struct conv *c = ud;
+    if (purpose == CURLSOCKTYPE_IPCXN)
+        c->fd = fd;
+    return CURL_SOCKOPT_OK;
+}
+
+/* The TPS closed its side while we wait: libcurl would hang (libcurl-duplex.md §3). */
+static bool peer_closed(curl_socket_t fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    char ch;
+    if (fd == CURL_SOCKET_BAD || poll(&p, 1, 0) <= 0)
+        return false;
+    if (p.revents & (POLLERR | POLLNVAL))
+        return false; /* let libcurl report the error itself */
+    return recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+int tps_tls_setup(CURL *h, const char *ca_file, char *err, size_t errlen)
+{
+    const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+    const char *capath = (vi && vi->capath) ? vi->capath : "/etc/ssl/certs";
+    if (curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK)
+        return -1;
+    if (!ca_file || !*ca_file)
+        return 0; /* libcurl's defaults: the system bundle and directory */
+    FILE *f = fopen(ca_file, "re");
+    if (!f) {
+        if (err)
+            snprintf(err, errlen, "The CA file %s cannot be read: %s.", ca_file, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    /* CAINFO alone would replace the system store; the hashed system directory stays in use
+     * through CAPATH, looked up lazily (cheaper than loading the whole bundle). */
+    if (curl_easy_setopt(h, CURLOPT_CAINFO, ca_file) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_CAPATH, capath) != CURLE_OK)
+        return -1;
+    return 0;
+}
+
+static int map_curl(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return TPS_CONV_CONNECT;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return TPS_CONV_TLS;
+    case CURLE_OPERATION_TIMEDOUT:
+        return TPS_CONV_TIMEOUT;
+    default:
+        return TPS_CONV_CLOSED;
+    }
+}
+
+const char *tps_conv_strerror(int rc)
+{
+    switch (rc) {
+    case TPS_CONV_OK:
+        return "The conversation with the token server completed.";
+    case TPS_CONV_CONNECT:
+        return "The token server cannot be reached.";
+    case TPS_CONV_TLS:
+        return "The token server's TLS certificate is not trusted.";
+    case TPS_CONV_TIMEOUT:
+        return "The token server did not answer in time.";
+    case TPS_CONV_CLOSED:
+        return "The connection to the token server was lost.";
+    case TPS_CONV_HTTP:
+        return "The token server refused the request.";
+    case TPS_CONV_PROTOCOL:
+        return "The token server sent a message that could not be understood.";
+    case TPS_CONV_ABORTED:
+        return "The operation was abandoned.";
+    default:
+        return "An internal error stopped the conversation with the token server.";
+    }
+}
+
+static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slist **hdr)
+{
+    CURL *h = c->h;
+    long ct = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : o->msg_timeout_ms;
+    *hdr = curl_slist_append(NULL, "Transfer-Encoding: chunked");
+    if (*hdr)
+        *hdr = curl_slist_append(*hdr, "Expect:"); /* else a 1 s stall (libcurl-duplex.md §2) */
+    if (*hdr)
+        *hdr = curl_slist_append(*hdr, "Content-Type: text/plain");
+    if (!*hdr)
+        return -1;
+    if (tps_tls_setup(h, o->ca_file, c->err, c->errlen) < 0) {
+        c->rc = TPS_CONV_TLS;
+        return -1;
+    }
+    if (curl_easy_setopt(h, CURLOPT_URL, o->url) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdr) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_READDATA, c) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, c) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, sockopt_cb) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, c) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ct) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "pam_esc") != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*") != CURLE_OK)
+        return -1;
+    return 0;
+}
+
+int tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first, tps_conv_handler handler,
+                 void *ctx, struct tps_conv_stats *stats, char *err, size_t errlen)
+{
+    struct tps_conv_stats dummy;
+    struct conv *c = NULL;
+    CURLM *m = NULL;
+    struct curl_slist *hdr = NULL;
+    int rc = TPS_CONV_INTERNAL;
+    int running = 1;
+    double t0 = now_s();
+    bool added = false;
+
+    if (!stats)
+        stats = &dummy;
+    memset(stats, 0, sizeof *stats);
+    if (err && errlen)
+        err[0] = '\0';
+    if (!opts || !opts->url || !first || !handler)
+        return TPS_CONV_INTERNAL;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return TPS_CONV_INTERNAL;
+    c->rc = -1;
+    c->fd = CURL_SOCKET_BAD;
+    c->handler = handler;
+    c->ctx = ctx;
+    c->st = stats;
+    c->err = err;
+    c->errlen = errlen;
+    tps_framer_init(&c->fr);
+    c->h = curl_easy_init();
+    m = curl_multi_init();
+    if (!c->h || !m || setup(c, opts, &hdr) < 0 || queue_frame(c, first) < 0)
+        goto out;
+    if (curl_multi_add_handle(m, c->h) != CURLM_OK)
+        goto out;
+    added = true;
+    c->waiting = true; /* the connect counts against the deadline too */
+    c->t_wait = now_s();
+
+    while (running) {
+        if (curl_multi_perform(m, &running) != CURLM_OK)
+            goto out;
+        if (!running || c->rc >= 0)
+            break;
+        if (c->waiting && opts->msg_timeout_ms > 0 &&
+            (now_s() - c->t_wait) * 1000.0 > (double)opts->msg_timeout_ms) {
+            set_err(c, TPS_CONV_TIMEOUT, "The token server did not answer in time.");
+            break;
+        }
+        if (c->waiting && !c->done && c->fd != CURL_SOCKET_BAD && c->txoff == c->txlen &&
+            !tps_framer_pending(&c->fr) && peer_closed(c->fd)) {
+            set_err(c, TPS_CONV_CLOSED,
+                    "The token server closed the connection before the end of the operation.");
+            break;
+        }
+        curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+
+    if (c->done) {
+        rc = TPS_CONV_OK; /* END_OP seen: a failure to send the 0-chunk after it is harmless */
+    } else if (c->rc >= 0) {
+        rc = c->rc;
+    } else {
+        CURLcode cc = CURLE_OK;
+        int left;
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(m, &left)))
+            if (msg->msg == CURLMSG_DONE)
+                cc = msg->data.result;
+        long code = 0;
+        curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+        if (cc == CURLE_OK && code != 200 && code != 0) {
+            set_http_err(c, code);
+            rc = TPS_CONV_HTTP;
+        } else {
+            rc = cc == CURLE_OK ? TPS_CONV_CLOSED : map_curl(cc);
+            if (err && errlen && !err[0])
+                snprintf(err, errlen, "%s (%s)", tps_conv_strerror(rc), curl_easy_strerror(cc));
+        }
+    }
+    curl_easy_getinfo(c->h, CURLINFO_NUM_CONNECTS, &stats->connects);
+out:
+    if (rc == TPS_CONV_INTERNAL && c->rc >= 0)
+        rc = c->rc;
+    if (err && errlen && !err[0] && rc != TPS_CONV_OK)
+        snprintf(err, errlen, "%s", tps_conv_strerror(rc));
+    stats->wall_s = now_s() - t0;
+    if (added)
+        curl_multi_remove_handle(m, c->h);
+    if (c->h)
+        curl_easy_cleanup(c->h);
+    if (m)
+        curl_multi_cleanup(m);
+    curl_slist_free_all(hdr);
+    explicit_bzero(c, sizeof *c); /* the queue held the password and the PIN */
+    free(c);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/* tps_op: one TPS operation (enroll, format, reset-pin, renew) as a single engine.
+ *
+ * The engine speaks the TPS protocol (reference/tps-protocol.md §2-§6) over tps_conv, relays
+ * TOKEN_PDUs to the card through `card`, and talks to the user only through two callbacks:
+ * `ask` (user ID, password, new PIN, with the TPS's own labels) and `progress`. The terminal
+ * (escctl) and the PAM hand-off drive the same code by supplying different callbacks.
+ * The URL is checked against the trust policy before the first byte is sent, so a refused
+ * host never gets to ask for a credential. */
+#ifndef ESC_TPS_OP_H
+#define ESC_TPS_OP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tps_conv.h"
+#include "tps_msg.h"
+
+#define TPS_SECRET_MAX 256 /* longest user ID, password or PIN accepted */
+
+enum tps_ask_kind {
+    TPS_ASK_TEXT,    /* echo on: user ID */
+    TPS_ASK_SECRET,  /* echo off: password */
+    TPS_ASK_NEW_PIN, /* echo off, asked twice by the UI, length in [min_len, max_len] */
+};
+
+struct tps_ask {
+    enum tps_ask_kind kind;
+    const char *id;          /* the TPS parameter id ("UID", "PASSWORD") or "new_pin" */
+    const char *label;       /* what to show: the TPS's own name for it ("LDAP User ID") */
+    const char *title;       /* the TPS's title ("LDAP Authentication"), may be NULL */
+    const char *desc;        /* longer description, may be NULL */
+    size_t min_len, max_len; /* for NEW_PIN */
+    bool retry;              /* the previous answer was rejected (invalid_pw=1) */
+};
+
+struct tps_op_ui {
+    /* Fill out[cap] (NUL-terminated). 0 ok, -1 the user cancelled or no answer. */
+    int (*ask)(void *ctx, const struct tps_ask *q, char *out, size_t cap);
+    /* pct 0..100; task = the TPS's label (e.g. PROGRESS_KEY_GENERATION). May be NULL. */
+    void (*progress)(void *ctx, int pct, const char *task);
+    void *ctx;
+};
+
+struct tps_card_io {
+    /* Send a command APDU, get the response including SW1 SW2. 0 ok, -1 card error. */
+    int (*transmit)(void *ctx, const unsigned char *apdu, size_t alen, unsigned char *resp,
+                    size_t *rlen, size_t rcap);
+    void *ctx;
+};
+
+struct tps_op_req {
+    int op;                    /* enum tps_op */
+    const char *url;           /* TPS operation URL (phone-home <Operation>) */
+    const char *token_type;    /* BEGIN_OP tokenType (enroll/format), may be NULL */
+    const char *atr_hex;       /* card ATR, uppercase hex, may be NULL */
+    const char *allowed_hosts; /* trust policy (trust.h) */
+    const char *allow_http_hosts;
+    const char *ca_file;
+    long msg_timeout_ms; /* tps_message_timeout */
+    /* preset answers (scripts: --user, --password-fd, --pin-fd); NULL = ask */
+    const char *user;
+    const char *password;
+    const char *new_pin;
+};
+
+enum tps_op_rc {
+    TPS_OP_OK = 0,
+    TPS_OP_UNTRUSTED, /* URL refused by the trust policy: nothing was sent */
+    TPS_OP_SERVER,    /* END_OP with result != 0: see end_message */
+    TPS_OP_NET,       /* connection, TLS, timeout, lost: see conv_rc */
+    TPS_OP_PROTOCOL,  /* the TPS sent something we cannot follow */
+    TPS_OP_CARD,      /* the card failed a command */
+    TPS_OP_CANCELLED, /* the user did not answer */
+    TPS_OP_INPUT,     /* a preset answer is unusable (PIN length, characters) */
+};
+
+struct tps_op_result {
+    int rc;      /* enum tps_op_rc, also returned */
+    int conv_rc; /* enum tps_conv_rc */
+    bool end_seen;
+    int end_result;     /* END_OP result */
+    int end_message;    /* END_OP message (status code, §4) */
+    unsigned apdus;     /* TOKEN_PDUs relayed */
+    unsigned logins;    /* login requests answered */
+    bool asked;         /* a credential was asked (or a preset one sent) */
+    char sentence[320]; /* one clear sentence for the user */
+    struct tps_conv_stats stats;
+};
+
+/* Run the operation. Returns res->rc. */
+int tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
+               const struct tps_card_io *card, struct tps_op_result *res);
+
+/* "ESC-compatible" client version sent in BEGIN_OP. */
+#define TPS_CLIENT_VERSION "pam_esc 0.1"
+
+#endif

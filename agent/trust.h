@@ -1,0 +1,30 @@
+/* trust: may the agent talk to this URL? (design.md "Trust")
+ *
+ * The card and the phone-home server are untrusted: a forged card could otherwise send the
+ * user's password anywhere. A URL passes only when its host is in allowed_hosts, and its scheme
+ * is https, or http for a host also in allow_http_hosts. Checked before any credential is
+ * asked. */
+#ifndef ESC_TRUST_H
+#define ESC_TRUST_H
+
+#include <stddef.h>
+
+enum trust_rc {
+    TRUST_OK = 0,
+    TRUST_BAD_URL,          /* not an http(s) URL we can parse, or it carries user:password@ */
+    TRUST_HOST_NOT_ALLOWED, /* host not in allowed_hosts */
+    TRUST_HTTP_NOT_ALLOWED, /* http:// for a host not in allow_http_hosts */
+};
+
+/* Host lists: entries separated by spaces, tabs or commas. An entry is a host name or address
+ * ("tps.example.com", "127.0.0.1", "[::1]"), optionally with ":port" to allow one port only,
+ * or "*.example.com" for every name under example.com. Host names compare case-insensitively.
+ * NULL or empty list: nothing is allowed.
+ * `err` receives one sentence naming the host when the URL is refused. */
+int trust_check_url(const char *url, const char *allowed_hosts, const char *allow_http_hosts,
+                    char *err, size_t errlen);
+
+/* Does `host` (with `port`, 0 = unknown) match an entry of `list`? */
+int trust_host_in_list(const char *host, unsigned port, const char *list);
+
+#endif

@@ -1,0 +1,336 @@
+/* conf: esc.conf parser. One `key = value` per line; a line whose first non-blank
+ * character is `#` is a comment (a `#` inside a value, e.g. a URL fragment, is kept). */
+#include "conf.h"
+
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef ESC_SYSCONFDIR
+#define ESC_SYSCONFDIR "/etc"
+#endif
+
+void conf_defaults(struct esc_conf *c)
+{
+    memset(c, 0, sizeof *c);
+    c->probe_timeout_ms = 300;
+    c->login_operations = CONF_OP_ENROLL | CONF_OP_PINRESET;
+    c->tps_message_timeout = 90;
+    snprintf(c->agent_user, sizeof c->agent_user, "%s", "esc-agent");
+    c->log_level = ESC_LOG_WARN;
+}
+
+const char *conf_default_path(void)
+{
+    const char *e = getenv("ESC_CONF");
+    return (e && *e) ? e : ESC_SYSCONFDIR "/pam_esc/esc.conf";
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static bool parse_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    unsigned long n;
+
+    if (!isdigit((unsigned char)v[0]))
+        return false;
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno || *end || n < lo || n > hi)
+        return false;
+    *out = (unsigned)n;
+    return true;
+}
+
+static bool copy_str(char *dst, size_t cap, const char *v)
+{
+    size_t n = strlen(v);
+    if (n >= cap)
+        return false;
+    memcpy(dst, v, n + 1);
+    return true;
+}
+
+/* Space-separated host names: letters, digits, . - _ : [ ] only. */
+static bool valid_hosts(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr(".-_:[] ", *p))
+            return false;
+    return true;
+}
+
+static bool parse_ops(const char *v, unsigned *out)
+{
+    static const struct {
+        const char *w;
+        unsigned bit;
+    } ops[] = {{"enroll", CONF_OP_ENROLL},
+               {"pinreset", CONF_OP_PINRESET},
+               {"renew", CONF_OP_RENEW},
+               {"format", CONF_OP_FORMAT},
+               {"none", 0}};
+    char buf[CONF_VALUE_MAX], *save = NULL, *w;
+    unsigned bits = 0;
+
+    if (!copy_str(buf, sizeof buf, v))
+        return false;
+    for (w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+        size_t i;
+        for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+            if (strcasecmp(w, ops[i].w) == 0)
+                break;
+        if (i == sizeof ops / sizeof ops[0])
+            return false;
+        bits |= ops[i].bit;
+    }
+    *out = bits;
+    return true;
+}
+
+static bool valid_user(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > 32 || !(islower((unsigned char)v[0]) || v[0] == '_'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!islower((unsigned char)v[i]) && !isdigit((unsigned char)v[i]) && v[i] != '_' &&
+            v[i] != '-')
+            return false;
+    return true;
+}
+
+static bool valid_url(const char *v)
+{
+    return *v == '\0' || strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0;
+}
+
+/* Apply one key/value. Returns NULL or what is wrong with it. */
+static const char *apply(struct esc_conf *c, const char *k, const char *v, unsigned *seen)
+{
+    enum { PT, LO, PH, AH, AHH, CA, CD, TT, AU, LL, RD, NKEYS };
+    static const char *const keys[NKEYS] = {
+        "probe_timeout_ms", "login_operations", "phone_home_url", "allowed_hosts",
+        "allow_http_hosts", "ca_file",          "cache_dir",      "tps_message_timeout",
+        "agent_user",       "log_level",        "reader"};
+    int i;
+
+    for (i = 0; i < NKEYS; i++)
+        if (strcmp(k, keys[i]) == 0)
+            break;
+    if (i == NKEYS)
+        return "unknown key";
+    if (*seen & (1u << i))
+        return "key given twice";
+    *seen |= 1u << i;
+    switch (i) {
+    case PT:
+        return parse_uint(v, 1, 60000, &c->probe_timeout_ms)
+                   ? NULL
+                   : "must be a number of milliseconds, 1..60000";
+    case LO:
+        return parse_ops(v, &c->login_operations)
+                   ? NULL
+                   : "must be words from: enroll pinreset renew format (or none)";
+    case PH:
+        if (!valid_url(v))
+            return "must be an http:// or https:// URL";
+        return copy_str(c->phone_home_url, sizeof c->phone_home_url, v) ? NULL : "value too long";
+    case AH:
+    case AHH:
+        if (!valid_hosts(v))
+            return "must be host names separated by spaces";
+        return copy_str(i == AH ? c->allowed_hosts : c->allow_http_hosts, CONF_VALUE_MAX, v)
+                   ? NULL
+                   : "value too long";
+    case CA:
+    case CD:
+        if (*v && *v != '/')
+            return "must be an absolute path";
+        return copy_str(i == CA ? c->ca_file : c->cache_dir, CONF_VALUE_MAX, v) ? NULL
+                                                                                : "value too long";
+    case TT:
+        return parse_uint(v, 1, 3600, &c->tps_message_timeout)
+                   ? NULL
+                   : "must be a number of seconds, 1..3600";
+    case AU:
+        if (!valid_user(v))
+            return "must be a user name (lower case letters, digits, _ and -)";
+        return copy_str(c->agent_user, sizeof c->agent_user, v) ? NULL : "value too long";
+    case LL:
+        return esc_log_level_parse(v, &c->log_level) == 0
+                   ? NULL
+                   : "must be one of error, warn, info, debug";
+    default:
+        return copy_str(c->reader, sizeof c->reader, v) ? NULL : "value too long";
+    }
+}
+
+static char *trim(char *s)
+{
+    char *e;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+/* Parse one line (already copied, NUL-terminated). */
+static const char *parse_line(struct esc_conf *c, char *line, unsigned *seen)
+{
+    char *s = trim(line), *eq, *k, *v;
+
+    if (*s == '\0' || *s == '#')
+        return NULL;
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t')
+            return "control character in line";
+    eq = strchr(s, '=');
+    if (!eq)
+        return "expected `key = value`";
+    *eq = '\0';
+    k = trim(s);
+    v = trim(eq + 1);
+    if (*k == '\0')
+        return "missing key before `=`";
+    return apply(c, k, v, seen);
+}
+
+esc_err conf_parse(const char *text, size_t len, const char *name, struct esc_conf *c, char *err,
+                   size_t errlen)
+{
+    char line[CONF_LINE_MAX + 1];
+    size_t pos = 0, lineno = 0;
+    unsigned seen = 0;
+
+    if (!c || (!text && len))
+        return ESC_ERR_ARG;
+    if (!name)
+        name = "esc.conf";
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        const char *why;
+
+        lineno++;
+        if (n > CONF_LINE_MAX) {
+            seterr(err, errlen, "%s:%zu: line longer than %d characters", name, lineno,
+                   CONF_LINE_MAX);
+            return ESC_ERR_CONF;
+        }
+        memcpy(line, text + pos, n);
+        line[n] = '\0';
+        if (memchr(text + pos, '\0', n)) {
+            seterr(err, errlen, "%s:%zu: NUL byte in line", name, lineno);
+            return ESC_ERR_CONF;
+        }
+        pos += n + (nl ? 1 : 0);
+        char key[64] = "";
+        sscanf(line, " %63[^= \t]", key);
+        why = parse_line(c, line, &seen);
+        if (why) {
+            seterr(err, errlen, "%s:%zu: %s%s%s", name, lineno, key[0] ? key : "",
+                   key[0] ? ": " : "", why);
+            return ESC_ERR_CONF;
+        }
+    }
+    return ESC_OK;
+}
+
+esc_err conf_load(const char *path, struct esc_conf *c, char *err, size_t errlen)
+{
+    bool explicit_path = path != NULL || (getenv("ESC_CONF") && *getenv("ESC_CONF"));
+    char *buf = NULL;
+    esc_err rv = ESC_ERR_IO;
+    ssize_t r;
+    size_t len = 0;
+    struct stat st;
+    int fd = -1;
+
+    if (!c)
+        return ESC_ERR_ARG;
+    conf_defaults(c);
+    if (!path)
+        path = conf_default_path();
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT && !explicit_path)
+            return ESC_OK;
+        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? ESC_ERR_CONF_MISSING : ESC_ERR_IO;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        seterr(err, errlen, "%s: not a regular file", path);
+        goto out;
+    }
+    buf = malloc(CONF_FILE_MAX + 1);
+    if (!buf) {
+        rv = ESC_ERR_NOMEM;
+        goto out;
+    }
+    while (len <= CONF_FILE_MAX && (r = read(fd, buf + len, CONF_FILE_MAX + 1 - len)) != 0) {
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            seterr(err, errlen, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        len += (size_t)r;
+        if (len > CONF_FILE_MAX)
+            break;
+    }
+    if (len > CONF_FILE_MAX) {
+        seterr(err, errlen, "%s: file larger than %d bytes", path, CONF_FILE_MAX);
+        rv = ESC_ERR_CONF;
+        goto out;
+    }
+    rv = conf_parse(buf, len, path, c, err, errlen);
+out:
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    return rv;
+}
+
+int conf_list_has(const char *list, const char *word)
+{
+    size_t wl;
+    const char *p = list;
+
+    if (!list || !word || !*word)
+        return 0;
+    wl = strlen(word);
+    while (*p) {
+        size_t n;
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        n = strcspn(p, " \t,");
+        if (n == wl && strncasecmp(p, word, n) == 0)
+            return 1;
+        p += n;
+    }
+    return 0;
+}

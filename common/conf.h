@@ -1,0 +1,65 @@
+/* conf: esc.conf, `key = value` lines, `#` comments, blank lines.
+ *
+ * Keys (defaults in conf_defaults(), documented in config/esc.conf):
+ *   probe_timeout_ms     1..60000, default 300
+ *   login_operations     words from: enroll pinreset renew format (or "none"); default "enroll
+ * pinreset" phone_home_url       URL used when the card carries none; default empty allowed_hosts
+ * space-separated host names the agent may contact; default empty allow_http_hosts     hosts for
+ * which plain http is allowed; default empty ca_file              extra CA bundle (PEM); default
+ * empty cache_dir            phone-home profile cache; default empty (= agent picks
+ * $XDG_CACHE_HOME/esc) tps_message_timeout  seconds per TPS message, 1..3600, default 90 (ESC's
+ * esc.tps.message.timeout) agent_user           account the PAM-time helper runs as; default
+ * "esc-agent" log_level            error|warn|info|debug, default warn reader               PC/SC
+ * reader name to use; default empty (= every reader) An unknown key, a repeated key, a bad value or
+ * a line longer than CONF_LINE_MAX is an error naming file:line. */
+#ifndef ESC_CONF_H
+#define ESC_CONF_H
+
+#include "esc_err.h"
+
+#include <stddef.h>
+
+#define CONF_LINE_MAX  1024
+#define CONF_VALUE_MAX 512
+#define CONF_FILE_MAX  (64 * 1024)
+
+/* login_operations bits */
+#define CONF_OP_ENROLL   0x1u
+#define CONF_OP_PINRESET 0x2u
+#define CONF_OP_RENEW    0x4u
+#define CONF_OP_FORMAT   0x8u
+
+struct esc_conf {
+    unsigned probe_timeout_ms;
+    unsigned login_operations;
+    char phone_home_url[CONF_VALUE_MAX];
+    char allowed_hosts[CONF_VALUE_MAX];
+    char allow_http_hosts[CONF_VALUE_MAX];
+    char ca_file[CONF_VALUE_MAX];
+    char cache_dir[CONF_VALUE_MAX];
+    unsigned tps_message_timeout; /* seconds */
+    char agent_user[64];
+    int log_level; /* enum esc_log_level */
+    char reader[256];
+};
+
+void conf_defaults(struct esc_conf *c);
+
+/* The path conf_load(NULL) reads: $ESC_CONF if set and not empty, else
+ * ESC_SYSCONFDIR "/pam_esc/esc.conf". */
+const char *conf_default_path(void);
+
+/* Fill c with the defaults, then apply the file. path NULL -> conf_default_path(); a missing
+ * default file is fine (defaults), a missing file named explicitly (argument or $ESC_CONF)
+ * is ESC_ERR_CONF_MISSING. On error err holds "file:line: what" (errlen may be 0). */
+esc_err conf_load(const char *path, struct esc_conf *c, char *err, size_t errlen);
+
+/* Parse a buffer (not NUL-terminated necessarily) named `name` into c (applied over what c
+ * already holds). Used by conf_load and by the fuzzer. */
+esc_err conf_parse(const char *text, size_t len, const char *name, struct esc_conf *c, char *err,
+                   size_t errlen);
+
+/* Does the space-separated list contain word (case-insensitive)? */
+int conf_list_has(const char *list, const char *word);
+
+#endif

@@ -1,0 +1,447 @@
+/* pcsc: PC/SC transport on pcsc-lite with deadlines and distinct errors. */
+#include "pcsc.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <winscard.h>
+
+#ifndef PCSCLITE_CSOCK_NAME_DEFAULT
+#define PCSCLITE_CSOCK_NAME_DEFAULT "/run/pcscd/pcscd.comm"
+#endif
+/* How long the liveness ping may wait when the context has no deadline. */
+#define PING_DEFAULT_MS 2000
+#define APDU_SEND_MAX   262
+/* After an empty reply, how long to wait for pcscd to see the card gone (its presence poll
+ * runs every few hundred ms); always also bounded by the context deadline. */
+#define VANISH_WAIT_MS 1000
+#define MAX_RETRIES    8 /* 61xx / 6Cxx rounds per transmit */
+
+struct pcsc_ctx {
+    SCARDCONTEXT h;
+    uint64_t deadline; /* CLOCK_MONOTONIC ms; 0 = none */
+};
+
+struct pcsc_card {
+    pcsc_ctx *ctx;
+    char reader[PCSC_READER_NAME_MAX];
+    SCARDHANDLE h;
+    DWORD proto;
+    int in_tx;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int expired(const pcsc_ctx *ctx)
+{
+    return ctx->deadline && now_ms() >= ctx->deadline;
+}
+
+static int remaining_ms(const pcsc_ctx *ctx, int dflt)
+{
+    uint64_t n;
+    if (!ctx->deadline)
+        return dflt;
+    n = now_ms();
+    if (n >= ctx->deadline)
+        return 0;
+    return ctx->deadline - n > (uint64_t)dflt ? dflt : (int)(ctx->deadline - n);
+}
+
+esc_err pcsc_err_from_rv(long rv)
+{
+    switch ((unsigned long)rv) {
+    case SCARD_S_SUCCESS:
+        return ESC_OK;
+    case SCARD_E_NO_SERVICE:
+    case SCARD_E_SERVICE_STOPPED:
+        return ESC_ERR_NO_PCSCD;
+    case SCARD_E_NO_READERS_AVAILABLE:
+    case SCARD_E_UNKNOWN_READER:
+    case SCARD_E_READER_UNAVAILABLE:
+        return ESC_ERR_NO_READER;
+    case SCARD_E_NO_SMARTCARD:
+        return ESC_ERR_NO_CARD;
+    case SCARD_W_REMOVED_CARD:
+        return ESC_ERR_CARD_REMOVED;
+    case SCARD_W_RESET_CARD:
+        return ESC_ERR_CARD_RESET;
+    case SCARD_W_UNRESPONSIVE_CARD:
+    case SCARD_W_UNPOWERED_CARD:
+    case SCARD_W_UNSUPPORTED_CARD:
+        return ESC_ERR_CARD_MUTE;
+    case SCARD_E_SHARING_VIOLATION:
+        return ESC_ERR_CARD_IN_USE;
+    case SCARD_E_TIMEOUT:
+        return ESC_ERR_TIMEOUT;
+    case SCARD_E_NO_MEMORY:
+        return ESC_ERR_NOMEM;
+    case SCARD_E_INSUFFICIENT_BUFFER:
+        return ESC_ERR_CARD_LONG;
+    default:
+        return ESC_ERR_PCSC;
+    }
+}
+
+/* pcsc-lite's client blocks without limit when pcscd accepts but never answers. Before
+ * handing control to it, ask pcscd for its protocol version ourselves on a separate socket
+ * (the client's first message: header {size, command=CMD_VERSION 0x11} + {major, minor,
+ * rv}) and wait for any answer with poll() and the deadline. */
+static esc_err ping_pcscd(const pcsc_ctx *ctx)
+{
+    const char *path = getenv("PCSCLITE_CSOCK_NAME");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    uint32_t msg[5] = {12, 0x11, 4, 4, 0};
+    struct pollfd pfd;
+    struct stat st;
+    esc_err rv = ESC_ERR_PCSCD_HUNG;
+    int fd, r;
+
+    if (!path || !*path)
+        path = PCSCLITE_CSOCK_NAME_DEFAULT;
+    if (strlen(path) >= sizeof sa.sun_path)
+        return ESC_ERR_NO_PCSCD;
+    if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return ESC_ERR_NO_PCSCD;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return ESC_ERR_IO;
+    pfd.fd = fd;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        if (errno != EAGAIN && errno != EINPROGRESS) {
+            rv = ESC_ERR_NO_PCSCD; /* ECONNREFUSED: stale socket, nobody listening */
+            goto out;
+        }
+        pfd.events = POLLOUT;
+        do
+            r = poll(&pfd, 1, remaining_ms(ctx, PING_DEFAULT_MS));
+        while (r < 0 && errno == EINTR);
+        if (r <= 0)
+            goto out;
+    }
+    if (send(fd, msg, sizeof msg, MSG_NOSIGNAL) != (ssize_t)sizeof msg) {
+        rv = errno == EAGAIN ? ESC_ERR_PCSCD_HUNG : ESC_ERR_NO_PCSCD;
+        goto out;
+    }
+    pfd.events = POLLIN;
+    do
+        r = poll(&pfd, 1, remaining_ms(ctx, PING_DEFAULT_MS));
+    while (r < 0 && errno == EINTR);
+    if (r > 0) {
+        char buf[16];
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        rv = n > 0 ? ESC_OK : ESC_ERR_NO_PCSCD; /* 0: closed on us (pcscd going away) */
+    }
+out:
+    close(fd);
+    return rv;
+}
+
+void pcsc_set_timeout(pcsc_ctx *ctx, unsigned timeout_ms)
+{
+    if (ctx)
+        ctx->deadline = timeout_ms ? now_ms() + timeout_ms : 0;
+}
+
+esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms)
+{
+    pcsc_ctx *ctx;
+    esc_err rv;
+    LONG r;
+
+    if (!out)
+        return ESC_ERR_ARG;
+    *out = NULL;
+    ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return ESC_ERR_NOMEM;
+    pcsc_set_timeout(ctx, timeout_ms);
+    rv = ping_pcscd(ctx);
+    if (rv != ESC_OK)
+        goto fail;
+    r = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx->h);
+    if (r != SCARD_S_SUCCESS) {
+        log_debug("SCardEstablishContext: %s", pcsc_stringify_error(r));
+        rv = pcsc_err_from_rv(r);
+        goto fail;
+    }
+    *out = ctx;
+    return ESC_OK;
+fail:
+    free(ctx);
+    return rv;
+}
+
+void pcsc_close(pcsc_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    SCardReleaseContext(ctx->h);
+    free(ctx);
+}
+
+esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, size_t *count)
+{
+    SCARD_READERSTATE st[PCSC_MAX_READERS];
+    char *buf = NULL;
+    DWORD len = SCARD_AUTOALLOCATE;
+    size_t n = 0;
+    LONG r;
+
+    if (!ctx || !count || (!out && max))
+        return ESC_ERR_ARG;
+    *count = 0;
+    if (expired(ctx))
+        return ESC_ERR_TIMEOUT;
+    r = SCardListReaders(ctx->h, NULL, (LPSTR)&buf, &len);
+    if (r != SCARD_S_SUCCESS)
+        return pcsc_err_from_rv(r);
+    memset(st, 0, sizeof st);
+    /* multi-string: names separated by NUL, ended by an empty name, len bytes in all */
+    for (size_t off = 0; off < len && buf[off] && n < max && n < PCSC_MAX_READERS;) {
+        size_t l = strnlen(buf + off, len - off);
+        if (l < PCSC_READER_NAME_MAX && off + l < len) { /* else: cannot name it back; skip */
+            memset(&out[n], 0, sizeof out[n]);
+            memcpy(out[n].name, buf + off, l);
+            st[n].szReader = out[n].name;
+            st[n].dwCurrentState = SCARD_STATE_UNAWARE;
+            n++;
+        }
+        off += l + 1;
+    }
+    SCardFreeMemory(ctx->h, buf);
+    if (n == 0)
+        return ESC_ERR_NO_READER;
+    /* timeout 0: report the current state, never wait */
+    r = SCardGetStatusChange(ctx->h, 0, st, (DWORD)n);
+    if (r != SCARD_S_SUCCESS && r != (LONG)SCARD_E_TIMEOUT)
+        return pcsc_err_from_rv(r);
+    for (size_t i = 0; i < n; i++) {
+        DWORD ev = st[i].dwEventState;
+        out[i].card_present = (ev & SCARD_STATE_PRESENT) != 0;
+        out[i].card_mute = (ev & SCARD_STATE_MUTE) != 0;
+        out[i].exclusive = (ev & SCARD_STATE_EXCLUSIVE) != 0;
+        out[i].atr_len = st[i].cbAtr <= PCSC_ATR_MAX ? st[i].cbAtr : 0;
+        memcpy(out[i].atr, st[i].rgbAtr, out[i].atr_len);
+    }
+    *count = n;
+    return ESC_OK;
+}
+
+/* Is the reader empty now, or does it become empty within wait_ms (bounded by the
+ * context deadline)? pcscd notices a pulled card at its next presence poll. */
+static bool card_gone(pcsc_card *card, int wait_ms)
+{
+    SCARD_READERSTATE rs;
+    LONG r;
+
+    memset(&rs, 0, sizeof rs);
+    rs.szReader = card->reader;
+    rs.dwCurrentState = SCARD_STATE_UNAWARE;
+    r = SCardGetStatusChange(card->ctx->h, 0, &rs, 1);
+    if (r != SCARD_S_SUCCESS)
+        return r == (LONG)SCARD_E_UNKNOWN_READER;
+    for (int round = 0; round < 8; round++) {
+        int left;
+        if (rs.dwEventState & (SCARD_STATE_EMPTY | SCARD_STATE_UNAVAILABLE))
+            return true;
+        left = remaining_ms(card->ctx, wait_ms);
+        if (left <= 0)
+            return false;
+        rs.dwCurrentState = rs.dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+        r = SCardGetStatusChange(card->ctx->h, (DWORD)left, &rs, 1);
+        if (r == (LONG)SCARD_E_TIMEOUT)
+            return false;
+        if (r != SCARD_S_SUCCESS)
+            return false;
+    }
+    return false;
+}
+
+esc_err pcsc_connect(pcsc_ctx *ctx, const char *reader, pcsc_card **out)
+{
+    pcsc_card *c;
+    LONG r;
+
+    if (!ctx || !reader || !out)
+        return ESC_ERR_ARG;
+    *out = NULL;
+    if (expired(ctx))
+        return ESC_ERR_TIMEOUT;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return ESC_ERR_NOMEM;
+    c->ctx = ctx;
+    snprintf(c->reader, sizeof c->reader, "%s", reader);
+    r = SCardConnect(ctx->h, reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+                     &c->h, &c->proto);
+    if (r != SCARD_S_SUCCESS) {
+        esc_err e = pcsc_err_from_rv(r);
+        log_debug("SCardConnect(%s): %s", reader, pcsc_stringify_error(r));
+        if (e == ESC_ERR_PCSC && card_gone(c, 0))
+            e = ESC_ERR_NO_CARD; /* pulled while we connected */
+        free(c);
+        return e == ESC_ERR_CARD_REMOVED ? ESC_ERR_NO_CARD : e;
+    }
+    *out = c;
+    return ESC_OK;
+}
+
+void pcsc_disconnect(pcsc_card *card, bool reset)
+{
+    if (!card)
+        return;
+    if (card->in_tx)
+        pcsc_end(card);
+    SCardDisconnect(card->h, reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD);
+    free(card);
+}
+
+esc_err pcsc_status(pcsc_card *card, uint8_t *atr, size_t cap, size_t *atr_len)
+{
+    BYTE buf[MAX_ATR_SIZE];
+    DWORD alen = sizeof buf, state = 0, proto = 0;
+    LONG r;
+
+    if (!card || !atr_len)
+        return ESC_ERR_ARG;
+    if (expired(card->ctx))
+        return ESC_ERR_TIMEOUT;
+    r = SCardStatus(card->h, NULL, NULL, &state, &proto, buf, &alen);
+    if (r != SCARD_S_SUCCESS)
+        return pcsc_err_from_rv(r);
+    if (alen > cap || alen > sizeof buf)
+        return ESC_ERR_CARD_LONG;
+    if (atr)
+        memcpy(atr, buf, alen);
+    *atr_len = alen;
+    return ESC_OK;
+}
+
+esc_err pcsc_begin(pcsc_card *card)
+{
+    LONG r;
+    if (!card)
+        return ESC_ERR_ARG;
+    if (expired(card->ctx))
+        return ESC_ERR_TIMEOUT;
+    r = SCardBeginTransaction(card->h);
+    if (r != SCARD_S_SUCCESS)
+        return pcsc_err_from_rv(r);
+    card->in_tx = 1;
+    return ESC_OK;
+}
+
+void pcsc_end(pcsc_card *card)
+{
+    if (!card || !card->in_tx)
+        return;
+    SCardEndTransaction(card->h, SCARD_LEAVE_CARD);
+    card->in_tx = 0;
+}
+
+/* After a failed exchange: was the card pulled, or did the exchange itself fail? */
+static esc_err classify_failure(pcsc_card *card, LONG r)
+{
+    esc_err e = pcsc_err_from_rv(r);
+
+    if (e == ESC_ERR_NO_CARD)
+        return ESC_ERR_CARD_REMOVED;
+    if (e == ESC_ERR_PCSC && card_gone(card, VANISH_WAIT_MS))
+        return ESC_ERR_CARD_REMOVED;
+    return e;
+}
+
+static esc_err xmit(pcsc_card *card, const uint8_t *cmd, size_t len, uint8_t *resp, DWORD *rlen)
+{
+    const SCARD_IO_REQUEST *pci = card->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+    LONG r;
+
+    if (expired(card->ctx))
+        return ESC_ERR_TIMEOUT;
+    r = SCardTransmit(card->h, pci, cmd, (DWORD)len, NULL, resp, rlen);
+    if (r != SCARD_S_SUCCESS) {
+        log_debug("SCardTransmit: %s", pcsc_stringify_error(r));
+        return classify_failure(card, r);
+    }
+    if (*rlen == 0) {
+        /* vpcd answers an empty reply when the card vanishes mid-command; a reader driver
+         * would report an error. Either way: was the card pulled? */
+        return card_gone(card, VANISH_WAIT_MS) ? ESC_ERR_CARD_REMOVED : ESC_ERR_CARD_SHORT;
+    }
+    if (*rlen < 2)
+        return ESC_ERR_CARD_SHORT;
+    return ESC_OK;
+}
+
+esc_err pcsc_transmit(pcsc_card *card, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
+                      size_t cap, size_t *resp_len)
+{
+    /* one spare byte over the largest legal reply, so an oversized one is seen as such */
+    uint8_t buf[PCSC_RESP_MAX + 2], again[APDU_SEND_MAX];
+    size_t total = 0, slen = cmd_len;
+    const uint8_t *send = cmd;
+    esc_err rv;
+
+    if (!card || !cmd || cmd_len < 4 || cmd_len > sizeof again || !resp || !resp_len || cap < 2)
+        return ESC_ERR_ARG;
+    *resp_len = 0;
+    for (int round = 0; round < MAX_RETRIES; round++) {
+        DWORD rlen = sizeof buf;
+        uint8_t sw1, sw2;
+
+        rv = xmit(card, send, slen, buf, &rlen);
+        if (rv != ESC_OK)
+            return rv;
+        if (rlen > PCSC_RESP_MAX)
+            return ESC_ERR_CARD_LONG;
+        sw1 = buf[rlen - 2];
+        sw2 = buf[rlen - 1];
+        if (sw1 == 0x6C && round == 0 && rlen == 2) {
+            /* wrong Le: resend with Le = SW2 (case 2: P3 is Le) */
+            memcpy(again, cmd, cmd_len);
+            if (cmd_len == 5 || cmd_len == 6u + cmd[4])
+                again[cmd_len - 1] = sw2; /* replace Le */
+            else if (cmd_len < sizeof again)
+                again[slen++] = sw2; /* case 1 or 3: add Le */
+            else
+                return ESC_ERR_CARD_GARBAGE;
+            send = again;
+            continue;
+        }
+        if (total + rlen - 2 > cap - 2)
+            return ESC_ERR_CARD_LONG;
+        memcpy(resp + total, buf, rlen - 2);
+        total += rlen - 2;
+        if (sw1 == 0x61) {
+            /* more data: GET RESPONSE */
+            static const uint8_t gr[4] = {0x00, 0xC0, 0x00, 0x00};
+            memcpy(again, gr, 4);
+            again[4] = sw2;
+            send = again;
+            slen = 5;
+            continue;
+        }
+        resp[total++] = sw1;
+        resp[total++] = sw2;
+        *resp_len = total;
+        return ESC_OK;
+    }
+    return ESC_ERR_CARD_GARBAGE; /* endless 61xx/6Cxx chain */
+}

@@ -1,0 +1,82 @@
+/* pcsc: the PC/SC transport (pcsc-lite). Every call is bounded and every failure has its
+ * own esc_err: no pcscd (ESC_ERR_NO_PCSCD), pcscd not answering (ESC_ERR_PCSCD_HUNG),
+ * no reader (ESC_ERR_NO_READER), no card (ESC_ERR_NO_CARD), card pulled mid-command
+ * (ESC_ERR_CARD_REMOVED), deadline passed (ESC_ERR_TIMEOUT).
+ *
+ * Bounds (measured on the rig, see tests/integration/escctl_status.sh):
+ * - no pcscd (socket absent or nobody listening): ESC_ERR_NO_PCSCD at once (< 1 ms),
+ *   without entering libpcsclite.
+ * - pcscd hung: pcsc_open() first asks pcscd for its protocol version itself on a private
+ *   socket with poll() and the deadline (no thread, no signal), so a stopped pcscd gives
+ *   ESC_ERR_PCSCD_HUNG at the deadline instead of blocking forever inside libpcsclite.
+ * - presence comes from SCardGetStatusChange(timeout 0); every call checks the context
+ *   deadline before it starts (ESC_ERR_TIMEOUT).
+ * - what is NOT bounded here: a call already inside libpcsclite when pcscd or the reader
+ *   driver stops answering (vpcd waits forever on a card that stops talking; pcsc-lite's
+ *   SCardBeginTransaction waits while another process holds the card). No thread may
+ *   interrupt it in a PAM module; probe_card_bounded() (probe.h) gives the hard bound by
+ *   running the probe in a child process that is killed at the deadline.
+ * - a card pulled mid-command: ESC_ERR_CARD_REMOVED (vpcd returns an empty reply; we wait
+ *   up to 1 s, within the deadline, for pcscd to see the reader empty). */
+#ifndef ESC_PCSC_H
+#define ESC_PCSC_H
+
+#include "esc_err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCSC_READER_NAME_MAX 128
+#define PCSC_MAX_READERS     16
+#define PCSC_ATR_MAX         33
+/* Largest response APDU we accept: 256 data bytes + SW1 SW2 (short APDUs only). */
+#define PCSC_RESP_MAX 258
+
+    typedef struct pcsc_ctx pcsc_ctx;
+typedef struct pcsc_card pcsc_card;
+
+struct pcsc_reader {
+    char name[PCSC_READER_NAME_MAX];
+    bool card_present;
+    bool card_mute; /* present but does not answer reset */
+    bool exclusive; /* another program holds it exclusively */
+    uint8_t atr[PCSC_ATR_MAX];
+    size_t atr_len;
+};
+
+/* Establish a context. timeout_ms bounds the whole life of the context (every later call
+ * fails with ESC_ERR_TIMEOUT once it has passed); 0 means no overall deadline (each call is
+ * still bounded as described above). */
+esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms);
+void pcsc_close(pcsc_ctx *ctx); /* NULL-safe */
+/* Move the context deadline to now + timeout_ms (0 = none). */
+void pcsc_set_timeout(pcsc_ctx *ctx, unsigned timeout_ms);
+
+/* List readers with their presence state (SCardGetStatusChange, timeout 0).
+ * ESC_ERR_NO_READER when there is none. At most `max` are returned. */
+esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, size_t *count);
+
+/* Connect (shared, T=0 or T=1) to the card in `reader`. */
+esc_err pcsc_connect(pcsc_ctx *ctx, const char *reader, pcsc_card **out);
+/* Disconnect (NULL-safe). reset: reset the card (logs out every PIN) instead of leaving it. */
+void pcsc_disconnect(pcsc_card *card, bool reset);
+
+/* ATR and reader of a connected card (SCardStatus). */
+esc_err pcsc_status(pcsc_card *card, uint8_t *atr, size_t cap, size_t *atr_len);
+
+/* Exclusive access for a sequence of APDUs (SCardBeginTransaction / EndTransaction). */
+esc_err pcsc_begin(pcsc_card *card);
+void pcsc_end(pcsc_card *card);
+
+/* Send one command APDU, return the response (data + SW1 SW2) in resp.
+ * Handles 61xx (GET RESPONSE, appended) and 6Cxx (resend with Le = xx) like coolkey does.
+ * A response shorter than 2 bytes is ESC_ERR_CARD_SHORT; longer than cap (or than
+ * PCSC_RESP_MAX) is ESC_ERR_CARD_LONG. The status word is NOT interpreted here. */
+esc_err pcsc_transmit(pcsc_card *card, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
+                      size_t cap, size_t *resp_len);
+
+/* Convert a pcsc-lite LONG return code to esc_err (exposed for the agent's reader watcher). */
+esc_err pcsc_err_from_rv(long rv);
+
+#endif

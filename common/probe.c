@@ -1,0 +1,399 @@
+/* probe: the card-state probe (design.md "The card probe"). See probe.h for the sequence.
+ * Nothing here sends VERIFY: probing never spends a PIN try. */
+#include "probe.h"
+
+#include "apdu.h"
+#include "der.h"
+#include "log.h"
+#include "z0_parse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LISTED   32   /* LIST OBJECTS entries we look at */
+#define MAX_C_OBJECT 8192 /* separate-layout certificate object size bound */
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+const char *probe_state_name(enum probe_state s)
+{
+    static const char *const names[] = {
+        [PROBE_NO_PCSCD] = "NO_PCSCD",
+        [PROBE_NO_READER] = "NO_READER",
+        [PROBE_NO_CARD] = "NO_CARD",
+        [PROBE_NO_APPLET] = "NO_APPLET",
+        [PROBE_UNINITIALIZED] = "UNINITIALIZED",
+        [PROBE_ENROLLED] = "ENROLLED",
+        [PROBE_PIN_LOCKED] = "PIN_LOCKED",
+        [PROBE_EXPIRED] = "EXPIRED",
+        [PROBE_ERROR] = "ERROR",
+    };
+    if ((unsigned)s >= sizeof names / sizeof names[0])
+        return "ERROR";
+    return names[s];
+}
+
+/* A refusal by status word is a fact about the card; anything else (short, long, garbage,
+ * pulled, deadline) means we cannot trust what we read. */
+static bool card_broken(esc_err e)
+{
+    return e != ESC_OK && e != ESC_ERR_CARD_SW && e != ESC_ERR_NOT_FOUND &&
+           e != ESC_ERR_PIN_LOCKED && e != ESC_ERR_PIN_INCORRECT;
+}
+
+static void init_facts(struct probe_facts *f)
+{
+    memset(f, 0, sizeof *f);
+    f->state = PROBE_ERROR;
+    f->life_cycle = -1;
+    f->pin_tries_left = -1;
+}
+
+struct certs_seen {
+    size_t n;       /* parsed certificates */
+    size_t expired; /* of those, past notAfter */
+};
+
+static void note_cert(struct probe_facts *f, struct certs_seen *cs, const uint8_t *der, size_t len,
+                      time_t now)
+{
+    struct der_cert_info ci;
+    if (der_cert_parse(der, len, &ci) != ESC_OK) {
+        log_debug("probe: a certificate on the card does not parse");
+        if (f->err == ESC_OK)
+            f->err = ESC_ERR_BAD_CERT;
+        return;
+    }
+    if (cs->n == 0) {
+        snprintf(f->subject, sizeof f->subject, "%s", ci.subject);
+        snprintf(f->issuer, sizeof f->issuer, "%s", ci.issuer);
+    }
+    cs->n++;
+    if (ci.not_after < (int64_t)now)
+        cs->expired++;
+    if (ci.not_after > f->not_after)
+        f->not_after = ci.not_after;
+}
+
+/* Read z0 (combined layout). ESC_ERR_NOT_FOUND/CARD_SW if the card has none. */
+static esc_err read_z0(pcsc_card *card, struct probe_facts *f, struct certs_seen *cs, time_t now)
+{
+    uint8_t *obj = NULL;
+    struct z0_header h;
+    struct z0_contents zc;
+    size_t need;
+    esc_err rv;
+
+    obj = malloc(Z0_MAX_OBJECT);
+    if (!obj)
+        return ESC_ERR_NOMEM;
+    /* first 255 bytes, as coolkey does (a z0 is at least that long, §4.2) */
+    rv = ck_read_object(card, CK_OBJ_Z0, 0, obj, CK_READ_CHUNK);
+    if (rv != ESC_OK)
+        goto out;
+    rv = z0_parse_header(obj, CK_READ_CHUNK, &h);
+    if (rv == ESC_OK)
+        rv = z0_needed_len(&h, &need);
+    if (rv != ESC_OK)
+        goto out;
+    if (need > CK_READ_CHUNK) {
+        rv = ck_read_object(card, CK_OBJ_Z0, CK_READ_CHUNK, obj + CK_READ_CHUNK,
+                            need - CK_READ_CHUNK);
+        if (rv != ESC_OK)
+            goto out;
+    } else {
+        need = CK_READ_CHUNK;
+    }
+    rv = z0_parse(obj, need, &zc);
+    if (rv != ESC_OK)
+        goto out;
+    if (!f->have_cuid) {
+        memcpy(f->cuid, zc.hdr.cuid, CK_CUID_LEN);
+        f->have_cuid = true;
+    }
+    for (size_t i = 0; i < zc.ncerts; i++)
+        note_cert(f, cs, zc.certs[i].der, zc.certs[i].der_len, now);
+    f->ncerts = zc.ncerts;
+    z0_free(&zc);
+out:
+    free(obj);
+    return rv;
+}
+
+/* Separate layout (§4.2 step 4): LIST OBJECTS, read each C<n> (raw DER). */
+static esc_err read_separate(pcsc_card *card, struct probe_facts *f, struct certs_seen *cs,
+                             time_t now)
+{
+    struct ck_object_info objs[MAX_LISTED];
+    size_t n = 0;
+    uint8_t *buf;
+    esc_err rv = ck_list_objects(card, objs, MAX_LISTED, &n);
+
+    if (rv != ESC_OK)
+        return rv == ESC_ERR_TOO_BIG ? ESC_OK : rv;
+    buf = malloc(MAX_C_OBJECT);
+    if (!buf)
+        return ESC_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if ((objs[i].id >> 24) != 'C' || objs[i].size == 0 || objs[i].size > MAX_C_OBJECT)
+            continue;
+        rv = ck_read_object(card, objs[i].id, 0, buf, objs[i].size);
+        if (card_broken(rv))
+            break;
+        if (rv == ESC_OK) {
+            f->ncerts++;
+            note_cert(f, cs, buf, objs[i].size, now);
+        }
+        rv = ESC_OK;
+    }
+    free(buf);
+    return rv;
+}
+
+static void decide(struct probe_facts *f, const struct certs_seen *cs)
+{
+    if (f->life_cycle != CK_LC_PERSONALIZED)
+        f->state = PROBE_UNINITIALIZED;
+    else if (f->pin_tries_left == 0)
+        f->state = PROBE_PIN_LOCKED;
+    else if (f->ncerts == 0)
+        f->state = PROBE_UNINITIALIZED;
+    else if (cs->n > 0 && cs->expired == cs->n && cs->n == f->ncerts)
+        f->state = PROBE_EXPIRED;
+    else
+        f->state = PROBE_ENROLLED;
+}
+
+/* The applet part of the probe. Returns a transport-level error, or ESC_OK with the
+ * state decided. */
+static esc_err probe_applet(pcsc_card *card, struct probe_facts *f, time_t now)
+{
+    struct ck_life_cycle lc;
+    struct ck_status st;
+    struct ck_cplc cplc;
+    struct certs_seen cs = {0, 0};
+    uint8_t tries;
+    uint32_t build;
+    esc_err rv;
+
+    rv = ck_select(card);
+    if (rv == ESC_ERR_NO_APPLET) {
+        f->state = PROBE_NO_APPLET;
+        goto cuid;
+    }
+    if (rv != ESC_OK)
+        return rv;
+    rv = ck_get_life_cycle(card, &lc);
+    if (card_broken(rv))
+        return rv;
+    if (rv == ESC_OK)
+        f->life_cycle = lc.life_cycle;
+    rv = ck_get_status(card, &st);
+    if (card_broken(rv))
+        return rv;
+    if (rv == ESC_OK) {
+        snprintf(f->applet_version, sizeof f->applet_version, "%u.%u", st.applet_major,
+                 st.applet_minor);
+        rv = ck_get_build_id(card, &build);
+        if (card_broken(rv))
+            return rv;
+        if (rv == ESC_OK) /* the TPS's form: major.minor.<build id, 8 lower-case hex digits> */
+            snprintf(f->applet_version, sizeof f->applet_version, "%u.%u.%08x", st.applet_major,
+                     st.applet_minor, (unsigned)build);
+    }
+    rv = ck_get_pin_tries(card, CK_USER_PIN, &tries);
+    if (card_broken(rv))
+        return rv;
+    if (rv == ESC_OK)
+        f->pin_tries_left = tries;
+    rv = ck_get_issuer_info(card, f->phone_home_url, sizeof f->phone_home_url);
+    if (card_broken(rv) && rv != ESC_ERR_CARD_GARBAGE && rv != ESC_ERR_TOO_BIG)
+        return rv;
+    if (rv != ESC_OK) {
+        f->phone_home_url[0] = '\0';
+        if (rv == ESC_ERR_CARD_GARBAGE) /* unprintable issuer info: a fact, not a dead card */
+            f->err = rv;
+    }
+    if (f->life_cycle == CK_LC_PERSONALIZED) {
+        rv = read_z0(card, f, &cs, now);
+        if (rv == ESC_ERR_CARD_SW || rv == ESC_ERR_NOT_FOUND)
+            rv = read_separate(card, f, &cs, now);
+        if (rv == ESC_ERR_BAD_OBJECT || rv == ESC_ERR_TOO_BIG) {
+            f->err = rv; /* z0 unusable: the card needs enrolling again */
+            rv = ESC_OK;
+        }
+        if (card_broken(rv))
+            return rv;
+    }
+    decide(f, &cs);
+cuid:
+    rv = ck_get_cplc(card, &cplc);
+    if (card_broken(rv))
+        return rv;
+    if (rv == ESC_OK) {
+        memcpy(f->cuid, cplc.cuid, CK_CUID_LEN);
+        f->have_cuid = true;
+    }
+    if (f->state != PROBE_NO_APPLET) {
+        rv = ck_select(card); /* leave the applet selected, as coolkey expects */
+        if (card_broken(rv))
+            return rv;
+    }
+    return ESC_OK;
+}
+
+static void probe_present(pcsc_ctx *ctx, const char *reader, time_t now, struct probe_facts *f)
+{
+    pcsc_card *card = NULL;
+    esc_err rv;
+
+    rv = pcsc_connect(ctx, reader, &card);
+    if (rv != ESC_OK)
+        goto out;
+    rv = pcsc_status(card, f->atr, sizeof f->atr, &f->atr_len);
+    if (rv != ESC_OK)
+        goto out;
+    rv = pcsc_begin(card);
+    if (rv != ESC_OK)
+        goto out;
+    rv = probe_applet(card, f, now);
+    pcsc_end(card);
+out:
+    pcsc_disconnect(card, false);
+    if (rv == ESC_ERR_NO_CARD) {
+        f->state = PROBE_NO_CARD;
+        f->err = rv;
+    } else if (rv != ESC_OK) {
+        f->state = PROBE_ERROR;
+        f->err = rv;
+    }
+    if (f->have_cuid)
+        ck_cuid_hex(f->cuid, f->cuid_hex);
+}
+
+void probe_reader(pcsc_ctx *ctx, const char *reader, time_t now, struct probe_facts *out)
+{
+    init_facts(out);
+    snprintf(out->reader, sizeof out->reader, "%s", reader ? reader : "");
+    if (!now)
+        now = time(NULL);
+    probe_present(ctx, reader, now, out);
+}
+
+static enum probe_state absent_state(esc_err e)
+{
+    switch (e) {
+    case ESC_ERR_NO_PCSCD:
+    case ESC_ERR_PCSCD_HUNG:
+        return PROBE_NO_PCSCD;
+    case ESC_ERR_NO_READER:
+        return PROBE_NO_READER;
+    case ESC_ERR_NO_CARD:
+        return PROBE_NO_CARD;
+    default:
+        return PROBE_ERROR;
+    }
+}
+
+static void fill_absent(struct probe_facts *f, esc_err e, uint64_t t0)
+{
+    init_facts(f);
+    f->state = absent_state(e);
+    f->err = e;
+    f->elapsed_ms = (unsigned)(mono_ms() - t0);
+}
+
+static void probe_one(pcsc_ctx *ctx, const struct pcsc_reader *r, time_t now, uint64_t t0,
+                      struct probe_facts *f)
+{
+    init_facts(f);
+    snprintf(f->reader, sizeof f->reader, "%s", r->name);
+    if (!r->card_present) {
+        f->state = PROBE_NO_CARD;
+        f->err = ESC_ERR_NO_CARD;
+    } else if (r->card_mute) {
+        f->state = PROBE_ERROR;
+        f->err = ESC_ERR_CARD_MUTE;
+        f->atr_len = r->atr_len;
+        memcpy(f->atr, r->atr, r->atr_len);
+    } else {
+        probe_present(ctx, r->name, now, f);
+    }
+    f->elapsed_ms = (unsigned)(mono_ms() - t0);
+}
+
+size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t max)
+{
+    struct pcsc_reader readers[PCSC_MAX_READERS];
+    unsigned tmo = opts && opts->timeout_ms ? opts->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
+    time_t now = opts && opts->now ? opts->now : time(NULL);
+    const char *want = opts && opts->reader && *opts->reader ? opts->reader : NULL;
+    uint64_t t0 = mono_ms();
+    pcsc_ctx *ctx = NULL;
+    size_t nr = 0, n = 0;
+    esc_err rv;
+
+    if (!out || max == 0)
+        return 0;
+    rv = pcsc_open(&ctx, tmo);
+    if (rv == ESC_OK)
+        rv = pcsc_list_readers(ctx, readers, PCSC_MAX_READERS, &nr);
+    if (rv != ESC_OK) {
+        fill_absent(&out[0], rv, t0);
+        pcsc_close(ctx);
+        return 1;
+    }
+    for (size_t i = 0; i < nr && n < max; i++) {
+        uint64_t t1 = mono_ms();
+        if (want && strcmp(want, readers[i].name) != 0)
+            continue;
+        probe_one(ctx, &readers[i], now, t1, &out[n++]);
+    }
+    if (n == 0) { /* the configured reader is not connected */
+        fill_absent(&out[0], ESC_ERR_NO_READER, t0);
+        snprintf(out[0].reader, sizeof out[0].reader, "%s", want ? want : "");
+        n = 1;
+    }
+    pcsc_close(ctx);
+    return n;
+}
+
+void probe_card(const struct probe_opts *opts, struct probe_facts *out)
+{
+    struct pcsc_reader readers[PCSC_MAX_READERS];
+    unsigned tmo = opts && opts->timeout_ms ? opts->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
+    time_t now = opts && opts->now ? opts->now : time(NULL);
+    const char *want = opts && opts->reader && *opts->reader ? opts->reader : NULL;
+    uint64_t t0 = mono_ms();
+    pcsc_ctx *ctx = NULL;
+    size_t nr = 0, pick = 0;
+    esc_err rv;
+
+    if (!out)
+        return;
+    rv = pcsc_open(&ctx, tmo);
+    if (rv == ESC_OK)
+        rv = pcsc_list_readers(ctx, readers, PCSC_MAX_READERS, &nr);
+    if (rv != ESC_OK) {
+        fill_absent(out, rv, t0);
+        pcsc_close(ctx);
+        return;
+    }
+    /* the named reader, else the first holding a card, else the first */
+    for (pick = 0; pick < nr; pick++)
+        if (want ? strcmp(want, readers[pick].name) == 0 : readers[pick].card_present)
+            break;
+    if (pick == nr && want) {
+        fill_absent(out, ESC_ERR_NO_READER, t0);
+        snprintf(out->reader, sizeof out->reader, "%s", want);
+    } else {
+        probe_one(ctx, &readers[pick == nr ? 0 : pick], now, t0, out);
+    }
+    pcsc_close(ctx);
+}

@@ -1,0 +1,90 @@
+/* probe: what is in the reader, in milliseconds (design.md "The card probe").
+ *
+ * Sequence per reader (inside one SCardBeginTransaction; never VERIFY, so no PIN try is
+ * spent): SCardGetStatusChange(0) for presence -> connect -> ATR -> SELECT CoolKey ->
+ * GET LIFE CYCLE (4 B) -> GET STATUS -> GET PIN REMAINING TRIES -> GET ISSUER INFO ->
+ * READ OBJECT z0 (or LIST OBJECTS + C<n> objects) -> notAfter of each certificate ->
+ * SELECT card manager + GET DATA CPLC (CUID) -> SELECT CoolKey again.
+ *
+ * States: NO_PCSCD / NO_READER / NO_CARD (nothing to talk to), NO_APPLET (SELECT fails),
+ * UNINITIALIZED (life cycle != 0F or no certificate), ENROLLED, PIN_LOCKED (tries 0),
+ * EXPIRED (every certificate past notAfter), ERROR (the card answered garbage, vanished,
+ * or the deadline passed: `err` says which). */
+#ifndef ESC_PROBE_H
+#define ESC_PROBE_H
+
+#include "coolkey.h"
+#include "esc_err.h"
+#include "pcsc.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum probe_state {
+    PROBE_NO_PCSCD,
+    PROBE_NO_READER,
+    PROBE_NO_CARD,
+    PROBE_NO_APPLET,
+    PROBE_UNINITIALIZED,
+    PROBE_ENROLLED,
+    PROBE_PIN_LOCKED,
+    PROBE_EXPIRED,
+    PROBE_ERROR,
+};
+
+struct probe_opts {
+    unsigned timeout_ms; /* whole probe; 0 = PROBE_DEFAULT_TIMEOUT_MS */
+    const char *reader;  /* only this reader; NULL or "" = every reader */
+    time_t now;          /* "now" for EXPIRED; 0 = time(NULL) */
+};
+#define PROBE_DEFAULT_TIMEOUT_MS 300
+
+#define PROBE_URL_MAX (CK_ISSUER_INFO_LEN + 1)
+
+struct probe_facts {
+    enum probe_state state;
+    esc_err err; /* ESC_OK, or why (NO_* and ERROR states; also a fact read that failed) */
+    char reader[PCSC_READER_NAME_MAX];
+    uint8_t atr[PCSC_ATR_MAX];
+    size_t atr_len;
+    bool have_cuid;
+    uint8_t cuid[CK_CUID_LEN];
+    char cuid_hex[2 * CK_CUID_LEN + 1];
+    char applet_version[32]; /* "1.4" or "1.4.58768072" (major.minor.buildid, as the TPS) */
+    int life_cycle;          /* -1 unknown */
+    int pin_tries_left;      /* -1 unknown */
+    char phone_home_url[PROBE_URL_MAX]; /* issuer info */
+    size_t ncerts;
+    int64_t not_after; /* latest notAfter of the certificates (0 if none) */
+    char subject[256]; /* subject of the first certificate */
+    char issuer[256];  /* issuer of the first certificate */
+    unsigned elapsed_ms;
+};
+
+/* Probe one card: opts->reader if set, else the first reader holding a card (or the first
+ * reader if none holds one). Never fails: the outcome is in out->state / out->err. */
+void probe_card(const struct probe_opts *opts, struct probe_facts *out);
+
+/* One entry per reader (for escctl status); all readers share the one timeout. With no
+ * pcscd or no reader, one entry carrying that state. Returns the number of entries written
+ * (>= 1 when max >= 1). */
+size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t max);
+
+/* The same two, run in a forked child that is killed (SIGKILL) if it has not answered
+ * within timeout_ms + PROBE_GRACE_MS. pcsc-lite's client and some reader drivers (vpcd
+ * with a card that stops answering) block without limit inside SCardTransmit; this is the
+ * hard bound, with no thread and no signal handler in the caller (pam_esc can use it). On
+ * timeout the result is PROBE_ERROR with err ESC_ERR_TIMEOUT. The child is always reaped. */
+void probe_card_bounded(const struct probe_opts *opts, struct probe_facts *out);
+size_t probe_all_bounded(const struct probe_opts *opts, struct probe_facts *out, size_t max);
+#define PROBE_GRACE_MS 200
+
+/* Probe the card in `reader` on an open context (the agent's own). */
+void probe_reader(pcsc_ctx *ctx, const char *reader, time_t now, struct probe_facts *out);
+
+/* "ENROLLED", "NO_CARD", ... */
+const char *probe_state_name(enum probe_state s);
+
+#endif

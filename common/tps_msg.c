@@ -1,0 +1,521 @@
+/* tps_msg: Dogtag TPS message codec. See tps_msg.h and reference/tps-protocol.md §2. */
+#include "tps_msg.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PREFIX 7 /* room for "s=9999&" in front of the payload */
+
+/* ---- names ---------------------------------------------------------------------------- */
+
+const char *tps_msg_type_name(int type)
+{
+    static const char *const names[] = {
+        [TPS_MSG_BEGIN_OP] = "BEGIN_OP",
+        [TPS_MSG_LOGIN_REQUEST] = "LOGIN_REQUEST",
+        [TPS_MSG_LOGIN_RESPONSE] = "LOGIN_RESPONSE",
+        [TPS_MSG_SECUREID_REQUEST] = "SECUREID_REQUEST",
+        [TPS_MSG_SECUREID_RESPONSE] = "SECUREID_RESPONSE",
+        [TPS_MSG_ASQ_REQUEST] = "ASQ_REQUEST",
+        [TPS_MSG_ASQ_RESPONSE] = "ASQ_RESPONSE",
+        [TPS_MSG_TOKEN_PDU_REQUEST] = "TOKEN_PDU_REQUEST",
+        [TPS_MSG_TOKEN_PDU_RESPONSE] = "TOKEN_PDU_RESPONSE",
+        [TPS_MSG_NEW_PIN_REQUEST] = "NEW_PIN_REQUEST",
+        [TPS_MSG_NEW_PIN_RESPONSE] = "NEW_PIN_RESPONSE",
+        [TPS_MSG_END_OP] = "END_OP",
+        [TPS_MSG_STATUS_UPDATE_REQUEST] = "STATUS_UPDATE_REQUEST",
+        [TPS_MSG_STATUS_UPDATE_RESPONSE] = "STATUS_UPDATE_RESPONSE",
+        [TPS_MSG_EXTENDED_LOGIN_REQUEST] = "EXTENDED_LOGIN_REQUEST",
+        [TPS_MSG_EXTENDED_LOGIN_RESPONSE] = "EXTENDED_LOGIN_RESPONSE",
+    };
+    if (type < 0 || (size_t)type >= sizeof names / sizeof names[0] || !names[type])
+        return "UNKNOWN";
+    return names[type];
+}
+
+const char *tps_op_name(int op)
+{
+    switch (op) {
+    case TPS_OP_ENROLL:
+        return "enroll";
+    case TPS_OP_UNBLOCK:
+        return "unblock";
+    case TPS_OP_RESET_PIN:
+        return "reset-pin";
+    case TPS_OP_RENEW:
+        return "renew";
+    case TPS_OP_FORMAT:
+        return "format";
+    default:
+        return "unknown";
+    }
+}
+
+/* EndOpMsg.TPSStatus (pki base/common/.../tps/msg/EndOpMsg.java), §4. */
+static const struct {
+    const char *name;
+    const char *sentence;
+} status_tab[TPS_STATUS_MAX + 1] = {
+    [0] = {"STATUS_NO_ERROR", "The operation completed successfully."},
+    [1] = {"STATUS_ERROR_SNAC", "The token server could not understand a message."},
+    [2] = {"STATUS_ERROR_SEC_INIT_UPDATE",
+           "The token server could not open a secure channel to the card."},
+    [3] = {"STATUS_ERROR_CREATE_CARDMGR", "The token server could not talk to the card manager."},
+    [4] = {"STATUS_ERROR_MAC_RESET_PIN_PDU", "The card refused the PIN reset command."},
+    [5] = {"STATUS_ERROR_MAC_CERT_PDU", "The card refused to store a certificate."},
+    [6] = {"STATUS_ERROR_MAC_LIFECYCLE_PDU", "The card refused to change its life-cycle state."},
+    [7] = {"STATUS_ERROR_MAC_ENROLL_PDU", "The card could not be enrolled."},
+    [8] = {"STATUS_ERROR_CANNOT_PERFORM_OPERATION",
+           "The token server cannot perform this operation on this card."},
+    [9] = {"STATUS_ERROR_BAD_STATUS", "The card answered with an error status."},
+    [10] = {"STATUS_ERROR_CA_RESPONSE", "The certificate authority refused the request."},
+    [11] = {"STATUS_ERROR_READ_BUFFER_OVERFLOW", "The card returned more data than expected."},
+    [12] = {"STATUS_ERROR_TOKEN_RESET_PIN_FAILED", "The card could not set the new PIN."},
+    [13] = {"STATUS_ERROR_CONNECTION", "The token server lost its connection to a back end."},
+    [14] = {"STATUS_ERROR_LOGIN", "The directory rejected the user ID or password."},
+    [15] = {"STATUS_ERROR_DB", "The token server's database failed."},
+    [16] = {"STATUS_ERROR_UNKNOWN_TOKEN", "The token server does not know this card."},
+    [17] = {"STATUS_ERROR_SECURE_CHANNEL", "The secure channel to the card failed."},
+    [18] = {"STATUS_ERROR_MISCONFIGURATION", "The token server is misconfigured."},
+    [19] = {"STATUS_ERROR_UPGRADE_APPLET", "The applet on the card could not be installed."},
+    [20] = {"STATUS_ERROR_KEY_CHANGE_OVER", "The card's keys could not be changed."},
+    [21] = {"STATUS_ERROR_EXTERNAL_AUTH", "The card did not authenticate the token server."},
+    [22] = {"STATUS_ERROR_MAPPING_RESOLVER_FAILED",
+            "The token server could not decide which profile applies to this card."},
+    [23] = {"STATUS_ERROR_MAPPING_RESOLVER_PARAMS_NOT_FOUND",
+            "The token server could not decide which profile applies to this card."},
+    [24] = {"STATUS_ERROR_PUBLISH", "The certificates could not be published."},
+    [25] = {"STATUS_ERROR_LDAP_CONN", "The token server could not reach the directory."},
+    [26] = {"STATUS_ERROR_DISABLED_TOKEN", "This card is disabled on the token server."},
+    [27] = {"STATUS_ERROR_NOT_PIN_RESETABLE", "The PIN of this card may not be reset."},
+    [28] = {"STATUS_ERROR_CONN_LOST", "The connection to the token server was lost."},
+    [29] = {"STATUS_ERROR_CREATE_TUS_TOKEN_ENTRY", "The token server could not record this card."},
+    [30] = {"STATUS_ERROR_NO_SUCH_TOKEN_STATE", "The card is in a state the server does not know."},
+    [31] = {"STATUS_ERROR_NO_SUCH_LOST_REASON", "The card's lost reason is not known."},
+    [32] = {"STATUS_ERROR_UNUSABLE_TOKEN_KEYCOMPROMISE",
+            "This card was reported compromised and cannot be used."},
+    [33] = {"STATUS_ERROR_INACTIVE_TOKEN_NOT_FOUND", "No inactive card was found for this user."},
+    [34] = {"STATUS_ERROR_HAS_AT_LEAST_ONE_ACTIVE_TOKEN", "This user already has an active card."},
+    [35] = {"STATUS_ERROR_TOKEN_TERMINATED", "This card has been terminated."},
+    [36] = {"STATUS_RECOVERY_IS_PROCESSED", "The keys were recovered."},
+    [37] = {"STATUS_ERROR_RECOVERY_FAILED", "Key recovery or certificate renewal failed."},
+    [38] = {"STATUS_ERROR_NO_OPERATION_ON_LOST_TOKEN", "This card was reported lost."},
+    [39] = {"STATUS_ERROR_KEY_ARCHIVE_OFF", "Key archival is turned off on the server."},
+    [40] = {"STATUS_ERROR_NO_TKS_CONNID", "The token server has no key service configured."},
+    [41] = {"STATUS_ERROR_UPDATE_TOKENDB_FAILED", "The token server could not update its records."},
+    [42] = {"STATUS_ERROR_REVOKE_CERTIFICATES_FAILED",
+            "The old certificates could not be revoked."},
+    [43] = {"STATUS_ERROR_NOT_TOKEN_OWNER", "This card belongs to another user."},
+    [44] = {"STATUS_RENEWAL_IS_PROCESSED", "The certificates were renewed."},
+    [45] = {"STATUS_ERROR_CANNOT_ESTABLISH_COMMUNICATION",
+            "The token server could not communicate with the card."},
+    [46] = {"STATUS_ERROR_SYMKEY_256_UPGRADE", "The card's keys could not be upgraded."},
+};
+
+const char *tps_status_name(int code)
+{
+    if (code < 0 || code > TPS_STATUS_MAX)
+        return "STATUS_UNKNOWN";
+    return status_tab[code].name;
+}
+
+const char *tps_status_sentence(int code)
+{
+    if (code < 0 || code > TPS_STATUS_MAX)
+        return "The token server reported an unknown error.";
+    return status_tab[code].sentence;
+}
+
+/* ---- encoder -------------------------------------------------------------------------- */
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+static bool is_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static void put(struct tps_enc *e, const char *s, size_t n)
+{
+    if (e->err)
+        return;
+    if (n > TPS_MSG_MAX - e->len) {
+        e->err = true;
+        return;
+    }
+    memcpy(e->buf + PREFIX + e->len, s, n);
+    e->len += n;
+    e->buf[PREFIX + e->len] = '\0';
+}
+
+static void put_pct(struct tps_enc *e, unsigned char c)
+{
+    char h[3] = {'%', hexdig[c >> 4], hexdig[c & 15]};
+    put(e, h, 3);
+}
+
+/* Encode one byte of text in the given style. */
+static void put_text_byte(struct tps_enc *e, unsigned char c, enum tps_text_style style)
+{
+    if (is_alnum(c) || (style == TPS_TEXT_JAVA && (c == '.' || c == '-' || c == '*' || c == '_'))) {
+        char ch = (char)c;
+        put(e, &ch, 1);
+    } else if (c == ' ') {
+        put(e, "+", 1);
+    } else {
+        put_pct(e, c);
+    }
+}
+
+static void put_key(struct tps_enc *e, const char *key)
+{
+    /* Keys are ours (fixed protocol names, or TPS-given parameter ids, §5): they must be
+     * non-empty and free of the separators. */
+    if (!key || !*key || strpbrk(key, "&=%+ ")) {
+        e->err = true;
+        return;
+    }
+    put(e, "&", 1);
+    put(e, key, strlen(key));
+    put(e, "=", 1);
+}
+
+void tps_enc_init(struct tps_enc *e, int msg_type)
+{
+    char num[24];
+    e->len = 0;
+    e->err = false;
+    e->buf[PREFIX] = '\0';
+    int n = snprintf(num, sizeof num, "msg_type=%d", msg_type);
+    if (n < 0 || (size_t)n >= sizeof num || msg_type < 0) {
+        e->err = true;
+        return;
+    }
+    put(e, num, (size_t)n);
+}
+
+void tps_enc_int(struct tps_enc *e, const char *key, long value)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%ld", value);
+    put_key(e, key);
+    if (n < 0 || (size_t)n >= sizeof num)
+        e->err = true;
+    else
+        put(e, num, (size_t)n);
+}
+
+void tps_enc_text(struct tps_enc *e, const char *key, const char *text, enum tps_text_style style)
+{
+    put_key(e, key);
+    if (!text) {
+        e->err = true;
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *)text; *p && !e->err; p++)
+        put_text_byte(e, *p, style);
+}
+
+void tps_enc_bytes(struct tps_enc *e, const char *key, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    put_key(e, key);
+    if (len && !p) {
+        e->err = true;
+        return;
+    }
+    for (size_t i = 0; i < len && !e->err; i++)
+        put_pct(e, p[i]);
+}
+
+void tps_enc_raw(struct tps_enc *e, const char *key, const char *value)
+{
+    put_key(e, key);
+    if (!value || strpbrk(value, "&=%")) {
+        e->err = true;
+        return;
+    }
+    put(e, value, strlen(value));
+}
+
+void tps_enc_kvlist(struct tps_enc *e, const char *key, const struct tps_kv *kv, size_t n,
+                    enum tps_text_style style)
+{
+    put_key(e, key);
+    for (size_t i = 0; i < n && !e->err; i++) {
+        if (!kv[i].key || !*kv[i].key || !kv[i].value || !*kv[i].value ||
+            strpbrk(kv[i].key, "&=") || strpbrk(kv[i].value, "&=")) {
+            e->err = true;
+            return;
+        }
+        if (i)
+            put_text_byte(e, '&', style);
+        for (const unsigned char *p = (const unsigned char *)kv[i].key; *p; p++)
+            put_text_byte(e, *p, style);
+        put_text_byte(e, '=', style);
+        for (const unsigned char *p = (const unsigned char *)kv[i].value; *p; p++)
+            put_text_byte(e, *p, style);
+    }
+}
+
+const char *tps_enc_frame(struct tps_enc *e, size_t *len)
+{
+    char hdr[PREFIX + 1];
+    if (e->err || e->len > TPS_MSG_MAX)
+        return NULL;
+    int n = snprintf(hdr, sizeof hdr, "s=%zu&", e->len);
+    if (n < 0 || n > PREFIX)
+        return NULL;
+    char *start = e->buf + PREFIX - n;
+    memcpy(start, hdr, (size_t)n);
+    if (len)
+        *len = (size_t)n + e->len;
+    return start;
+}
+
+const char *tps_enc_payload(const struct tps_enc *e, size_t *len)
+{
+    if (e->err)
+        return NULL;
+    if (len)
+        *len = e->len;
+    return e->buf + PREFIX;
+}
+
+void tps_enc_wipe(struct tps_enc *e)
+{
+    explicit_bzero(e, sizeof *e);
+}
+
+/* ---- decoder -------------------------------------------------------------------------- */
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Append the decoded (or literal) form of s[0..n) plus a NUL to the store. */
+static int store_put(struct tps_msg *m, size_t *used, const unsigned char *s, size_t n, bool decode,
+                     size_t *outlen)
+{
+    size_t o = *used;
+    if (n + 1 > sizeof m->store - o) /* decoded <= encoded, so this bound suffices */
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (decode && c == '+') {
+            c = ' ';
+        } else if (decode && c == '%') {
+            if (n - i < 3) /* fewer than two characters follow */
+                return -1;
+            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+            if (h < 0 || l < 0)
+                return -1;
+            c = (unsigned char)(h << 4 | l);
+            i += 2;
+        }
+        m->store[o++] = c;
+    }
+    m->store[o++] = '\0';
+    *outlen = o - *used - 1;
+    *used = o;
+    return 0;
+}
+
+/* Split s[0..len) on '&' then '=' and store each pair; decode if asked. */
+static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bool decode)
+{
+    size_t used = 0;
+    m->n = 0;
+    m->type = -1;
+    size_t i = 0;
+    while (i < len) {
+        const unsigned char *amp = memchr(s + i, '&', len - i);
+        size_t end = amp ? (size_t)(amp - s) : len;
+        const unsigned char *eq = memchr(s + i, '=', end - i);
+        if (eq && eq != s + i) { /* pairs without '=' or with an empty key are skipped */
+            size_t klen = (size_t)(eq - (s + i));
+            size_t voff = klen + 1;
+            struct tps_field *f;
+            size_t kdec, vdec, kpos, vpos;
+            if (m->n >= TPS_MSG_MAX_FIELDS)
+                return -1;
+            kpos = used;
+            if (store_put(m, &used, s + i, klen, decode, &kdec) < 0)
+                return -1;
+            vpos = used;
+            if (store_put(m, &used, s + i + voff, end - i - voff, decode, &vdec) < 0)
+                return -1;
+            if (kdec == 0 || memchr(m->store + kpos, '\0', kdec))
+                return -1;
+            f = &m->f[m->n++];
+            f->key = (const char *)m->store + kpos;
+            f->val = m->store + vpos;
+            f->len = vdec;
+        }
+        i = end + 1;
+    }
+    return 0;
+}
+
+int tps_msg_decode(struct tps_msg *m, const char *payload, size_t len)
+{
+    long t;
+    if (!payload || len > TPS_MSG_MAX + PREFIX)
+        goto bad;
+    if (split_pairs(m, (const unsigned char *)payload, len, true) < 0)
+        goto bad;
+    if (tps_msg_long(m, "msg_type", 0, 99, &t) < 0)
+        goto bad;
+    m->type = (int)t;
+    return 0;
+bad:
+    m->n = 0;
+    m->type = -1;
+    return -1;
+}
+
+int tps_kvlist_decode(struct tps_msg *out, const unsigned char *s, size_t len)
+{
+    if (!s || len > TPS_MSG_MAX || split_pairs(out, s, len, false) < 0) {
+        out->n = 0;
+        out->type = -1;
+        return -1;
+    }
+    return 0;
+}
+
+const struct tps_field *tps_msg_get(const struct tps_msg *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->f[i].key, key) == 0)
+            return &m->f[i];
+    return NULL;
+}
+
+const char *tps_msg_str(const struct tps_msg *m, const char *key)
+{
+    const struct tps_field *f = tps_msg_get(m, key);
+    if (!f || memchr(f->val, '\0', f->len))
+        return NULL;
+    return (const char *)f->val;
+}
+
+int tps_msg_long(const struct tps_msg *m, const char *key, long min, long max, long *out)
+{
+    const struct tps_field *f = tps_msg_get(m, key);
+    long v = 0;
+    if (!f || f->len == 0 || f->len > 18)
+        return -1;
+    for (size_t i = 0; i < f->len; i++) {
+        if (f->val[i] < '0' || f->val[i] > '9')
+            return -1;
+        v = v * 10 + (f->val[i] - '0');
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+void tps_msg_wipe(struct tps_msg *m)
+{
+    explicit_bzero(m, sizeof *m);
+}
+
+/* ---- framer --------------------------------------------------------------------------- */
+
+void tps_framer_init(struct tps_framer *f)
+{
+    f->have = 0;
+    f->need = 0;
+    f->in_body = false;
+    f->broken = false;
+}
+
+bool tps_framer_pending(const struct tps_framer *f)
+{
+    return f->have > 0 || f->in_body;
+}
+
+void tps_framer_wipe(struct tps_framer *f)
+{
+    explicit_bzero(f, sizeof *f);
+}
+
+/* Header byte: "s=" (first char anything, as TPSConnection.read), 1..4 digits, '&'. */
+static int header_byte(struct tps_framer *f, char c)
+{
+    if (f->have == 0) {
+        f->buf[f->have++] = c;
+        return 0;
+    }
+    if (f->have == 1) {
+        if (c != '=')
+            return -1;
+        f->buf[f->have++] = c;
+        return 0;
+    }
+    if (c == '&') {
+        size_t ndig = f->have - 2;
+        size_t n = 0;
+        if (ndig == 0)
+            return -1;
+        for (size_t i = 2; i < f->have; i++)
+            n = n * 10 + (size_t)(f->buf[i] - '0');
+        if (n > TPS_MSG_MAX)
+            return -1;
+        f->need = n;
+        f->in_body = true;
+        f->have = 0; /* the buffer now holds the payload only */
+        return 0;
+    }
+    if (c < '0' || c > '9' || f->have - 2 >= TPS_MSG_MAX_DIGITS)
+        return -1;
+    f->buf[f->have++] = c;
+    return 0;
+}
+
+int tps_framer_push(struct tps_framer *f, const void *data, size_t len, tps_frame_cb cb, void *ctx)
+{
+    const char *p = data;
+    size_t i = 0;
+    if (f->broken)
+        return -1;
+    while (i < len) {
+        if (!f->in_body) {
+            if (header_byte(f, p[i++]) < 0) {
+                f->broken = true;
+                return -1;
+            }
+        } else {
+            size_t take = f->need - f->have;
+            if (take > len - i)
+                take = len - i;
+            memcpy(f->buf + f->have, p + i, take);
+            f->have += take;
+            i += take;
+        }
+        if (f->in_body && f->have == f->need) {
+            size_t n = f->need;
+            int rc;
+            f->buf[n] = '\0';
+            f->in_body = false;
+            f->have = 0;
+            f->need = 0;
+            rc = cb(ctx, f->buf, n);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}

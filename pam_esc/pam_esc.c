@@ -1,0 +1,352 @@
+/* pam_esc: make a new, blank or PIN-locked smart card usable at login (design.md).
+ *
+ * pam_sm_authenticate probes the card (common/probe.h) and decides:
+ *   no pcscd, no reader, no card, ENROLLED, probe error -> PAM_IGNORE at once
+ *   NO_APPLET / UNINITIALIZED -> enroll, PIN_LOCKED -> pinreset, EXPIRED -> renew, each only
+ *   if listed in operations= / login_operations; then it hands the operation to the agent
+ *   (the user's session agent if one runs, else a fresh `esc-agent --pam` helper), relays
+ *   the conversation, puts the new PIN in PAM_AUTHTOK for the next module (pam_pkcs11 or
+ *   pam_sss with try_first_pass), and returns PAM_IGNORE: this module never authenticates
+ *   anybody, it only prepares the card. Every failure lets the stack go on.
+ *
+ * Only the PAM entry points and the decision live here; pe_cfg.c parses options,
+ * pe_helper.c starts and reaps the helper, pe_relay.c maps messages to the conversation. */
+#define PAM_SM_AUTH
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "conf.h"
+#include "ipc.h"
+#include "log.h"
+#include "pe_cfg.h"
+#include "pe_helper.h"
+#include "pe_relay.h"
+#include "probe.h"
+#include "secret.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define PE_EXPORT __attribute__((visibility("default")))
+
+/* How long a helper that said DONE (or was told to go) gets to exit by itself. */
+#define HELPER_GRACE_MS 500
+
+struct pe {
+    pam_handle_t *pamh;
+    struct pe_cfg cfg;
+    struct esc_conf conf;
+    char conf_path[PE_PATH_MAX];
+    bool silent;
+    long deadline;
+};
+
+static void pe_log(const struct pe *p, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void pe_log(const struct pe *p, int prio, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+
+    if (prio >= LOG_INFO && !p->cfg.debug)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (p->cfg.debug_stderr)
+        fprintf(stderr, "pam_esc: %s\n", msg);
+    else
+        pam_syslog(p->pamh, prio, "%s", msg);
+}
+
+/* esc.conf: the file named by conf=, else the system one (missing = defaults). Never
+ * $ESC_CONF: the caller's environment must not choose pam_esc's policy (think su). */
+static esc_err load_conf(struct pe *p)
+{
+    char err[256] = "";
+    esc_err e;
+
+    if (p->cfg.conf[0])
+        snprintf(p->conf_path, sizeof p->conf_path, "%s", p->cfg.conf);
+    else
+        snprintf(p->conf_path, sizeof p->conf_path, "%s/pam_esc/esc.conf", ESC_SYSCONFDIR);
+    if (!p->cfg.conf[0] && access(p->conf_path, F_OK) != 0 && errno == ENOENT) {
+        conf_defaults(&p->conf);
+        p->conf_path[0] = '\0';
+        return ESC_OK;
+    }
+    e = conf_load(p->conf_path, &p->conf, err, sizeof err);
+    if (e != ESC_OK)
+        pe_log(p, LOG_ERR, "%s", err[0] ? err : esc_strerror(e));
+    return e;
+}
+
+/* The operation a card state calls for, if allowed; NULL: nothing to do. */
+static const char *decide(enum probe_state s, unsigned ops)
+{
+    switch (s) {
+    case PROBE_NO_APPLET:
+    case PROBE_UNINITIALIZED:
+        return ops & CONF_OP_ENROLL ? "enroll" : NULL;
+    case PROBE_PIN_LOCKED:
+        return ops & CONF_OP_PINRESET ? "pinreset" : NULL;
+    case PROBE_EXPIRED:
+        return ops & CONF_OP_RENEW ? "renew" : NULL;
+    default: /* NO_PCSCD, NO_READER, NO_CARD, ENROLLED, ERROR */
+        return NULL;
+    }
+}
+
+/* No pcscd socket at all: NO_PCSCD without starting the probe (the probe runs in a child
+ * process to bound it; this answer needs none). The path is the one libpcsclite uses. */
+static bool no_pcscd_socket(void)
+{
+    const char *path = getenv("PCSCLITE_CSOCK_NAME");
+    struct stat st;
+
+    if (!path || !path[0])
+        path = "/run/pcscd/pcscd.comm";
+    return stat(path, &st) != 0 && errno == ENOENT;
+}
+
+static const char *pam_user(pam_handle_t *pamh)
+{
+    const void *u = NULL;
+    /* pam_get_item, not pam_get_user: this module must never prompt for a login name */
+    if (pam_get_item(pamh, PAM_USER, &u) != PAM_SUCCESS || !u || !((const char *)u)[0])
+        return NULL;
+    return u;
+}
+
+static int lookup_user(const char *name, uid_t *uid, gid_t *gid)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+
+    if (!name || !name[0] || getpwnam_r(name, &pw, buf, sizeof buf, &res) != 0 || !res)
+        return -1;
+    *uid = pw.pw_uid;
+    *gid = pw.pw_gid;
+    return 0;
+}
+
+/* (b) The user's session agent (screensaver): $XDG_RUNTIME_DIR/esc-agent/socket, owned by
+ * and served by the user. Returns an fd or -1. */
+static int connect_session(struct pe *p, const char *user)
+{
+    const char *rt = pam_getenv(p->pamh, "XDG_RUNTIME_DIR");
+    char def[64];
+    uid_t uid = getuid();
+    gid_t gid;
+    int fd = -1;
+    esc_err e;
+
+    if (p->cfg.no_session)
+        return -1;
+    if (uid == 0 && lookup_user(user, &uid, &gid) != 0)
+        return -1; /* root without a known target user: no session to look for */
+    if (!rt || !rt[0])
+        rt = getenv("XDG_RUNTIME_DIR");
+    if (!rt || !rt[0]) {
+        snprintf(def, sizeof def, "/run/user/%u", (unsigned)uid);
+        rt = def;
+    }
+    e = ipc_session_connect(rt, uid, p->deadline, &fd);
+    if (e == ESC_OK)
+        pe_log(p, LOG_INFO, "using the session agent in %s", rt);
+    else if (e != ESC_ERR_AGENT_UNAVAILABLE)
+        pe_log(p, LOG_WARNING, "session agent in %s refused: %s", rt, esc_strerror(e));
+    return e == ESC_OK ? fd : -1;
+}
+
+/* The helper's whole environment: nothing of the caller's but the PC/SC socket name (the
+ * same the probe in this process used). */
+struct helper_env {
+    char conf[PE_PATH_MAX + 16], pcsc[PE_PATH_MAX + 32], script[PE_PATH_MAX + 24];
+    char *v[8];
+};
+
+static void build_env(const struct pe *p, struct helper_env *env)
+{
+    const char *pcsc = getenv("PCSCLITE_CSOCK_NAME");
+    int n = 0;
+
+    env->v[n++] = (char *)"PATH=/usr/bin:/bin";
+    env->v[n++] = (char *)"LC_ALL=C.UTF-8";
+    if (p->conf_path[0]) {
+        snprintf(env->conf, sizeof env->conf, "ESC_CONF=%s", p->conf_path);
+        env->v[n++] = env->conf;
+    }
+    if (pcsc && pcsc[0] == '/' && strlen(pcsc) < PE_PATH_MAX) {
+        snprintf(env->pcsc, sizeof env->pcsc, "PCSCLITE_CSOCK_NAME=%s", pcsc);
+        env->v[n++] = env->pcsc;
+    }
+    if (p->cfg.test_script[0]) {
+        snprintf(env->script, sizeof env->script, "ESC_TEST_SCRIPT=%s", p->cfg.test_script);
+        env->v[n++] = env->script;
+    }
+    if (p->cfg.debug)
+        env->v[n++] =
+            p->cfg.debug_stderr ? (char *)"ESC_PAM_DEBUG=stderr" : (char *)"ESC_PAM_DEBUG=1";
+    env->v[n] = NULL;
+}
+
+/* (a) No session: start `esc-agent --pam` as agent_user. */
+static esc_err start_helper(struct pe *p, struct pe_helper *h)
+{
+    struct helper_env env;
+    struct pe_spawn s = {.path = p->cfg.helper, .keep_stderr = p->cfg.debug_stderr};
+    esc_err e;
+
+    build_env(p, &env);
+    s.envp = env.v;
+    if (geteuid() == 0) {
+        if (lookup_user(p->conf.agent_user, &s.uid, &s.gid) != 0) {
+            pe_log(p, LOG_ERR, "agent_user \"%s\" does not exist", p->conf.agent_user);
+            return ESC_ERR_AGENT_UNAVAILABLE;
+        }
+        if (s.uid == 0) {
+            pe_log(p, LOG_ERR, "agent_user must not be root");
+            return ESC_ERR_AGENT_UNAVAILABLE;
+        }
+        s.drop = true;
+    }
+    e = pe_helper_start(&s, h);
+    if (e != ESC_OK)
+        pe_log(p, LOG_ERR, "cannot start %s: %s", p->cfg.helper, esc_strerror(e));
+    else
+        pe_log(p, LOG_INFO, "helper %s started (pid %d)", p->cfg.helper, (int)h->pid);
+    return e;
+}
+
+/* A login name the agent may propose for PAM_USER: letters, digits and . _ - @ only (the
+ * agent is not trusted to choose what later modules and the application will parse). */
+static bool plausible_user(const char *u)
+{
+    size_t n = strlen(u);
+
+    if (n == 0 || n > 64 || u[0] == '-' || u[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = u[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '@'))
+            return false;
+    }
+    return true;
+}
+
+/* After the hand-off: the new PIN for the next module, the user name, one closing line. */
+static void finish(struct pe *p, const char *op, struct pe_relay_out *r)
+{
+    if (r->err == ESC_OK) {
+        if (r->pin[0] && pam_set_item(p->pamh, PAM_AUTHTOK, r->pin) != PAM_SUCCESS)
+            pe_log(p, LOG_WARNING, "cannot set PAM_AUTHTOK");
+        if (p->cfg.set_user && r->user[0] && !pam_user(p->pamh)) {
+            if (!plausible_user(r->user))
+                pe_log(p, LOG_WARNING, "the directory user ID is not a usable login name");
+            else if (pam_set_item(p->pamh, PAM_USER, r->user) == PAM_SUCCESS)
+                pe_log(p, LOG_INFO, "PAM_USER set to \"%s\"", r->user);
+        }
+        if (!p->silent && r->sentence[0])
+            pam_info(p->pamh, "%s", r->sentence);
+        pe_log(p, LOG_INFO, "%s done", op);
+        return;
+    }
+    if (r->err == ESC_ERR_TIMEOUT)
+        pam_error(p->pamh,
+                  "Setting up your smart card did not finish within %u seconds and was "
+                  "stopped.",
+                  p->cfg.timeout_s);
+    else if (r->sentence[0])
+        pam_error(p->pamh, "%s", r->sentence);
+    else if (r->err == ESC_ERR_PROTOCOL)
+        pam_error(p->pamh, "Your smart card could not be set up: the smart card helper stopped "
+                           "unexpectedly.");
+    else if (r->err == ESC_ERR_CANCELLED)
+        pam_error(p->pamh, "Setting up your smart card was cancelled; the card was not changed.");
+    else
+        pam_error(p->pamh, "Your smart card could not be set up: %s.", esc_strerror(r->err));
+    pe_log(p, LOG_NOTICE, "%s failed: %s (%s)", op, esc_err_name(r->err),
+           r->sentence[0] ? r->sentence : esc_strerror(r->err));
+}
+
+static void hand_off(struct pe *p, const char *op, const char *reader)
+{
+    struct pe_helper h = {.pid = 0, .fd = -1};
+    struct pe_relay_out r;
+    const char *user = pam_user(p->pamh);
+    struct pe_relay_in in = {
+        .op = op, .user = user, .reader = reader, .silent = p->silent, .deadline_ms = p->deadline};
+
+    memset(&r, 0, sizeof r);
+    h.fd = connect_session(p, user);
+    if (h.fd < 0 && (r.err = start_helper(p, &h)) != ESC_OK)
+        goto out;
+    pe_relay_run(p->pamh, h.fd, &in, &r);
+out:
+    /* past the deadline there is no grace: the helper is killed at once */
+    if (!pe_helper_stop(&h, HELPER_GRACE_MS, p->deadline))
+        pe_log(p, LOG_ERR, "the helper could not be reaped");
+    finish(p, op, &r);
+    secret_wipe(&r, sizeof r);
+}
+
+PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    struct pe p;
+    struct probe_facts f;
+    struct probe_opts po;
+    const char *op;
+    char err[160] = "";
+    unsigned ops;
+
+    memset(&p, 0, sizeof p);
+    p.pamh = pamh;
+    if (pe_cfg_parse(&p.cfg, argc, argv, err, sizeof err) > 0)
+        pe_log(&p, LOG_ERR, "%s", err);
+    p.silent = (flags & PAM_SILENT) || p.cfg.quiet;
+    p.deadline = ipc_now_ms() + 1000L * p.cfg.timeout_s;
+    esc_log_init("pam_esc", p.cfg.debug ? ESC_LOG_DEBUG : ESC_LOG_WARN, !p.cfg.debug_stderr);
+    if (load_conf(&p) != ESC_OK)
+        return PAM_IGNORE;
+    ops = p.cfg.have_ops ? p.cfg.ops : p.conf.login_operations;
+    if (ops == 0) {
+        pe_log(&p, LOG_INFO, "no operation offered at login: nothing to do");
+        return PAM_IGNORE;
+    }
+    po = (struct probe_opts){.timeout_ms = p.conf.probe_timeout_ms, .reader = p.conf.reader};
+    if (p.cfg.test_state >= 0) { /* tests only (pe_cfg.h) */
+        memset(&f, 0, sizeof f);
+        f.state = (enum probe_state)p.cfg.test_state;
+        snprintf(f.reader, sizeof f.reader, "test reader");
+    } else if (no_pcscd_socket()) {
+        memset(&f, 0, sizeof f);
+        f.state = PROBE_NO_PCSCD;
+    } else {
+        probe_card_bounded(&po, &f);
+    }
+    op = decide(f.state, ops);
+    pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms): %s", probe_state_name(f.state), f.reader,
+           f.elapsed_ms, op ? op : "nothing to do");
+    if (op)
+        hand_off(&p, op, f.reader);
+    secret_wipe(&f, sizeof f);
+    return PAM_IGNORE; /* never PAM_SUCCESS: the next module logs the user in */
+}
+
+PE_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    (void)pamh;
+    (void)flags;
+    (void)argc;
+    (void)argv;
+    return PAM_IGNORE;
+}

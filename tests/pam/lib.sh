@@ -1,0 +1,82 @@
+# tests/pam/lib.sh: shared by the pam_*.sh integration tests (sourced after lib.sh).
+# A private PAM service directory, the scripted helper, and the checks on pam_drive output.
+#   pam_need_built                 skip the whole test unless pam_esc.so, esc-agent, pam_drive exist
+#   pam_service NAME LINE...       write service NAME (one PAM line per argument)
+#   pam_script NAME LINE...        write helper script NAME (see agent/pam_session.c script_step)
+#   pam_esc_line SCRIPT OPTS...    an "auth optional pam_esc.so" line using the scripted helper
+#   pam_run OUT ARGS...            run pam_drive ARGS, output in OUT; $PAM_RC its exit code
+#   auth_ms OUT                    the milliseconds pam_authenticate took
+PAM_BUILD=${PAM_BUILD:-$ESC_BUILD}
+PAM_MODULE=$PAM_BUILD/pam_esc.so
+PAM_HELPER=$PAM_BUILD/esc-agent
+PAM_DRIVE=$PAM_BUILD/tests/pam/pam_drive
+PAM_MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
+# the unprivileged account the helper runs as (the rig uses the same one for its daemons)
+PAM_AGENT_USER=${PAM_AGENT_USER:-nobody}
+
+SVC=$TMP/svc
+OUT=$TMP/out # helper-writable (dumps, pids)
+mkdir -p "$SVC" "$OUT"
+chmod 0755 "$TMP"
+chmod 1777 "$OUT"
+printf 'auth required pam_deny.so\naccount required pam_deny.so\n' >"$SVC/other"
+printf 'agent_user = %s\nlogin_operations = enroll pinreset\n' "$PAM_AGENT_USER" >"$TMP/esc.conf"
+chmod 0644 "$TMP/esc.conf"
+printf 'jsmith:letmein:svc\n' >"$TMP/passdb"
+
+pam_need_built() {
+    local f
+    for f in "$PAM_MODULE" "$PAM_HELPER" "$PAM_DRIVE"; do
+        [ -e "$f" ] || { skip "$TEST_NAME" "not built: $f"; exit 0; }
+    done
+    id "$PAM_AGENT_USER" >/dev/null 2>&1 || { skip "$TEST_NAME" "no account $PAM_AGENT_USER"; exit 0; }
+}
+
+pam_service() {
+    local name=$1; shift
+    printf '%s\n' "$@" >"$SVC/$name"
+}
+
+pam_script() {
+    local name=$1; shift
+    printf '%s\n' "$@" >"$TMP/script.$name"
+    chmod 0644 "$TMP/script.$name"
+}
+
+pam_esc_line() {
+    local script=$1; shift
+    echo "auth optional $PAM_MODULE conf=$TMP/esc.conf helper=$PAM_HELPER test_script=$TMP/script.$script $*"
+}
+
+# pam_exec check that PAM_AUTHTOK is VALUE, without prompting (it fails if nothing was set)
+pam_authtok_check_line() {
+    printf '#!/bin/sh\nread -r tok\n[ "$tok" = "%s" ]\n' "$1" >"$TMP/authtok_check"
+    chmod 0755 "$TMP/authtok_check"
+    echo "auth required pam_exec.so expose_authtok quiet $TMP/authtok_check"
+}
+
+pam_run() {
+    local out=$1; shift
+    "$PAM_DRIVE" "$@" >"$out" 2>"$out.err"
+    PAM_RC=$?
+}
+
+auth_ms() { sed -n 's/^authenticate: .* \([0-9]*\) ms$/\1/p' "$1"; }
+count() { grep -c "$1" "$2"; }
+
+# expect NAME COND-COMMAND... : pass or fail with the driver output attached
+expect() {
+    local name=$1 out=$2; shift 2
+    if "$@"; then pass "$name"; else fail "$name" "$(tr '\n' '|' <"$out" | tail -c 600)"; fi
+}
+
+# After rig_up: the rig's esc.conf with agent_user, and what the unprivileged helper needs to
+# reach: the pcscd socket (created 0644 by systemd-socket-activate, whatever the umask) and
+# the profile cache directory.
+rig_for_helper() {
+    cp "$RIG_DIR/esc.conf" "$TMP/esc.conf"
+    printf 'agent_user = %s\n' "$PAM_AGENT_USER" >>"$TMP/esc.conf"
+    chmod 0644 "$TMP/esc.conf"
+    chmod 0666 "$PCSCLITE_CSOCK_NAME"
+    chown "$PAM_AGENT_USER" "$RIG_DIR/cache" 2>/dev/null || chmod 1777 "$RIG_DIR/cache"
+}

@@ -1,0 +1,105 @@
+/* tpsd_session: BEGIN_OP, the operation, END_OP. */
+#include "tpsd_session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tpsd_log.h"
+#include "tpsd_stats.h"
+
+static void count_op(int op)
+{
+    tpsd_stats_add(ST_OPERATIONS, 1);
+    switch (op) {
+    case TPS_OP_ENROLL:
+        tpsd_stats_add(ST_OP_ENROLL, 1);
+        break;
+    case TPS_OP_FORMAT:
+        tpsd_stats_add(ST_OP_FORMAT, 1);
+        break;
+    case TPS_OP_RESET_PIN:
+        tpsd_stats_add(ST_OP_RESET_PIN, 1);
+        break;
+    case TPS_OP_RENEW:
+        tpsd_stats_add(ST_OP_RENEW, 1);
+        break;
+    default:
+        tpsd_stats_add(ST_OP_OTHER, 1);
+    }
+}
+
+static int send_end_op(struct tpsd_conv *conv, int op, int result, int message)
+{
+    struct tps_enc e;
+    tps_enc_init(&e, TPS_MSG_END_OP);
+    tps_enc_int(&e, "operation", op);
+    tps_enc_int(&e, "result", result);
+    tps_enc_int(&e, "message", message);
+    tpsd_stats_add(result ? ST_END_ERROR : ST_END_OK, 1);
+    return tpsd_conv_send(conv, &e);
+}
+
+bool tpsd_session_run(const struct tpsd_ctx *ctx, struct tpsd_conn *conn,
+                      const struct tpsd_faults *faults, const char *initial, size_t initial_len)
+{
+    struct tpsd_conv *conv = calloc(1, sizeof(*conv));
+    struct tpsd_op *op = calloc(1, sizeof(*op));
+    struct tps_msg *begin = calloc(1, sizeof(*begin));
+    long long t0 = tpsd_now_ms();
+    bool reusable = false;
+    long opcode = 0;
+    int code, result;
+    if (!conv || !op || !begin)
+        goto out;
+    tpsd_conv_init(conv, conn, faults, (int)ctx->cfg->msg_timeout_s * 1000, initial, initial_len);
+    if (tpsd_conv_recv(conv, begin) < 0)
+        goto out;
+    if (begin->type != TPS_MSG_BEGIN_OP) {
+        tpsd_log(conn->id, "first message is %s, not BEGIN_OP: dropping the connection",
+                 tps_msg_type_name(begin->type));
+        goto out;
+    }
+    tps_msg_long(begin, "operation", 0, 99, &opcode);
+    count_op((int)opcode);
+    if (faults->end_op >= 0) {
+        tpsd_log(conn->id, "fault: answering END_OP message=%d at once", faults->end_op);
+        send_end_op(conv, (int)opcode, faults->end_op ? 1 : 0, faults->end_op);
+        goto finish;
+    }
+    op->ctx = ctx;
+    op->cfg = ctx->cfg;
+    op->conv = conv;
+    op->id = conn->id;
+    tpsd_card_init(&op->card, conv, conn->id);
+    code = tpsd_op_run(op, begin);
+    result = code != 0;
+    if (code < 0)
+        code = 0; /* an operation Dogtag does not implement: result 1, message 0 */
+    if (conv->failed) {
+        tpsd_log(conn->id, "%s ended without END_OP after %lld ms (%u APDUs)",
+                 tps_op_name((int)opcode), tpsd_now_ms() - t0, op->card.apdus);
+        goto out;
+    }
+    if (send_end_op(conv, (int)opcode, result, code) < 0)
+        goto out;
+    tpsd_log(conn->id, "%s %s: END_OP result=%d message=%d (%s), %u APDUs, %lld ms",
+             tps_op_name((int)opcode), result ? "failed" : "done", result, code,
+             tps_status_name(code), op->card.apdus, tpsd_now_ms() - t0);
+finish:
+    tpsd_conv_finish(conv);
+    reusable = !conv->failed && conv->client_ended;
+out:
+    if (op) {
+        explicit_bzero(op, sizeof(*op));
+        free(op);
+    }
+    if (begin) {
+        tps_msg_wipe(begin);
+        free(begin);
+    }
+    if (conv) {
+        explicit_bzero(conv, sizeof(*conv));
+        free(conv);
+    }
+    return reusable;
+}

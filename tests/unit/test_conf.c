@@ -1,0 +1,153 @@
+/* test_conf: esc.conf parsing: defaults, every key, errors naming file:line, bounded
+ * lines, missing files, $ESC_CONF, and the shipped config/esc.conf. */
+#include "check.h"
+#include "conf.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static esc_err parse(const char *text, struct esc_conf *c, char *err, size_t errlen)
+{
+    conf_defaults(c);
+    return conf_parse(text, strlen(text), "t.conf", c, err, errlen);
+}
+
+static void test_defaults(void)
+{
+    struct esc_conf c;
+    conf_defaults(&c);
+    EXPECT_EQ(c.probe_timeout_ms, 300);
+    EXPECT_EQ(c.login_operations, CONF_OP_ENROLL | CONF_OP_PINRESET);
+    EXPECT_EQ(c.tps_message_timeout, 90);
+    EXPECT_STR(c.agent_user, "esc-agent");
+    EXPECT_EQ(c.log_level, ESC_LOG_WARN);
+    EXPECT_STR(c.phone_home_url, "");
+}
+
+static void test_all_keys(void)
+{
+    struct esc_conf c;
+    char err[256] = "";
+    const char *text = "# comment\n"
+                       "\n"
+                       "probe_timeout_ms = 2000\n"
+                       "  login_operations=enroll renew   \n"
+                       "phone_home_url = http://127.0.0.1:8080/tps/phoneHome#x\n"
+                       "allowed_hosts = 127.0.0.1 localhost tps.example.com\n"
+                       "allow_http_hosts = 127.0.0.1\n"
+                       "ca_file = /etc/pki/ca.pem\n"
+                       "cache_dir = /var/cache/esc\n"
+                       "tps_message_timeout = 30\r\n"
+                       "agent_user = esc_agent\n"
+                       "log_level = debug\n"
+                       "reader = Rig Virtual PCD 00 00";
+    EXPECT_EQ(parse(text, &c, err, sizeof err), ESC_OK);
+    EXPECT_EQ(c.probe_timeout_ms, 2000);
+    EXPECT_EQ(c.login_operations, CONF_OP_ENROLL | CONF_OP_RENEW);
+    EXPECT_STR(c.phone_home_url, "http://127.0.0.1:8080/tps/phoneHome#x");
+    EXPECT(conf_list_has(c.allowed_hosts, "LOCALHOST"));
+    EXPECT(!conf_list_has(c.allowed_hosts, "local"));
+    EXPECT_STR(c.ca_file, "/etc/pki/ca.pem");
+    EXPECT_EQ(c.tps_message_timeout, 30);
+    EXPECT_STR(c.agent_user, "esc_agent");
+    EXPECT_EQ(c.log_level, ESC_LOG_DEBUG);
+    EXPECT_STR(c.reader, "Rig Virtual PCD 00 00");
+    EXPECT_EQ(parse("login_operations = none\n", &c, err, sizeof err), ESC_OK);
+    EXPECT_EQ(c.login_operations, 0);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+    struct esc_conf c;
+    char err[256] = "";
+    if (parse(text, &c, err, sizeof err) != ESC_ERR_CONF || strstr(err, want) == NULL) {
+        printf("FAIL: %s: config \"%.40s\" gave \"%s\", wanted \"%s\"\n", check_name_, text, err,
+               want);
+        check_failed_ = 1;
+    }
+}
+
+static void test_errors_name_file_and_line(void)
+{
+    expect_error("probe_timeout_ms = 300\nbogus = 1\n", "t.conf:2: bogus: unknown key");
+    expect_error("probe_timeout_ms = 0\n", "t.conf:1: probe_timeout_ms");
+    expect_error("probe_timeout_ms = 12x\n", "t.conf:1:");
+    expect_error("probe_timeout_ms = -5\n", "t.conf:1:");
+    expect_error("probe_timeout_ms = 99999999999999999999\n", "t.conf:1:");
+    expect_error("\n\nlogin_operations = enroll fly\n", "t.conf:3: login_operations");
+    expect_error("phone_home_url = ftp://x/\n", "t.conf:1: phone_home_url");
+    expect_error("ca_file = relative.pem\n", "absolute path");
+    expect_error("agent_user = Root\n", "agent_user");
+    expect_error("log_level = loud\n", "log_level");
+    expect_error("allowed_hosts = a;b\n", "allowed_hosts");
+    expect_error("just words\n", "t.conf:1: just: expected `key = value`");
+    expect_error("= value\n", "missing key");
+    expect_error("reader = a\nreader = b\n", "t.conf:2: reader: key given twice");
+    expect_error("tps_message_timeout = 0\n", "tps_message_timeout");
+    expect_error("reader = a\x01b\n", "control character");
+    if (check_failed_)
+        return;
+    /* a line longer than the bound */
+    static char longl[CONF_LINE_MAX + 40];
+    memset(longl, 'a', sizeof longl - 1);
+    memcpy(longl, "reader = ", 9);
+    longl[sizeof longl - 1] = '\0';
+    expect_error(longl, "t.conf:1: line longer than");
+    /* a NUL byte inside a line */
+    struct esc_conf c;
+    char err[128];
+    conf_defaults(&c);
+    EXPECT_EQ(conf_parse("reader = a\0b\n", 13, "t.conf", &c, err, sizeof err), ESC_ERR_CONF);
+    EXPECT(strstr(err, "NUL") != NULL);
+}
+
+static void test_files(void)
+{
+    char path[] = "/tmp/test_conf.XXXXXX", err[256] = "";
+    struct esc_conf c;
+    int fd = mkstemp(path);
+    FILE *f;
+    EXPECT(fd >= 0);
+    f = fdopen(fd, "w");
+    fputs("probe_timeout_ms = 123\n", f);
+    fclose(f);
+    unsetenv("ESC_CONF");
+    EXPECT_EQ(conf_load(path, &c, err, sizeof err), ESC_OK);
+    EXPECT_EQ(c.probe_timeout_ms, 123);
+    setenv("ESC_CONF", path, 1);
+    EXPECT_STR(conf_default_path(), path);
+    EXPECT_EQ(conf_load(NULL, &c, err, sizeof err), ESC_OK);
+    EXPECT_EQ(c.probe_timeout_ms, 123);
+    unlink(path);
+    EXPECT_EQ(conf_load(NULL, &c, err, sizeof err), ESC_ERR_CONF_MISSING);
+    EXPECT(strstr(err, path) != NULL);
+    EXPECT_EQ(conf_load("/nonexistent/esc.conf", &c, err, sizeof err), ESC_ERR_CONF_MISSING);
+    EXPECT_EQ(conf_load("/tmp", &c, err, sizeof err), ESC_ERR_IO);
+    unsetenv("ESC_CONF");
+}
+
+static void test_shipped_conf(void)
+{
+    struct esc_conf c, d;
+    char err[256] = "";
+    const char *top = getenv("ESC_TOP");
+    char path[512];
+    snprintf(path, sizeof path, "%s/config/esc.conf", top ? top : ".");
+    EXPECT_EQ(conf_load(path, &c, err, sizeof err), ESC_OK);
+    conf_defaults(&d);
+    /* the shipped file documents the defaults without changing them */
+    EXPECT_EQ(memcmp(&c, &d, sizeof c), 0);
+}
+
+int main(void)
+{
+    RUN(test_defaults);
+    RUN(test_all_keys);
+    RUN(test_errors_name_file_and_line);
+    RUN(test_files);
+    RUN(test_shipped_conf);
+    return check_status();
+}

@@ -1,0 +1,32 @@
+/* vc_vpcd.h: the card in the reader: a TCP client of vsmartcard's vpcd driver inside pcscd
+ * (test-rig.md §3.1), with fault injection for the reader side's bad-input tests. */
+#ifndef ESC_VC_VPCD_H
+#define ESC_VC_VPCD_H
+
+#include "vc_card.h"
+
+enum vc_fault_kind {
+    VC_FAULT_NONE,
+    VC_FAULT_GARBAGE,
+    VC_FAULT_SHORT,
+    VC_FAULT_LONG,
+    VC_FAULT_VANISH,
+    VC_FAULT_SLOW
+};
+
+struct vc_fault {
+    enum vc_fault_kind kind;
+    unsigned long arg; /* vanish: APDU number; slow: milliseconds */
+};
+
+/* Parses "garbage", "short", "long", "vanish:N", "slow:MS". 0 or -1. */
+int vc_fault_parse(const char *s, struct vc_fault *f);
+
+/* Connects to vpcd at host:port (retrying for a few seconds) and serves APDUs until SIGTERM or
+ * SIGINT (returns 0) or until vpcd closes the connection (returns 0). The state is saved to
+ * `state_path` after every command that changed it, before the answer goes out. Returns 1 on
+ * a connection or save failure. */
+int vc_serve(struct vc_card *c, const char *state_path, const char *host, int port,
+             const struct vc_fault *fault);
+
+#endif
