@@ -85,6 +85,13 @@ install: all
 	install -m 0755 $(BUILD)/esc-agent $(DESTDIR)$(LIBEXECDIR)/esc-agent
 	install -m 0755 $(BUILD)/escctl $(DESTDIR)$(PREFIX)/bin/escctl
 	test -e $(DESTDIR)$(SYSCONFDIR)/pam_esc/esc.conf || install -m 0644 config/esc.conf $(DESTDIR)$(SYSCONFDIR)/pam_esc/esc.conf
+	@# the unprivileged account esc-agent --pam runs as at the greeter and console (agent_user)
+	if [ -z "$(DESTDIR)" ] && ! getent passwd esc-agent >/dev/null; then \
+		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin esc-agent; fi
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 docs/escctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/escctl.1
+	install -m 0644 docs/esc.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/esc.conf.5
+	install -m 0644 docs/pam_esc.8 docs/esc-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf $(BUILD)

@@ -335,6 +335,9 @@ int escctl_cmd_operation(int argc, char **argv)
 
     if (op < 0 || parse_opts(argc, argv, true, &o) < 0)
         return ESCCTL_EXIT_USAGE;
+    /* no core file: this process holds the password and the new PIN */
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
     if (load_conf(&o, &c) != ESC_OK)
         return ESCCTL_EXIT_CONF;
     if ((o.password_fd >= 0 && read_secret_fd(o.password_fd, "password", pw, sizeof pw) < 0) ||

@@ -216,6 +216,8 @@ static int run(int argc, char **argv, bool full)
         fprintf(stderr, "escctl: %s\n", err[0] ? err : "cannot read esc.conf");
         return ESCCTL_EXIT_CONF;
     }
+    if (conf.log_level > esc_log_get_level())
+        esc_log_set_level(conf.log_level); /* -v on the command line can only add */
     po.timeout_ms = tmo ? (unsigned)tmo
                         : (conf.probe_timeout_ms > ESCCTL_MIN_TIMEOUT_MS ? conf.probe_timeout_ms
                                                                          : ESCCTL_MIN_TIMEOUT_MS);

@@ -55,6 +55,8 @@ bool ph_cuid_ok(const char *cuid);
 /* The default cache directory: $ESC_CACHE_DIR, else $XDG_CACHE_HOME/esc, else
  * ~/.cache/esc (esc.conf cache_dir overrides). 0 or -1 (no home). */
 int ph_cache_default_dir(char *out, size_t cap);
+/* Parse the text of a cache file (the fuzzed part of ph_cache_load). 0 or -1. */
+int ph_cache_parse(const char *data, size_t len, struct ph_profile *p);
 /* 0: hit, `p` filled. 1: no usable entry (missing, wrong version, corrupt: ignored). */
 int ph_cache_load(const char *dir, const char *cuid, struct ph_profile *p);
 /* 0 or -1 with one sentence in `err`. */

@@ -34,6 +34,8 @@ static const struct field fields[] = {
     F(enrolled_url), F(token_type), F(ca_chain_ui),
 };
 
+static int parse(char *text, struct ph_profile *p);
+
 bool ph_cuid_ok(const char *cuid)
 {
     size_t n = cuid ? strlen(cuid) : 0;
@@ -68,6 +70,24 @@ static int path_for(char *out, size_t cap, const char *dir, const char *cuid)
         return -1;
     n = snprintf(out, cap, "%s/%s.profile", dir, cuid);
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+int ph_cache_parse(const char *data, size_t len, struct ph_profile *p)
+{
+    char *text;
+    int rc;
+    if (!data || len == 0 || len > FILE_MAX || memchr(data, '\0', len))
+        return -1;
+    text = malloc(len + 1);
+    if (!text)
+        return -1;
+    memcpy(text, data, len);
+    text[len] = '\0';
+    rc = parse(text, p);
+    free(text);
+    if (rc < 0)
+        memset(p, 0, sizeof *p);
+    return rc;
 }
 
 static int parse(char *text, struct ph_profile *p)

@@ -488,8 +488,14 @@ esc_err ipc_session_listen(const char *runtime_dir, int *fd)
     snprintf(dir, sizeof dir, "%s/%s", runtime_dir, IPC_SESSION_DIR);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return ESC_ERR_IO;
-    if (chmod(dir, 0700) != 0)
+    /* an existing directory gets 0700 again; never through a symbolic link */
+    s = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (s < 0 || fchmod(s, 0700) != 0) {
+        if (s >= 0)
+            close(s);
         return ESC_ERR_IO;
+    }
+    close(s);
     e = check_dir(sa.sun_path, geteuid());
     if (e != ESC_OK)
         return e;

@@ -416,7 +416,7 @@ esc_err pcsc_transmit(pcsc_card *card, const uint8_t *cmd, size_t cmd_len, uint8
         if (sw1 == 0x6C && round == 0 && rlen == 2) {
             /* wrong Le: resend with Le = SW2 (case 2: P3 is Le) */
             memcpy(again, cmd, cmd_len);
-            if (cmd_len == 5 || cmd_len == 6u + cmd[4])
+            if (cmd_len == 5 || (cmd_len > 5 && cmd_len == 6u + cmd[4]))
                 again[cmd_len - 1] = sw2; /* replace Le */
             else if (cmd_len < sizeof again)
                 again[slen++] = sw2; /* case 1 or 3: add Le */

@@ -33,7 +33,7 @@
 /* Largest response APDU we accept: 256 data bytes + SW1 SW2 (short APDUs only). */
 #define PCSC_RESP_MAX 258
 
-    typedef struct pcsc_ctx pcsc_ctx;
+typedef struct pcsc_ctx pcsc_ctx;
 typedef struct pcsc_card pcsc_card;
 
 struct pcsc_reader {

@@ -364,36 +364,66 @@ size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t 
     return n;
 }
 
-void probe_card(const struct probe_opts *opts, struct probe_facts *out)
+/* Opens a context and picks the reader to probe: the named one, else the first holding a card,
+ * else the first. Returns false with `out` filled when there is nothing to probe (no pcscd, no
+ * reader, the named reader missing); the context is then closed. */
+static bool pick_reader(const struct probe_opts *opts, uint64_t t0, pcsc_ctx **ctx,
+                        struct pcsc_reader *picked, struct probe_facts *out)
 {
     struct pcsc_reader readers[PCSC_MAX_READERS];
     unsigned tmo = opts && opts->timeout_ms ? opts->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
-    time_t now = opts && opts->now ? opts->now : time(NULL);
     const char *want = opts && opts->reader && *opts->reader ? opts->reader : NULL;
-    uint64_t t0 = mono_ms();
-    pcsc_ctx *ctx = NULL;
-    size_t nr = 0, pick = 0;
+    size_t nr = 0, pick;
     esc_err rv;
 
-    if (!out)
-        return;
-    rv = pcsc_open(&ctx, tmo);
+    *ctx = NULL;
+    rv = pcsc_open(ctx, tmo);
     if (rv == ESC_OK)
-        rv = pcsc_list_readers(ctx, readers, PCSC_MAX_READERS, &nr);
+        rv = pcsc_list_readers(*ctx, readers, PCSC_MAX_READERS, &nr);
     if (rv != ESC_OK) {
         fill_absent(out, rv, t0);
-        pcsc_close(ctx);
-        return;
+        pcsc_close(*ctx);
+        *ctx = NULL;
+        return false;
     }
-    /* the named reader, else the first holding a card, else the first */
     for (pick = 0; pick < nr; pick++)
         if (want ? strcmp(want, readers[pick].name) == 0 : readers[pick].card_present)
             break;
     if (pick == nr && want) {
         fill_absent(out, ESC_ERR_NO_READER, t0);
         snprintf(out->reader, sizeof out->reader, "%s", want);
-    } else {
-        probe_one(ctx, &readers[pick == nr ? 0 : pick], now, t0, out);
+        pcsc_close(*ctx);
+        *ctx = NULL;
+        return false;
     }
+    *picked = readers[pick == nr ? 0 : pick];
+    return true;
+}
+
+void probe_card(const struct probe_opts *opts, struct probe_facts *out)
+{
+    struct pcsc_reader r;
+    time_t now = opts && opts->now ? opts->now : time(NULL);
+    uint64_t t0 = mono_ms();
+    pcsc_ctx *ctx;
+
+    if (!out || !pick_reader(opts, t0, &ctx, &r, out))
+        return;
+    probe_one(ctx, &r, now, t0, out);
     pcsc_close(ctx);
+}
+
+bool probe_card_absent(const struct probe_opts *opts, struct probe_facts *out)
+{
+    struct pcsc_reader r;
+    uint64_t t0 = mono_ms();
+    pcsc_ctx *ctx;
+
+    if (!pick_reader(opts, t0, &ctx, &r, out))
+        return true;
+    bool absent = !r.card_present || r.card_mute;
+    if (absent) /* no APDU is sent on these paths */
+        probe_one(ctx, &r, 0, t0, out);
+    pcsc_close(ctx);
+    return absent;
 }

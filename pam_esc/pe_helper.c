@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,14 @@ static void child(const struct pe_spawn *s, int sock, int devnull)
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; sig++)
         (void)sigaction(sig, &dfl, NULL); /* SIGKILL/SIGSTOP and RT internals just fail */
+    /* glibc reserves signals 32 and 33 and refuses sigaction() on them; if the caller inherited
+     * them ignored, exec would pass that on. The raw system call resets them (an all-zero kernel
+     * sigaction is SIG_DFL with no flags and an empty mask, whatever the architecture's layout);
+     * the child execs right after, so glibc never needs its own handlers here. */
+    for (int sig = 32; sig < SIGRTMIN; sig++) {
+        unsigned long ksa[8] = {0};
+        (void)syscall(SYS_rt_sigaction, sig, ksa, NULL, sizeof(unsigned long));
+    }
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
 

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 cd "$ESC_TOP"
 # the demo runs the plain build (pam_pkcs11 and coolkey are not ASan-instrumented hosts)
-out=$(DEMO_SCRIPTED=1 RIG_DIR_SUFFIX=check tests/demo/run-demo --build build 2>&1)
+out=$(DEMO_SCRIPTED=1 tests/demo/run-demo --build build 2>&1)
 rc=$?
 n=$(echo "$out" | grep -c '^authenticate: 0 ')
 if [ $rc = 0 ] && [ "$n" = 2 ]; then

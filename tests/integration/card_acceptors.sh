@@ -10,7 +10,7 @@ for t in pkcs11-tool scriptor openssl python3; do
     command -v "$t" >/dev/null || { skip card_acceptors "$t is not installed"; exit 0; }
 done
 [ -x "$VCARD" ] || { skip card_acceptors "$VCARD is not built"; exit 0; }
-t0=$SECONDS
+
 rig_up --card formatted || { fail card_acceptors_rig "rig up failed"; exit 0; }
 
 tries() { "$VCARD" show --state "$RIG_DIR/card.state" --json |
@@ -140,4 +140,52 @@ got=""
 for i in $(seq 1 17); do got="$got $(sw_of "$i" "$ans")"; done
 if [ "${got# }" = "$want" ]; then pass malformed_apdus_right_sw
 else fail malformed_apdus_right_sw "want [$want] got [${got# }]"; fi
-echo "card_acceptors: $((SECONDS - t0)) s" >&2
+
+
+# --- fault modes (vcard run --fault) for the reader side's bad-input tests
+with_fault() { "$RIG" card remove >/dev/null 2>&1; RIG_CARD_FAULT=$1 "$RIG" card insert >/dev/null 2>&1; }
+SEL="00 A4 04 00 07 62 76 01 FF 00 00 00"
+with_fault garbage
+ans=$(apdus "$SEL" "B0 F2 00 00 04" "B0 3C 00 00 10")
+sw2=$(sw_of 2 "$ans") sw3=$(sw_of 3 "$ans")
+if [ "$(sw_of 1 "$ans")" = 9000 ] && [ "${sw2:0:1}" = 1 ] && [ "${sw3:0:1}" = 1 ]; then
+    pass fault_garbage
+else fail fault_garbage "$(echo "$ans" | tr '\n' '|')"; fi
+with_fault short
+ans=$(apdus "$SEL" "B0 F2 00 00 04")
+if [ "$(echo "$ans" | sed -n 2p | wc -w)" = 1 ]; then pass fault_short
+else fail fault_short "$(echo "$ans" | tr '\n' '|')"; fi
+with_fault long
+ans=$(apdus "$SEL" "B0 F2 00 00 04")
+if [ "$(echo "$ans" | sed -n 2p | wc -w)" -ge 302 ] && [ "$(sw_of 2 "$ans")" = 9000 ]; then
+    pass fault_long
+else fail fault_long "$(echo "$ans" | sed -n 2p | wc -w) bytes"; fi
+with_fault vanish:2
+apdus "$SEL" "B0 F2 00 00 04" >/dev/null
+sleep 1
+if opensc-tool -l 2>/dev/null | grep -Eq "^0 +No"; then pass fault_vanish_pulls_card
+else fail fault_vanish_pulls_card "$(opensc-tool -l 2>&1 | tr '\n' '|')"; fi
+with_fault slow:400
+s0=$(date +%s%N)
+ans=$(apdus "$SEL" "B0 F2 00 00 04")
+ms=$((($(date +%s%N) - s0) / 1000000))
+if [ "$ms" -ge 800 ] && [ "$(sw_of 2 "$ans")" = 9000 ]; then pass fault_slow
+else fail fault_slow "2 APDUs took $ms ms: $(echo "$ans" | tr '\n' '|')"; fi
+"$RIG" card remove >/dev/null 2>&1
+
+# --- a GP 2.0.1 (SCP01) card through the reference TPS: GET DATA 0066 fails, INITIALIZE UPDATE
+# answers key info 01 01, C-MAC/C-DEC of SCP01, keygen, z0, life cycle 0F
+if [ -x "$ESCCTL" ] && [ -x "$ESC_BUILD/tests/tps" ] && [ -f "$RIG_DIR/pids/tps.pid" ]; then
+    "$VCARD" provision --preset formatted --scp 1 --state "$RIG_DIR/card.state" \
+        --ca-dir "$RIG_CA_DIR" --phone-home "$RIG_PHONE_HOME_URL" >/dev/null 2>&1
+    "$RIG" card insert >/dev/null 2>&1
+    out=$("$ESCCTL" enroll --user "$RIG_USER" --password-fd 3 --pin-fd 4 --json \
+        3< <(echo "$RIG_LDAP_PASSWORD") 4< <(echo 13572468) 2>&1)
+    st=$("$VCARD" show --state "$RIG_DIR/card.state" --json)
+    if echo "$out" | grep -q '"ok": true' && echo "$st" | grep -q '"scp": 1' &&
+        echo "$st" | grep -q '"life_cycle": 15'; then pass scp01_card_enrolls_through_tps
+    else fail scp01_card_enrolls_through_tps "$(echo "$out" | head -c 300)"; fi
+    "$RIG" card remove >/dev/null 2>&1
+else
+    skip scp01_card_enrolls_through_tps "escctl or the reference TPS is not built"
+fi

@@ -29,7 +29,16 @@ stack() { # TIMEOUT
         "auth [success=done default=ignore] pam_pkcs11.so config_file=$TMP/pam_pkcs11.conf try_first_pass" \
         "auth required $PAM_MATRIX passdb=$TMP/passdb"
 }
-state() { "$ESCCTL" status --json 2>/dev/null | grep -o '"state": *"[A-Z_]*"' | head -n 1 | grep -o '[A-Z_]*"$' | tr -d '"'; }
+# the card's state as escctl sees it (asked again while the card is busy or the probe erred)
+state() {
+    local s
+    for _ in 1 2 3 4 5; do
+        s=$("$ESCCTL" status --json 2>/dev/null | grep -o '"state": *"[A-Z_]*"' | head -n 1 | grep -o '[A-Z_]*"$' | tr -d '"')
+        case $s in UNINITIALIZED | ENROLLED | PIN_LOCKED | NO_APPLET | EXPIRED) break ;; esac
+        sleep 0.3
+    done
+    echo "$s" | tee -a "$TMP/states"
+}
 # pam_esc's own error lines (pam_pkcs11 adds its "Error 23xx" ones)
 esc_errors() { grep '^ERROR' "$1" | grep -vc '^ERROR: Error 23'; }
 password_after() { # NAME OUT
@@ -116,4 +125,44 @@ if "$RIG" card preset locked >/dev/null 2>&1; then
     expect pinreset_helper_gone "$o" grep -q '^children: 0$' "$o"
 else
     fail pinreset_then_card_login "rig card preset locked failed"
+fi
+
+# path (b): the user's session agent (`esc-agent --pam-serve`, as the user: here root) does the
+# enrollment with its own profile cache; the helper path does not exist, so it must be this
+PIN3=11223344
+if "$RIG" card preset formatted >/dev/null 2>&1; then
+    RT=$TMP/rt
+    mkdir -m 0700 "$RT"
+    env -i XDG_RUNTIME_DIR="$RT" ESC_CONF="$TMP/esc.conf" PCSCLITE_CSOCK_NAME="$PCSCLITE_CSOCK_NAME" \
+        "$PAM_HELPER" --pam-serve >"$TMP/agent.log" 2>&1 &
+    agent=$!
+    for _ in $(seq 100); do [ -S "$RT/esc-agent/socket" ] && break; sleep 0.02; done
+    pam_service session \
+        "auth optional $PAM_MODULE conf=$TMP/esc.conf helper=$TMP/no-such-helper timeout=120" \
+        "auth [success=done default=ignore] pam_pkcs11.so config_file=$TMP/pam_pkcs11.conf try_first_pass" \
+        "auth required pam_deny.so"
+    me=$(id -un)
+    XDG_RUNTIME_DIR=$RT pam_run "$TMP/sess" -S -a "$RIG_USER" -a "$RIG_LDAP_PASSWORD" -a "$PIN3" -a "$PIN3" session "$me" "$SVC"
+    o=$TMP/sess
+    expect session_agent_enrolls_then_card_login "$o" sh -c "grep -q '^INFO: Enrolling your smart card' '$o' && grep -q '^INFO: Welcome' '$o'"
+    expect session_agent_card_enrolled "$o" test "$(state)" = ENROLLED
+    expect session_agent_no_child "$o" grep -q '^children: 0$' "$o"
+    kill "$agent" 2>/dev/null
+    wait "$agent" 2>/dev/null || true
+else
+    fail session_agent_enrolls_then_card_login "rig card preset formatted failed"
+fi
+
+# the greeter knows no user yet: with set_user, PAM_USER comes from the directory user ID and
+# pam_pkcs11 logs that user in with the new PIN
+PIN4=55667788
+if "$RIG" card preset formatted >/dev/null 2>&1; then
+    pam_service nouser \
+        "auth optional $PAM_MODULE conf=$TMP/esc.conf helper=$PAM_HELPER timeout=120 set_user" \
+        "auth [success=done default=ignore] pam_pkcs11.so config_file=$TMP/pam_pkcs11.conf try_first_pass" \
+        "auth required pam_deny.so"
+    pam_run "$TMP/nouser" -a "$RIG_USER" -a "$RIG_LDAP_PASSWORD" -a "$PIN4" -a "$PIN4" nouser - "$SVC"
+    expect set_user_then_card_login "$TMP/nouser" sh -c "[ $PAM_RC = 0 ] && grep -q '^user: $RIG_USER$' '$TMP/nouser'"
+else
+    fail set_user_then_card_login "rig card preset formatted failed"
 fi

@@ -42,3 +42,24 @@ vg cancel -a jsmith -a '!cancel' -a jsmith -a '!cancel' -a jsmith -a '!cancel' v
 vg dies vg_dies jsmith "$SVC"
 vg hang vg_hang jsmith "$SVC"
 expect valgrind_hang_killed "$TMP/vg.hang.out" test "$(grep -c '^ERROR: Setting up your smart card did not finish' "$TMP/vg.hang.out")" = 3
+
+# the real probe (a forked child) and a real enrollment through the helper, on the rig
+if [ -x "$ESC_BUILD/tests/vcard" ] && [ -x "$ESC_BUILD/tests/tps" ] && rig_up --card enrolled; then
+    rig_for_helper
+    pam_service vg_rig "auth optional $PAM_MODULE conf=$TMP/esc.conf helper=$PAM_HELPER timeout=60" \
+        "auth required pam_deny.so"
+    vg_rig() { # NAME DRIVER-ARGS... (no PCSCLITE_CSOCK_NAME override: the rig's pcscd)
+        local name=$1; shift
+        valgrind -q --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+            --error-exitcode=42 --log-file="$TMP/vg.$name.log" "$PAM_DRIVE" "$@" >"$TMP/vg.$name.out" 2>&1
+        if [ $? = 42 ] || [ -s "$TMP/vg.$name.log" ]; then
+            fail "valgrind_$name" "$(head -c 800 "$TMP/vg.$name.log" | tr '\n' '|')"
+        else
+            pass "valgrind_$name"
+        fi
+    }
+    vg_rig rig_enrolled_probe -n 3 vg_rig jsmith "$SVC"
+    "$RIG" card preset formatted >/dev/null 2>&1
+    vg_rig rig_real_enroll -a "$RIG_USER" -a "$RIG_LDAP_PASSWORD" -a 24681357 -a 24681357 vg_rig jsmith "$SVC"
+    expect valgrind_rig_real_enroll_worked "$TMP/vg.rig_real_enroll.out" grep -q '^INFO: The card was enrolled.$' "$TMP/vg.rig_real_enroll.out"
+fi

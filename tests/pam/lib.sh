@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/pam/lib.sh: shared by the pam_*.sh integration tests (sourced after lib.sh).
 # A private PAM service directory, the scripted helper, and the checks on pam_drive output.
 #   pam_need_built                 skip the whole test unless pam_esc.so, esc-agent, pam_drive exist

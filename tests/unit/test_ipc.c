@@ -226,6 +226,26 @@ static void session_socket_checks_dir_and_peer(void)
     rmdir(dir);
 }
 
+static void session_dir_symlink_refused(void)
+{
+    char dir[] = "/tmp/test_ipc_link.XXXXXX", other[] = "/tmp/test_ipc_other.XXXXXX", link[300];
+    int l = -1, c = -1;
+
+    EXPECT(mkdtemp(dir) != NULL);
+    EXPECT(mkdtemp(other) != NULL);
+    EXPECT_EQ(chmod(other, 0755), 0);
+    snprintf(link, sizeof link, "%s/%s", dir, IPC_SESSION_DIR);
+    EXPECT_EQ(symlink(other, link), 0);
+    EXPECT(ipc_session_listen(dir, &l) != ESC_OK); /* no fchmod through the link */
+    EXPECT(ipc_session_connect(dir, geteuid(), ipc_now_ms() + 200, &c) != ESC_OK);
+    struct stat st;
+    EXPECT_EQ(stat(other, &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0755u);
+    unlink(link);
+    rmdir(other);
+    rmdir(dir);
+}
+
 static void wipe_clears_secret(void)
 {
     struct ipc_msg m;
@@ -245,6 +265,7 @@ int main(void)
     RUN(send_recv_over_socketpair);
     RUN(half_frame_then_stall_times_out);
     RUN(session_socket_checks_dir_and_peer);
+    RUN(session_dir_symlink_refused);
     RUN(wipe_clears_secret);
     return check_status();
 }

@@ -326,6 +326,46 @@ static void test_put_key_changeover(void)
     }
 }
 
+static void test_pin_and_key_admin(void)
+{
+    struct vc_card c;
+    struct gp_session s;
+    struct rsp r;
+    fresh(&c, 2);
+    select_applet(&c);
+    EXPECT_EQ(open_channel(&c, &s, GP_SEC_CMAC_CDEC), 0x9000);
+    EXPECT_EQ(stx(&c, &s, "84 40 00 03 04 31 32 33 34", &r), 0x9000);
+    EXPECT_EQ(stx(&c, &s, "84 40 00 03 04 31 32 33 34", &r), 0x9C10); /* exists: TPS ignores */
+    EXPECT_EQ(stx(&c, &s, "84 40 01 03 02 31 32", &r), 0x9C0F);       /* policy: 4..16 */
+    /* CHANGE PIN with the applet's 1-byte lengths, then libckyapplet's 2-byte lengths */
+    EXPECT_EQ(tx(&c, "B0 44 00 00 0A 04 31 32 33 34 04 35 36 37 38", &r), 0x9000);
+    EXPECT_EQ(tx(&c, "B0 44 00 00 0C 00 04 35 36 37 38 00 04 31 31 31 31", &r), 0x9000);
+    EXPECT_EQ(tx(&c, "B0 44 00 00 0A 04 39 39 39 39 04 35 36 37 38", &r), 0x9C02);
+    EXPECT_EQ(tx(&c, "B0 4A 00 00 01", &r), 0x9000);
+    EXPECT_EQ(r.d[0], 2);
+    EXPECT_EQ(tx(&c, "B0 42 00 00 04 31 31 31 31", &r), 0x9000);
+    /* SET PIN unblocks */
+    c.pins[0].tries_left = 0;
+    EXPECT_EQ(open_channel(&c, &s, GP_SEC_CMAC_CDEC), 0x9000);
+    EXPECT_EQ(stx(&c, &s, "84 04 00 00 04 37 37 37 37", &r), 0x9000);
+    EXPECT_EQ(c.pins[0].tries_left, 3);
+    /* built-in ACL change is locked by default */
+    EXPECT_EQ(stx(&c, &s, "84 F8 00 00 07 FF FF FF FF FF FF 01", &r), 0x9C03);
+    /* CLEAR KEY SLOTS keeps the listed pairs only */
+    EXPECT_EQ(vc_key_generate(&c, 2, 3, 1024, 1), SW_OK);
+    EXPECT_EQ(vc_key_generate(&c, 4, 5, 1024, 1), SW_OK);
+    EXPECT_EQ(stx(&c, &s, "84 55 00 00 02 02 05", &r), 0x9C1E); /* not a pair */
+    EXPECT_EQ(stx(&c, &s, "84 55 00 00 02 02 03", &r), 0x9000);
+    EXPECT(c.keys[2].type && c.keys[3].type && !c.keys[4].type && !c.keys[5].type);
+    EXPECT_EQ(tx(&c, "B0 3A 00 00 0B", &r), 0x9000);
+    EXPECT_EQ(r.d[0], 2);
+    EXPECT_EQ(tx(&c, "B0 3A 01 00 0B", &r), 0x9000);
+    EXPECT_EQ(r.d[0], 3);
+    EXPECT_EQ(tx(&c, "B0 3A 01 00 0B", &r), 0x9000);
+    EXPECT_EQ(r.len, 0u); /* end of the key list */
+    vc_card_free(&c);
+}
+
 int main(void)
 {
     RUN(test_scp02_channel);
@@ -335,5 +375,6 @@ int main(void)
     RUN(test_import_key_encrypted);
     RUN(test_format_sequence);
     RUN(test_put_key_changeover);
+    RUN(test_pin_and_key_admin);
     return check_status();
 }

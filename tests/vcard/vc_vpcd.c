@@ -176,6 +176,7 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
     uint8_t resp[512];
     unsigned long napdu = 0;
     int rc = 0;
+    const char *why = "vpcd closed";
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     int fd = connect_vpcd(host, port);
@@ -193,7 +194,8 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
         if (n == 1) {
             if (cmd[0] == 0x04) {
                 uint8_t a[15];
-                if (send_frame(fd, a, atr(a)) != 0)
+                size_t al = atr(a);
+                if (send_frame(fd, a, al) != 0)
                     break;
             } else if (cmd[0] <= 0x02) {
                 vc_card_reset(c); /* power off, power on, reset: transient state goes */
@@ -206,6 +208,7 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
             break;
         }
         if (apply_fault(fault, ++napdu, resp, &rl) != 0) {
+            why = "fault: vanished";
             fprintf(stderr, "vcard: fault: vanishing at APDU %lu\n", napdu);
             break;
         }
@@ -215,6 +218,6 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
     close(fd);
     if (save(c, state_path) != 0)
         rc = 1;
-    fprintf(stderr, "vcard: removed (%s)\n", stop_requested ? "signal" : "vpcd closed");
+    fprintf(stderr, "vcard: removed (%s)\n", stop_requested ? "signal" : why);
     return rc;
 }
