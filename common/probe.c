@@ -412,18 +412,3 @@ void probe_card(const struct probe_opts *opts, struct probe_facts *out)
     probe_one(ctx, &r, now, t0, out);
     pcsc_close(ctx);
 }
-
-bool probe_card_absent(const struct probe_opts *opts, struct probe_facts *out)
-{
-    struct pcsc_reader r;
-    uint64_t t0 = mono_ms();
-    pcsc_ctx *ctx;
-
-    if (!pick_reader(opts, t0, &ctx, &r, out))
-        return true;
-    bool absent = !r.card_present || r.card_mute;
-    if (absent) /* no APDU is sent on these paths */
-        probe_one(ctx, &r, 0, t0, out);
-    pcsc_close(ctx);
-    return absent;
-}

@@ -78,10 +78,6 @@ size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t 
  * hard bound, with no thread and no signal handler in the caller (pam_esc can use it). On
  * timeout the result is PROBE_ERROR with err ESC_ERR_TIMEOUT. The child is always reaped. */
 void probe_card_bounded(const struct probe_opts *opts, struct probe_facts *out);
-/* The in-process half of probe_card() that sends no APDU: true (with `out` filled) when there is
- * no pcscd, no reader or no card to talk to; false when a card is present. probe_card_bounded()
- * calls it first, so those cases cost no child process. */
-bool probe_card_absent(const struct probe_opts *opts, struct probe_facts *out);
 size_t probe_all_bounded(const struct probe_opts *opts, struct probe_facts *out, size_t max);
 #define PROBE_GRACE_MS 200
 

@@ -112,8 +112,9 @@ int main(int argc, char **argv)
         tokens = list_once(&m);
         t[i] = now_us() - t0;
     }
+    /* median: the lower middle; p90: the ceil(0.9 runs)-th value (as run-bench's stats) */
     qsort(t, runs, sizeof *t, cmp_ll);
-    printf("%d %lld %lld %lld\n", tokens, t[runs / 2], t[(runs * 9) / 10], t[0]);
+    printf("%d %lld %lld %lld\n", tokens, t[(runs - 1) / 2], t[(runs * 9 + 9) / 10 - 1], t[0]);
     free(t);
     /* no dlclose: coolkey leaves threads of its own behind on some versions */
     return tokens < 0;

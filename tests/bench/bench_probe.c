@@ -47,8 +47,10 @@ int main(int argc, char **argv)
             probe_card(&opts, &f);
         t[i] = now_us() - t0;
     }
+    /* median: the lower middle; p90: the ceil(0.9 runs)-th value (as run-bench's stats) */
     qsort(t, runs, sizeof *t, cmp_u64);
-    printf("%s %llu %llu %llu\n", probe_state_name(f.state), t[runs / 2], t[(runs * 9) / 10], t[0]);
+    printf("%s %llu %llu %llu\n", probe_state_name(f.state), t[(runs - 1) / 2],
+           t[(runs * 9 + 9) / 10 - 1], t[0]);
     free(t);
     return 0;
 }
