@@ -292,7 +292,7 @@ void tps_enc_wipe(struct tps_enc *e)
 
 /* ---- decoder -------------------------------------------------------------------------- */
 
-static int hexval(unsigned char c)
+int tps_hexval(unsigned char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -317,7 +317,7 @@ static int store_put(struct tps_msg *m, size_t *used, const unsigned char *s, si
         } else if (decode && c == '%') {
             if (n - i < 3) /* fewer than two characters follow */
                 return -1;
-            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+            int h = tps_hexval(s[i + 1]), l = tps_hexval(s[i + 2]);
             if (h < 0 || l < 0)
                 return -1;
             c = (unsigned char)(h << 4 | l);

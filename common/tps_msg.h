@@ -190,4 +190,7 @@ int tps_framer_push(struct tps_framer *f, const void *data, size_t len, tps_fram
 bool tps_framer_pending(const struct tps_framer *f);
 void tps_framer_wipe(struct tps_framer *f);
 
+/* The value of one hex digit (either case), or -1. */
+int tps_hexval(unsigned char c);
+
 #endif

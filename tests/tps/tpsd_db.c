@@ -1,6 +1,8 @@
 /* tpsd_db: the token database file. */
 #include "tpsd_db.h"
 
+#include "tps_msg.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -49,17 +51,6 @@ static int escape(const char *in, char *out, size_t cap)
     return 0;
 }
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 static int unescape(const char *in, size_t len, char *out, size_t cap)
 {
     size_t n = 0;
@@ -73,7 +64,7 @@ static int unescape(const char *in, size_t len, char *out, size_t cap)
             int h, l;
             if (i + 2 >= len)
                 return -1;
-            h = hexv(in[i + 1]), l = hexv(in[i + 2]);
+            h = tps_hexval((unsigned char)in[i + 1]), l = tps_hexval((unsigned char)in[i + 2]);
             if (h < 0 || l < 0 || (h == 0 && l == 0))
                 return -1;
             c = (char)(h << 4 | l);
@@ -98,7 +89,7 @@ int tpsd_db_parse_line(const char *line, struct tpsd_token *t)
     if (n != 20)
         return -1;
     for (size_t i = 0; i < 20; i++)
-        if (hexv(p[i]) < 0)
+        if (tps_hexval((unsigned char)p[i]) < 0)
             return -1;
     memcpy(t->cuid, p, 20);
     for (size_t i = 0; i < 20; i++)

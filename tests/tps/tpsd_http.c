@@ -1,6 +1,8 @@
 /* tpsd_http: request head parser, chunked decoder and chunk writer. */
 #include "tpsd_http.h"
 
+#include "tps_msg.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,17 +177,6 @@ bool tpsd_chunk_done(const struct tpsd_chunk_dec *d)
     return d->st == CH_DONE;
 }
 
-static int hexdig(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int tpsd_chunk_push(struct tpsd_chunk_dec *d, const char *buf, size_t len, tpsd_chunk_cb cb,
                     void *ctx)
 {
@@ -196,7 +187,7 @@ int tpsd_chunk_push(struct tpsd_chunk_dec *d, const char *buf, size_t len, tpsd_
         char c = buf[i];
         switch (d->st) {
         case CH_SIZE: {
-            int h = hexdig(c);
+            int h = tps_hexval((unsigned char)c);
             if (h >= 0) {
                 /* 7 hex digits = 256 MiB, far beyond anything sane; more is an attack. */
                 if (++d->digits > 7)
