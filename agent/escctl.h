@@ -3,8 +3,8 @@
  * code below.
  *
  *   escctl [--conf FILE] [-v|--verbose] COMMAND [ARGS...]
- *   escctl status [--json] [--reader NAME] [--timeout MS]   every reader: state and facts
- *   escctl list   [--json] [--reader NAME] [--timeout MS]   every reader: state and CUID
+ *   escctl status ESCCTL_STATUS_USAGE   every reader: state and facts
+ *   escctl list ESCCTL_STATUS_USAGE     every reader: state and CUID
  *   escctl help [COMMAND]
  *
  * Exit codes (the card-operation commands of escctl_ops.h use the same numbers):
@@ -24,6 +24,11 @@
 #define ESCCTL_EXIT_USAGE 2
 #define ESCCTL_EXIT_CONF  3
 #define ESCCTL_EXIT_CARD  4
+
+/* The options of status and list, as every usage text prints them: `escctl help CMD` and the
+ * parser's own usage (tests/checks/docs.sh holds the usage texts and the man pages to what the
+ * parsers accept; the other commands' are in escctl_ops.h). */
+#define ESCCTL_STATUS_USAGE "[--json] [--reader NAME] [--timeout MS] [--conf FILE]"
 
 /* escctl status / escctl list */
 int escctl_cmd_status(int argc, char **argv);

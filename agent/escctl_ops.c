@@ -173,7 +173,9 @@ static int parse_opts(int argc, char **argv, bool ops, struct opts *o)
         case O_JSON:
             o->json = true;
             break;
-        case O_QUIET:
+        case O_QUIET: /* phone-home shows no progress to silence */
+            if (!ops)
+                goto bad;
             o->quiet = true;
             break;
         case O_TEST:
@@ -204,15 +206,7 @@ static int parse_opts(int argc, char **argv, bool ops, struct opts *o)
         goto bad;
     return 0;
 bad:
-    if (ops)
-        fprintf(stderr,
-                "usage: escctl %s [--reader R] [--url PHONE_HOME_URL] [--refresh] "
-                "[--token-type T] [--user ID] [--password-fd N] [--pin-fd N] [--json] "
-                "[--quiet]\n",
-                argv[0]);
-    else
-        fprintf(stderr, "usage: escctl phone-home [--url URL] [--test] [--refresh] [--reader R] "
-                        "[--json]\n");
+    fprintf(stderr, "usage: escctl %s %s\n", argv[0], ops ? ESCCTL_OP_USAGE : ESCCTL_PH_USAGE);
     return -1;
 }
 
@@ -222,8 +216,8 @@ static esc_err load_conf(const struct opts *o, struct esc_conf *c)
     esc_err e = conf_load(o->conf, c, err, sizeof err);
     if (e != ESC_OK)
         fprintf(stderr, "%s: %s\n", program_invocation_short_name, err[0] ? err : esc_strerror(e));
-    else if (c->log_level > esc_log_get_level())
-        esc_log_set_level(c->log_level); /* never quieter than -v asked */
+    else
+        conf_apply_log_level(c); /* never quieter than -v asked */
     return e;
 }
 

@@ -1,8 +1,7 @@
 /* escctl_ops: escctl's card operations: phone-home, enroll, format, reset-pin, renew.
  *
- *   escctl phone-home [--url URL] [--test] [--refresh] [--reader R] [--json]
- *   escctl enroll|format|reset-pin|renew [--reader R] [--url PHONE_HOME_URL] [--refresh]
- *          [--token-type T] [--user ID] [--password-fd N] [--pin-fd N] [--json] [--quiet]
+ *   escctl phone-home ESCCTL_PH_USAGE
+ *   escctl enroll|format|reset-pin|renew ESCCTL_OP_USAGE
  *
  * Each function takes the command's own argv (argv[0] = the command name) and returns the
  * process exit code below. esc.conf comes from $ESC_CONF or the default path (--conf FILE
@@ -20,6 +19,13 @@
 #define ESCCTL_EXIT_REFUSED   7 /* the TPS refused the operation (END_OP error) */
 #define ESCCTL_EXIT_AUTH      8 /* the directory rejected the user ID or password */
 #define ESCCTL_EXIT_CANCELLED 9 /* no answer to a prompt, or an unusable PIN */
+
+/* The options each parser accepts, as every usage text prints them (ESCCTL_STATUS_USAGE in
+ * escctl.h). */
+#define ESCCTL_OP_USAGE                                                                            \
+    "[--reader R] [--url PHONE_HOME_URL] [--refresh] [--token-type T] [--user ID] "                \
+    "[--password-fd N] [--pin-fd N] [--json] [--quiet] [--conf FILE]"
+#define ESCCTL_PH_USAGE "[--url URL] [--test] [--refresh] [--reader R] [--json] [--conf FILE]"
 
 int escctl_exit_code(esc_err e);
 

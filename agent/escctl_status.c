@@ -175,7 +175,7 @@ static int run(int argc, char **argv, bool full)
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+jr:t:c:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
         switch (c) {
         case 'j':
             json = true;
@@ -197,14 +197,11 @@ static int run(int argc, char **argv, bool full)
             conf_path = optarg;
             break;
         case 'h':
-            printf("usage: escctl %s [--json] [--reader NAME] [--timeout MS] [--conf FILE]\n",
-                   argv[0]);
+            printf("usage: escctl %s " ESCCTL_STATUS_USAGE "\n", argv[0]);
             return ESCCTL_EXIT_OK;
         default:
             fprintf(stderr, "escctl %s: unknown option '%s'\n", argv[0], argv[optind - 1]);
-            fprintf(stderr,
-                    "usage: escctl %s [--json] [--reader NAME] [--timeout MS] [--conf FILE]\n",
-                    argv[0]);
+            fprintf(stderr, "usage: escctl %s " ESCCTL_STATUS_USAGE "\n", argv[0]);
             return ESCCTL_EXIT_USAGE;
         }
     }
@@ -216,13 +213,12 @@ static int run(int argc, char **argv, bool full)
         fprintf(stderr, "escctl: %s\n", err[0] ? err : "cannot read esc.conf");
         return ESCCTL_EXIT_CONF;
     }
-    if (conf.log_level > esc_log_get_level())
-        esc_log_set_level(conf.log_level); /* -v on the command line can only add */
+    conf_apply_log_level(&conf); /* -v on the command line can only add */
     po.timeout_ms = tmo ? (unsigned)tmo
                         : (conf.probe_timeout_ms > ESCCTL_MIN_TIMEOUT_MS ? conf.probe_timeout_ms
                                                                          : ESCCTL_MIN_TIMEOUT_MS);
     po.reader = reader ? reader : conf.reader;
-    n = probe_all_bounded(&po, facts, PCSC_MAX_READERS);
+    n = probe_all(&po, facts, PCSC_MAX_READERS);
     if (json)
         print_json(facts, n);
     else

@@ -1,7 +1,6 @@
 /* esc-agent: for now, run one card operation for one reader and exit.
  *
- *   esc-agent --op enroll|format|reset-pin|renew [--reader R] [--url PHONE_HOME_URL]
- *             [--refresh] [--user ID] [--password-fd N] [--pin-fd N] [--json] [--quiet]
+ *   esc-agent --op enroll|format|reset-pin|renew ESCCTL_OP_USAGE (escctl_ops.h)
  *
  * It drives the same engine as escctl (agent_op + tps_op) with the terminal callbacks; the
  * PAM hand-off of the next issue will drive it with the hand-off callbacks instead. The exit
@@ -16,9 +15,9 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: esc-agent --op enroll|format|reset-pin|renew [--reader R] "
-                    "[--url PHONE_HOME_URL] [--refresh] [--user ID] [--password-fd N] "
-                    "[--pin-fd N] [--json] [--quiet]\n");
+    fprintf(stderr, "usage: esc-agent --op enroll|format|reset-pin|renew " ESCCTL_OP_USAGE "\n"
+                    "       esc-agent --pam | --pam-serve\n"
+                    "       esc-agent -h|--help\n");
 }
 
 int main(int argc, char **argv)

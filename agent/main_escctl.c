@@ -14,47 +14,36 @@ static int cmd_help(int argc, char **argv);
 struct command {
     const char *name;
     int (*run)(int argc, char **argv);
-    const char *help; /* "ARGS\n  what it does" */
+    const char *args; /* the options its parser accepts (escctl.h, escctl_ops.h) */
+    const char *help; /* what it does; the first line is the summary */
 };
 
 static const struct command commands[] = {
-    {"status", escctl_cmd_status,
-     "[--json] [--reader NAME] [--timeout MS]\n"
-     "  Probe every reader: state, CUID, applet version, life cycle, PIN tries\n"
+    {"status", escctl_cmd_status, ESCCTL_STATUS_USAGE,
+     "Probe every reader: state, CUID, applet version, life cycle, PIN tries\n"
      "  left, certificates, phone-home URL, ATR. Never spends a PIN try."},
-    {"list", escctl_cmd_list,
-     "[--json] [--reader NAME] [--timeout MS]\n"
-     "  One short line per reader: state and CUID."},
-    {"phone-home", escctl_cmd_phone_home,
-     "[--url URL] [--test] [--refresh] [--reader R] [--json]\n"
-     "  Show the card's Phone Home profile (cached, else fetched).\n"
+    {"list", escctl_cmd_list, ESCCTL_STATUS_USAGE, "One short line per reader: state and CUID."},
+    {"phone-home", escctl_cmd_phone_home, ESCCTL_PH_USAGE,
+     "Show the card's Phone Home profile (cached, else fetched).\n"
      "  --test fetches without caching, --refresh fetches anew, --url overrides the card's\n"
      "  and esc.conf's URL."},
-    {"enroll", escctl_cmd_operation,
-     "[--reader R] [--url URL] [--refresh] [--token-type T] [--user ID] [--password-fd N] "
-     "[--pin-fd N] [--json] [--quiet]\n"
-     "  Enroll the card with the TPS (a blank card gets the applet first)."},
-    {"format", escctl_cmd_operation,
-     "[--reader R] [--url URL] [--refresh] [--token-type T] [--user ID] [--password-fd N] "
-     "[--json] [--quiet]\n"
-     "  Format the card with the TPS: certificates and keys removed."},
-    {"reset-pin", escctl_cmd_operation,
-     "[--reader R] [--url URL] [--refresh] [--user ID] [--password-fd N] [--pin-fd N] "
-     "[--json] [--quiet]\n"
-     "  Reset (unblock) the card's PIN with the TPS."},
-    {"renew", escctl_cmd_operation,
-     "[--reader R] [--url URL] [--refresh] [--user ID] [--password-fd N] [--json] [--quiet]\n"
-     "  Renew the card's certificates with the TPS."},
-    {"help", cmd_help, "[COMMAND]\n  Show the commands, or the options of one."},
+    {"enroll", escctl_cmd_operation, ESCCTL_OP_USAGE,
+     "Enroll the card with the TPS (a blank card gets the applet first)."},
+    {"format", escctl_cmd_operation, ESCCTL_OP_USAGE,
+     "Format the card with the TPS: certificates and keys removed."},
+    {"reset-pin", escctl_cmd_operation, ESCCTL_OP_USAGE,
+     "Reset (unblock) the card's PIN with the TPS."},
+    {"renew", escctl_cmd_operation, ESCCTL_OP_USAGE, "Renew the card's certificates with the TPS."},
+    {"help", cmd_help, "[COMMAND]", "Show the commands, or the options of one."},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: escctl [--conf FILE] [-v|--verbose] COMMAND [ARGS...]\n\ncommands:\n");
+    fprintf(f, "usage: escctl [--conf FILE] [-v|--verbose] COMMAND [ARGS...]\n"
+               "       escctl -h|--help\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        const char *d = strchr(commands[i].help, '\n'); /* first line of the description */
-        d = d ? d + 3 : "";
+        const char *d = commands[i].help;
         fprintf(f, "  %-11s %.*s\n", commands[i].name, (int)strcspn(d, "\n"), d);
     }
     fprintf(f,
@@ -83,7 +72,7 @@ static int cmd_help(int argc, char **argv)
         usage(stderr);
         return ESCCTL_EXIT_USAGE;
     }
-    printf("usage: escctl %s %s\n", c->name, c->help);
+    printf("usage: escctl %s %s\n  %s\n", c->name, c->args, c->help);
     return ESCCTL_EXIT_OK;
 }
 

@@ -498,6 +498,8 @@ int pam_session_main(int argc, char **argv)
         return 2;
     if (load_conf(&c) != 0)
         cp = NULL; /* still answer pam_esc, which then shows why */
+    else
+        conf_apply_log_level(&c); /* never quieter than pam_esc's debug option */
     if (strcmp(argv[1], "--pam") == 0)
         return pam_session_serve(0, cp) == ESC_OK ? 0 : 1;
     if (strcmp(argv[1], "--pam-serve") == 0)

@@ -1,6 +1,7 @@
 /* phone_home: GET the phone-home URL, parse, cache (reference/tps-protocol.md §7). */
 #include "phone_home.h"
 
+#include "log.h"
 #include "tps_conv.h" /* tps_ca_bundle */
 #include "trust.h"
 
@@ -178,7 +179,10 @@ int ph_get(const char *url, const char *cuid, const struct ph_opts *o, struct ph
     rc = ph_fetch(url, cuid, o, p, requests, err, errlen);
     if (rc != PH_OK)
         return rc;
-    if (o->cache_dir && ph_cache_store(o->cache_dir, p, err, errlen) < 0)
-        return PH_CACHE;
+    /* The cache only saves a request next time: one that cannot be written (a read-only or
+     * foreign cache_dir, a full disk) must not stop the operation that needs this profile. */
+    char cerr[PH_URL_MAX];
+    if (o->cache_dir && ph_cache_store(o->cache_dir, p, cerr, sizeof cerr) < 0)
+        log_warn("%s The profile is used without caching it.", cerr);
     return PH_OK;
 }

@@ -36,7 +36,7 @@ enum ph_rc {
     PH_TLS,       /* TLS certificate not trusted */
     PH_HTTP,      /* HTTP status other than 200, or too large an answer */
     PH_PARSE,     /* the answer is not a usable ServiceInfo document */
-    PH_CACHE,     /* the profile could not be written to the cache */
+    PH_CACHE,     /* the profile could not be written to the cache (ph_get warns instead) */
     PH_INTERNAL,
 };
 
@@ -84,7 +84,8 @@ int ph_fetch(const char *url, const char *cuid, const struct ph_opts *o, struct 
 
 /* The profile for `cuid`: from the cache unless o->refresh, there is none, or it was fetched
  * from another URL than `url`; else fetched and stored. `url` may be NULL when the cache is
- * expected to answer. *from_cache tells which. */
+ * expected to answer. *from_cache tells which. A cache file that cannot be read or parsed is
+ * ignored; a profile that cannot be stored is logged as one warning and still returned. */
 int ph_get(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
            bool *from_cache, unsigned *requests, char *err, size_t errlen);
 

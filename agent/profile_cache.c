@@ -142,7 +142,8 @@ int ph_cache_load(const char *dir, const char *cuid, struct ph_profile *p)
     int fd = -1, rc = 1;
     if (path_for(path, sizeof path, dir, cuid) < 0)
         return 1;
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted in the cache must not block the open */
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
         st.st_size > FILE_MAX)
         goto out;
@@ -177,6 +178,29 @@ static bool value_ok(const char *v)
     return true;
 }
 
+/* mkdir -p, each missing component with mode 0700: the default ~/.cache/esc may be the first
+ * thing under a ~/.cache that does not exist yet. */
+static int make_dir(const char *dir)
+{
+    char d[4096];
+    size_t n = strlen(dir);
+
+    if (n == 0 || n >= sizeof d) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(d, dir, n + 1);
+    for (char *s = strchr(d + 1, '/');; s = strchr(s + 1, '/')) {
+        if (s)
+            *s = '\0';
+        if (mkdir(d, 0700) < 0 && errno != EEXIST)
+            return -1;
+        if (!s)
+            return 0;
+        *s = '/';
+    }
+}
+
 int ph_cache_store(const char *dir, const struct ph_profile *p, char *err, size_t errlen)
 {
     char path[4096], tmp[4096 + 16];
@@ -187,10 +211,12 @@ int ph_cache_store(const char *dir, const struct ph_profile *p, char *err, size_
 
     if (path_for(path, sizeof path, dir, p->cuid) < 0) {
         why = "The phone-home cache path is not usable";
+        errno = 0;
         goto out;
     }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    if (make_dir(dir) < 0)
         goto out;
+    errno = 0; /* from here a failure without errno is a value that cannot be stored */
     n = snprintf(buf, sizeof buf, "%s %d\n", MAGIC, PH_CACHE_VER);
     len = (size_t)n;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {

@@ -1,60 +1,14 @@
 /* trust: URL policy for the TPS and phone-home hosts. See trust.h. */
 #include "trust.h"
 
+#include "conf.h" /* the host-list syntax and matcher shared with esc.conf */
+
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define SEP " \t,\r\n"
-
-static bool entry_matches(const char *e, size_t elen, const char *host, unsigned port)
-{
-    size_t hlen = strlen(host);
-    const char *colon = NULL;
-    unsigned eport = 0;
-    /* split ":port" off, minding "[v6]:port" */
-    const char *close = memchr(e, ']', elen);
-    const char *from = close ? close : e;
-    colon = memchr(from, ':', elen - (size_t)(from - e));
-    if (colon && (e[0] != '[' || close)) {
-        char num[8];
-        size_t nl = elen - (size_t)(colon - e) - 1;
-        char *end;
-        if (nl == 0 || nl >= sizeof num)
-            return false;
-        memcpy(num, colon + 1, nl);
-        num[nl] = 0;
-        unsigned long v = strtoul(num, &end, 10);
-        if (*end || v == 0 || v > 65535)
-            return false;
-        eport = (unsigned)v;
-        elen = (size_t)(colon - e);
-    }
-    if (eport && eport != port)
-        return false;
-    if (elen > 2 && e[0] == '*' && e[1] == '.') {
-        size_t sl = elen - 1; /* ".example.com" */
-        return hlen > sl && strncasecmp(host + hlen - sl, e + 1, sl) == 0;
-    }
-    return elen == hlen && strncasecmp(host, e, elen) == 0;
-}
-
-int trust_host_in_list(const char *host, unsigned port, const char *list)
-{
-    if (!host || !*host || !list)
-        return 0;
-    for (const char *p = list; *p;) {
-        p += strspn(p, SEP);
-        size_t n = strcspn(p, SEP);
-        if (n && entry_matches(p, n, host, port))
-            return 1;
-        p += n;
-    }
-    return 0;
-}
 
 int trust_check_url(const char *url, const char *allowed_hosts, const char *allow_http_hosts,
                     char *err, size_t errlen)
@@ -87,7 +41,7 @@ int trust_check_url(const char *url, const char *allowed_hosts, const char *allo
             snprintf(err, errlen, "The address \"%.200s\" is not a valid http or https URL.", url);
         goto out;
     }
-    if (!trust_host_in_list(host, (unsigned)pnum, allowed_hosts)) {
+    if (!conf_host_in_list(host, (unsigned)pnum, allowed_hosts)) {
         rc = TRUST_HOST_NOT_ALLOWED;
         if (err)
             snprintf(err, errlen,
@@ -95,7 +49,7 @@ int trust_check_url(const char *url, const char *allowed_hosts, const char *allo
                      host);
         goto out;
     }
-    if (!https && !trust_host_in_list(host, (unsigned)pnum, allow_http_hosts)) {
+    if (!https && !conf_host_in_list(host, (unsigned)pnum, allow_http_hosts)) {
         rc = TRUST_HTTP_NOT_ALLOWED;
         if (err)
             snprintf(err, errlen,

@@ -16,15 +16,11 @@ enum trust_rc {
     TRUST_HTTP_NOT_ALLOWED, /* http:// for a host not in allow_http_hosts */
 };
 
-/* Host lists: entries separated by spaces, tabs or commas. An entry is a host name or address
- * ("tps.example.com", "127.0.0.1", "[::1]"), optionally with ":port" to allow one port only,
- * or "*.example.com" for every name under example.com. Host names compare case-insensitively.
- * NULL or empty list: nothing is allowed.
+/* allowed_hosts, allow_http_hosts: host lists as esc.conf takes them (common/conf.h,
+ * conf_host_list_valid: names, addresses, "*.example.com", each with an optional ":port",
+ * separated by spaces, tabs or commas). NULL or empty list: nothing is allowed.
  * `err` receives one sentence naming the host when the URL is refused. */
 int trust_check_url(const char *url, const char *allowed_hosts, const char *allow_http_hosts,
                     char *err, size_t errlen);
-
-/* Does `host` (with `port`, 0 = unknown) match an entry of `list`? */
-int trust_host_in_list(const char *host, unsigned port, const char *list);
 
 #endif

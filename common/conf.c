@@ -72,13 +72,148 @@ static bool copy_str(char *dst, size_t cap, const char *v)
     return true;
 }
 
-/* Space-separated host names: letters, digits, . - _ : [ ] only. */
-static bool valid_hosts(const char *v)
+/* ---- host lists: one syntax for esc.conf and for the trust check (agent/trust.c) ---- */
+
+#define HOST_SEP  " \t,"
+#define HOST_MAX  253 /* the longest DNS name */
+#define ENTRY_MAX (HOST_MAX + 8)
+
+struct host_entry {
+    const char *name; /* the host, or for "*.example.com" the suffix "example.com" */
+    size_t len;
+    bool wildcard;
+    unsigned port; /* 0: any port */
+};
+
+/* Labels of letters, digits, - and _, none empty. *last_numeric tells whether the last label
+ * is all digits (as in an IPv4 address, which no wildcard may end with). */
+static bool valid_dns_name(const char *s, size_t n, bool *last_numeric)
 {
-    for (const char *p = v; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr(".-_:[] ", *p))
+    size_t label = 0;
+    bool digits = true;
+
+    if (n == 0 || n > HOST_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+            digits = true;
+            continue;
+        }
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+            return false;
+        if (!isdigit((unsigned char)s[i]))
+            digits = false;
+        label++;
+    }
+    *last_numeric = digits;
+    return label > 0;
+}
+
+/* "[v6]" : hex digits, ':' and '.' between the brackets. */
+static bool valid_v6(const char *s, size_t n)
+{
+    if (n < 4 || s[0] != '[' || s[n - 1] != ']')
+        return false;
+    for (size_t i = 1; i + 1 < n; i++)
+        if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
             return false;
     return true;
+}
+
+/* Split one list entry (e, n bytes, no separator in it); false when it breaks the syntax. */
+static bool host_entry_parse(const char *e, size_t n, struct host_entry *h)
+{
+    const char *port = NULL;
+    bool numeric;
+
+    memset(h, 0, sizeof *h);
+    if (n == 0 || n > ENTRY_MAX)
+        return false;
+    if (e[0] == '[') { /* "[::1]" or "[::1]:8443" */
+        const char *close = memchr(e, ']', n);
+        if (!close)
+            return false;
+        h->len = (size_t)(close - e) + 1;
+        if (h->len < n && e[h->len] != ':')
+            return false;
+    } else {
+        const char *colon = memchr(e, ':', n);
+        h->len = colon ? (size_t)(colon - e) : n;
+    }
+    h->name = e;
+    if (h->len < n) {
+        char num[8], *end;
+        unsigned long v;
+        size_t pl = n - h->len - 1;
+        port = e + h->len + 1;
+        if (pl == 0 || pl >= sizeof num || !isdigit((unsigned char)port[0]))
+            return false;
+        memcpy(num, port, pl);
+        num[pl] = '\0';
+        errno = 0;
+        v = strtoul(num, &end, 10);
+        if (errno || *end || v == 0 || v > 65535)
+            return false;
+        h->port = (unsigned)v;
+    }
+    if (e[0] == '[')
+        return valid_v6(h->name, h->len);
+    if (h->len > 2 && e[0] == '*' && e[1] == '.') {
+        /* "*.example.com": one or more labels in front of example.com; never a suffix of an
+         * address ("*.0.1") */
+        h->wildcard = true;
+        h->name += 2;
+        h->len -= 2;
+        return valid_dns_name(h->name, h->len, &numeric) && !numeric;
+    }
+    return valid_dns_name(h->name, h->len, &numeric);
+}
+
+static bool host_entry_matches(const struct host_entry *h, const char *host, size_t hlen,
+                               unsigned port)
+{
+    if (h->port && h->port != port)
+        return false;
+    if (h->wildcard)
+        return hlen > h->len + 1 && host[hlen - h->len - 1] == '.' &&
+               strncasecmp(host + hlen - h->len, h->name, h->len) == 0;
+    return hlen == h->len && strncasecmp(host, h->name, hlen) == 0;
+}
+
+bool conf_host_list_valid(const char *list)
+{
+    struct host_entry h;
+
+    if (!list)
+        return false;
+    for (const char *p = list + strspn(list, HOST_SEP); *p; p += strspn(p, HOST_SEP)) {
+        size_t n = strcspn(p, HOST_SEP);
+        if (!host_entry_parse(p, n, &h))
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+bool conf_host_in_list(const char *host, unsigned port, const char *list)
+{
+    struct host_entry h;
+    size_t hlen;
+
+    if (!host || !*host || !list)
+        return false;
+    hlen = strlen(host);
+    for (const char *p = list + strspn(list, HOST_SEP); *p; p += strspn(p, HOST_SEP)) {
+        size_t n = strcspn(p, HOST_SEP);
+        /* an entry that breaks the syntax matches nothing (conf_parse refuses it anyway) */
+        if (host_entry_parse(p, n, &h) && host_entry_matches(&h, host, hlen, port))
+            return true;
+        p += n;
+    }
+    return false;
 }
 
 static bool parse_ops(const char *v, unsigned *out)
@@ -159,8 +294,9 @@ static const char *apply(struct esc_conf *c, const char *k, const char *v, unsig
         return copy_str(c->phone_home_url, sizeof c->phone_home_url, v) ? NULL : "value too long";
     case AH:
     case AHH:
-        if (!valid_hosts(v))
-            return "must be host names separated by spaces";
+        if (!conf_host_list_valid(v))
+            return "must be host names, *.domain names or [IPv6] addresses, each with an "
+                   "optional :port, separated by spaces or commas";
         return copy_str(i == AH ? c->allowed_hosts : c->allow_http_hosts, CONF_VALUE_MAX, v)
                    ? NULL
                    : "value too long";
@@ -313,6 +449,14 @@ out:
     if (fd >= 0)
         close(fd);
     return rv;
+}
+
+void conf_apply_log_level(const struct esc_conf *c)
+{
+    int cli = esc_log_get_level();
+
+    if (c && (cli <= ESC_LOG_WARN || c->log_level > cli))
+        esc_log_set_level(c->log_level);
 }
 
 int conf_list_has(const char *list, const char *word)

@@ -1,22 +1,29 @@
 /* conf: esc.conf, `key = value` lines, `#` comments, blank lines.
  *
- * Keys (defaults in conf_defaults(), documented in config/esc.conf):
+ * Keys (defaults in conf_defaults(), documented in docs/esc.conf.5 and config/esc.conf):
  *   probe_timeout_ms     1..60000, default 300
- *   login_operations     words from: enroll pinreset renew format (or "none"); default "enroll
- * pinreset" phone_home_url       URL used when the card carries none; default empty allowed_hosts
- * space-separated host names the agent may contact; default empty allow_http_hosts     hosts for
- * which plain http is allowed; default empty ca_file              extra CA bundle (PEM); default
- * empty cache_dir            phone-home profile cache; default empty (= agent picks
- * $XDG_CACHE_HOME/esc) tps_message_timeout  seconds per TPS message, 1..3600, default 90 (ESC's
- * esc.tps.message.timeout) agent_user           account the PAM-time helper runs as; default
- * "esc-agent" log_level            error|warn|info|debug, default warn reader               PC/SC
- * reader name to use; default empty (= every reader) An unknown key, a repeated key, a bad value or
- * a line longer than CONF_LINE_MAX is an error naming file:line. */
+ *   login_operations     words from: enroll pinreset renew format (or "none");
+ *                        default "enroll pinreset"
+ *   phone_home_url       URL used when the card carries none; default empty
+ *   allowed_hosts        host list (see conf_host_list_valid) the agent may contact;
+ *                        default empty
+ *   allow_http_hosts     host list for which plain http is allowed; default empty
+ *   ca_file              extra CA bundle (PEM); default empty
+ *   cache_dir            phone-home profile cache; default empty (= agent picks
+ *                        $XDG_CACHE_HOME/esc)
+ *   tps_message_timeout  seconds per TPS message, 1..3600, default 90
+ *                        (ESC's esc.tps.message.timeout)
+ *   agent_user           account the PAM-time helper runs as; default "esc-agent"
+ *   log_level            error|warn|info|debug, default warn
+ *   reader               PC/SC reader name to use; default empty (= every reader)
+ * An unknown key, a repeated key, a bad value or a line longer than CONF_LINE_MAX is an error
+ * naming file:line. */
 #ifndef ESC_CONF_H
 #define ESC_CONF_H
 
 #include "esc_err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CONF_LINE_MAX  1024
@@ -59,7 +66,27 @@ esc_err conf_load(const char *path, struct esc_conf *c, char *err, size_t errlen
 esc_err conf_parse(const char *text, size_t len, const char *name, struct esc_conf *c, char *err,
                    size_t errlen);
 
+/* Log at esc.conf's log_level, or at the level the command line set when that is more
+ * verbose (escctl's -v, pam_esc's debug option for its helper). Call it after esc_log_init with
+ * the command line's level: ESC_LOG_WARN, the default, when it asked for nothing, so that the
+ * file may also make the log quieter (log_level = error). */
+void conf_apply_log_level(const struct esc_conf *c);
+
 /* Does the space-separated list contain word (case-insensitive)? */
 int conf_list_has(const char *list, const char *word);
+
+/* Host lists (allowed_hosts, allow_http_hosts): the one syntax esc.conf accepts and the trust
+ * check (agent/trust.h) applies. Entries are separated by spaces, tabs or commas; an entry is
+ *   tps.example.com   a host name (compared without regard to case)
+ *   127.0.0.1         an IPv4 address
+ *   [::1]             an IPv6 address, in brackets as in a URL
+ *   *.example.com     every name with one or more labels in front of example.com (a.example.com,
+ *                     a.b.example.com), not example.com itself; `*` only as a whole first label
+ * each optionally followed by :PORT (1..65535) to allow that port only. An empty list is valid
+ * and allows nothing. */
+bool conf_host_list_valid(const char *list);
+/* Does `host` (as a URL names it: "[::1]" for IPv6) with `port` match an entry of `list`?
+ * An entry that breaks the syntax matches nothing. */
+bool conf_host_in_list(const char *host, unsigned port, const char *list);
 
 #endif

@@ -2,16 +2,13 @@
 #include "pcsc.h"
 
 #include "log.h"
+#include "pcsc_watchdog.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <winscard.h>
@@ -19,9 +16,7 @@
 #ifndef PCSCLITE_CSOCK_NAME_DEFAULT
 #define PCSCLITE_CSOCK_NAME_DEFAULT "/run/pcscd/pcscd.comm"
 #endif
-/* How long the liveness ping may wait when the context has no deadline. */
-#define PING_DEFAULT_MS 2000
-#define APDU_SEND_MAX   262
+#define APDU_SEND_MAX 262
 /* After an empty reply, how long to wait for pcscd to see the card gone (its presence poll
  * runs every few hundred ms); always also bounded by the context deadline. */
 #define VANISH_WAIT_MS 1000
@@ -30,6 +25,7 @@
 struct pcsc_ctx {
     SCARDCONTEXT h;
     uint64_t deadline; /* CLOCK_MONOTONIC ms; 0 = none */
+    pcsc_wd *wd;       /* enforces the deadline inside libpcsclite; NULL without one */
 };
 
 struct pcsc_card {
@@ -98,69 +94,25 @@ esc_err pcsc_err_from_rv(long rv)
     }
 }
 
-/* pcsc-lite's client blocks without limit when pcscd accepts but never answers. Before
- * handing control to it, ask pcscd for its protocol version ourselves on a separate socket
- * (the client's first message: header {size, command=CMD_VERSION 0x11} + {major, minor,
- * rv}) and wait for any answer with poll() and the deadline. */
-static esc_err ping_pcscd(const pcsc_ctx *ctx)
+/* pcscd's socket: PCSCLITE_CSOCK_NAME as libpcsclite reads it, else the default. */
+static const char *pcscd_socket_path(void)
 {
     const char *path = getenv("PCSCLITE_CSOCK_NAME");
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    uint32_t msg[5] = {12, 0x11, 4, 4, 0};
-    struct pollfd pfd;
-    struct stat st;
-    esc_err rv = ESC_ERR_PCSCD_HUNG;
-    int fd, r;
-
-    if (!path || !*path)
-        path = PCSCLITE_CSOCK_NAME_DEFAULT;
-    if (strlen(path) >= sizeof sa.sun_path)
-        return ESC_ERR_NO_PCSCD;
-    if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
-        return ESC_ERR_NO_PCSCD;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return ESC_ERR_IO;
-    pfd.fd = fd;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        if (errno != EAGAIN && errno != EINPROGRESS) {
-            rv = ESC_ERR_NO_PCSCD; /* ECONNREFUSED: stale socket, nobody listening */
-            goto out;
-        }
-        pfd.events = POLLOUT;
-        do
-            r = poll(&pfd, 1, remaining_ms(ctx, PING_DEFAULT_MS));
-        while (r < 0 && errno == EINTR);
-        if (r <= 0)
-            goto out;
-    }
-    if (send(fd, msg, sizeof msg, MSG_NOSIGNAL) != (ssize_t)sizeof msg) {
-        rv = errno == EAGAIN ? ESC_ERR_PCSCD_HUNG : ESC_ERR_NO_PCSCD;
-        goto out;
-    }
-    pfd.events = POLLIN;
-    do
-        r = poll(&pfd, 1, remaining_ms(ctx, PING_DEFAULT_MS));
-    while (r < 0 && errno == EINTR);
-    if (r > 0) {
-        char buf[16];
-        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        rv = n > 0 ? ESC_OK : ESC_ERR_NO_PCSCD; /* 0: closed on us (pcscd going away) */
-    }
-out:
-    close(fd);
-    return rv;
+    return path && *path ? path : PCSCLITE_CSOCK_NAME_DEFAULT;
 }
 
-void pcsc_set_timeout(pcsc_ctx *ctx, unsigned timeout_ms)
+/* A failed call: the deadline (the watchdog ended the socket under it) or pcsc-lite's reason. */
+static esc_err ctx_err(const pcsc_ctx *ctx, LONG r)
 {
-    if (ctx)
-        ctx->deadline = timeout_ms ? now_ms() + timeout_ms : 0;
+    if (ctx->wd && pcsc_wd_fired(ctx->wd))
+        return ESC_ERR_TIMEOUT;
+    return pcsc_err_from_rv(r);
 }
 
 esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms)
 {
+    const char *path = pcscd_socket_path();
+    struct stat st;
     pcsc_ctx *ctx;
     esc_err rv;
     LONG r;
@@ -168,22 +120,30 @@ esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms)
     if (!out)
         return ESC_ERR_ARG;
     *out = NULL;
+    /* no pcscd socket at all: say so without starting anything */
+    if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return ESC_ERR_NO_PCSCD;
     ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return ESC_ERR_NOMEM;
-    pcsc_set_timeout(ctx, timeout_ms);
-    rv = ping_pcscd(ctx);
-    if (rv != ESC_OK)
-        goto fail;
+    if (timeout_ms) {
+        ctx->deadline = now_ms() + timeout_ms;
+        rv = pcsc_wd_start(&ctx->wd, path, ctx->deadline);
+        if (rv != ESC_OK)
+            goto fail;
+    }
     r = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx->h);
     if (r != SCARD_S_SUCCESS) {
         log_debug("SCardEstablishContext: %s", pcsc_stringify_error(r));
-        rv = pcsc_err_from_rv(r);
+        /* pcscd took the connection and never answered */
+        rv = ctx_err(ctx, r) == ESC_ERR_TIMEOUT ? ESC_ERR_PCSCD_HUNG : pcsc_err_from_rv(r);
         goto fail;
     }
+    pcsc_wd_learn(ctx->wd);
     *out = ctx;
     return ESC_OK;
 fail:
+    pcsc_wd_stop(ctx->wd);
     free(ctx);
     return rv;
 }
@@ -192,7 +152,8 @@ void pcsc_close(pcsc_ctx *ctx)
 {
     if (!ctx)
         return;
-    SCardReleaseContext(ctx->h);
+    SCardReleaseContext(ctx->h); /* still under the deadline: pcscd may hang here too */
+    pcsc_wd_stop(ctx->wd);
     free(ctx);
 }
 
@@ -211,7 +172,7 @@ esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, si
         return ESC_ERR_TIMEOUT;
     r = SCardListReaders(ctx->h, NULL, (LPSTR)&buf, &len);
     if (r != SCARD_S_SUCCESS)
-        return pcsc_err_from_rv(r);
+        return ctx_err(ctx, r);
     memset(st, 0, sizeof st);
     /* multi-string: names separated by NUL, ended by an empty name, len bytes in all */
     for (size_t off = 0; off < len && buf[off] && n < max && n < PCSC_MAX_READERS;) {
@@ -231,7 +192,7 @@ esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, si
     /* timeout 0: report the current state, never wait */
     r = SCardGetStatusChange(ctx->h, 0, st, (DWORD)n);
     if (r != SCARD_S_SUCCESS && r != (LONG)SCARD_E_TIMEOUT)
-        return pcsc_err_from_rv(r);
+        return ctx_err(ctx, r);
     for (size_t i = 0; i < n; i++) {
         DWORD ev = st[i].dwEventState;
         out[i].card_present = (ev & SCARD_STATE_PRESENT) != 0;
@@ -292,7 +253,7 @@ esc_err pcsc_connect(pcsc_ctx *ctx, const char *reader, pcsc_card **out)
     r = SCardConnect(ctx->h, reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
                      &c->h, &c->proto);
     if (r != SCARD_S_SUCCESS) {
-        esc_err e = pcsc_err_from_rv(r);
+        esc_err e = ctx_err(ctx, r);
         log_debug("SCardConnect(%s): %s", reader, pcsc_stringify_error(r));
         if (e == ESC_ERR_PCSC && card_gone(c, 0))
             e = ESC_ERR_NO_CARD; /* pulled while we connected */
@@ -325,7 +286,7 @@ esc_err pcsc_status(pcsc_card *card, uint8_t *atr, size_t cap, size_t *atr_len)
         return ESC_ERR_TIMEOUT;
     r = SCardStatus(card->h, NULL, NULL, &state, &proto, buf, &alen);
     if (r != SCARD_S_SUCCESS)
-        return pcsc_err_from_rv(r);
+        return ctx_err(card->ctx, r);
     if (alen > cap || alen > sizeof buf)
         return ESC_ERR_CARD_LONG;
     if (atr)
@@ -343,7 +304,7 @@ esc_err pcsc_begin(pcsc_card *card)
         return ESC_ERR_TIMEOUT;
     r = SCardBeginTransaction(card->h);
     if (r != SCARD_S_SUCCESS)
-        return pcsc_err_from_rv(r);
+        return ctx_err(card->ctx, r);
     card->in_tx = 1;
     return ESC_OK;
 }
@@ -359,7 +320,7 @@ void pcsc_end(pcsc_card *card)
 /* After a failed exchange: was the card pulled, or did the exchange itself fail? */
 static esc_err classify_failure(pcsc_card *card, LONG r)
 {
-    esc_err e = pcsc_err_from_rv(r);
+    esc_err e = ctx_err(card->ctx, r);
 
     if (e == ESC_ERR_NO_CARD)
         return ESC_ERR_CARD_REMOVED;

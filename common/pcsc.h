@@ -3,19 +3,17 @@
  * no reader (ESC_ERR_NO_READER), no card (ESC_ERR_NO_CARD), card pulled mid-command
  * (ESC_ERR_CARD_REMOVED), deadline passed (ESC_ERR_TIMEOUT).
  *
- * Bounds (measured on the rig, see tests/integration/escctl_status.sh):
- * - no pcscd (socket absent or nobody listening): ESC_ERR_NO_PCSCD at once (< 1 ms),
- *   without entering libpcsclite.
- * - pcscd hung: pcsc_open() first asks pcscd for its protocol version itself on a private
- *   socket with poll() and the deadline (no thread, no signal), so a stopped pcscd gives
- *   ESC_ERR_PCSCD_HUNG at the deadline instead of blocking forever inside libpcsclite.
- * - presence comes from SCardGetStatusChange(timeout 0); every call checks the context
- *   deadline before it starts (ESC_ERR_TIMEOUT).
- * - what is NOT bounded here: a call already inside libpcsclite when pcscd or the reader
- *   driver stops answering (vpcd waits forever on a card that stops talking; pcsc-lite's
- *   SCardBeginTransaction waits while another process holds the card). No thread may
- *   interrupt it in a PAM module; probe_card_bounded() (probe.h) gives the hard bound by
- *   running the probe in a child process that is killed at the deadline.
+ * Bounds (measured on the rig, see tests/integration/escctl_status.sh, tests/unit/test_pcsc.c):
+ * - no pcscd (no socket file): ESC_ERR_NO_PCSCD at once, without entering libpcsclite or
+ *   starting anything; a socket nobody listens on: ESC_ERR_NO_PCSCD from libpcsclite (< 1 ms).
+ * - a context opened with a deadline is bounded everywhere, also inside libpcsclite: a
+ *   watchdog thread (pcsc_watchdog.h) shuts the context's socket to pcscd down at the
+ *   deadline, so a call blocked there returns. pcscd stopped or wedged during
+ *   pcsc_open(): ESC_ERR_PCSCD_HUNG; any later call: ESC_ERR_TIMEOUT. No child process, no
+ *   signal, and the thread is joined by pcsc_close().
+ * - every call also checks the deadline before it starts (ESC_ERR_TIMEOUT).
+ * - a context opened without a deadline (timeout 0, the agent's long operations) is not
+ *   bounded inside libpcsclite; the PAM hand-off bounds its helper by killing it.
  * - a card pulled mid-command: ESC_ERR_CARD_REMOVED (vpcd returns an empty reply; we wait
  *   up to 1 s, within the deadline, for pcscd to see the reader empty). */
 #ifndef ESC_PCSC_H
@@ -45,13 +43,11 @@ struct pcsc_reader {
     size_t atr_len;
 };
 
-/* Establish a context. timeout_ms bounds the whole life of the context (every later call
- * fails with ESC_ERR_TIMEOUT once it has passed); 0 means no overall deadline (each call is
- * still bounded as described above). */
+/* Establish a context. timeout_ms bounds the whole life of the context, every call and
+ * pcsc_close() included (a call running at the deadline returns, a later one fails at once,
+ * both with ESC_ERR_TIMEOUT); 0 means no deadline. */
 esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms);
 void pcsc_close(pcsc_ctx *ctx); /* NULL-safe */
-/* Move the context deadline to now + timeout_ms (0 = none). */
-void pcsc_set_timeout(pcsc_ctx *ctx, unsigned timeout_ms);
 
 /* List readers with their presence state (SCardGetStatusChange, timeout 0).
  * ESC_ERR_NO_READER when there is none. At most `max` are returned. */

@@ -170,31 +170,57 @@ static void decide(struct probe_facts *f, const struct certs_seen *cs)
         f->state = PROBE_ENROLLED;
 }
 
-/* The applet part of the probe. Returns a transport-level error, or ESC_OK with the
- * state decided. */
-static esc_err probe_applet(pcsc_card *card, struct probe_facts *f, time_t now)
+/* The decision's certificate check without reading the certificates: the combined z0
+ * object's 20-byte header (one APDU) with data behind it, else a certificate object of the
+ * separate layout in the object list. */
+static esc_err certs_present(pcsc_card *card, struct probe_facts *f)
 {
-    struct ck_life_cycle lc;
-    struct ck_status st;
-    struct ck_cplc cplc;
-    struct certs_seen cs = {0, 0};
-    uint8_t tries;
-    uint32_t build;
-    esc_err rv;
+    uint8_t hdr[Z0_HEADER_LEN];
+    struct ck_object_info objs[MAX_LISTED];
+    struct z0_header h;
+    size_t n = 0;
+    esc_err rv = ck_read_object(card, CK_OBJ_Z0, 0, hdr, sizeof hdr);
 
-    rv = ck_select(card);
-    if (rv == ESC_ERR_NO_APPLET) {
-        f->state = PROBE_NO_APPLET;
-        goto cuid;
+    if (rv == ESC_OK) {
+        if (z0_parse_header(hdr, sizeof hdr, &h) == ESC_OK && h.comp_size > 0)
+            f->ncerts = 1; /* at least one: the decision needs no more */
+        else
+            f->err = ESC_ERR_BAD_OBJECT; /* z0 unusable: the card needs enrolling again */
+        return ESC_OK;
     }
-    if (rv != ESC_OK)
+    if (rv != ESC_ERR_CARD_SW && rv != ESC_ERR_NOT_FOUND)
         return rv;
-    rv = ck_get_life_cycle(card, &lc);
-    if (card_broken(rv))
-        return rv;
-    if (rv == ESC_OK)
-        f->life_cycle = lc.life_cycle;
-    rv = ck_get_status(card, &st);
+    rv = ck_list_objects(card, objs, MAX_LISTED, &n);
+    if (rv == ESC_ERR_TOO_BIG)
+        rv = ESC_OK;
+    for (size_t i = 0; rv == ESC_OK && i < n; i++)
+        if ((objs[i].id >> 24) == 'C' && objs[i].size > 0)
+            f->ncerts++;
+    return rv;
+}
+
+/* Read every certificate (z0, else the separate layout) for EXPIRED and the facts. */
+static esc_err read_certs(pcsc_card *card, struct probe_facts *f, struct certs_seen *cs, time_t now)
+{
+    esc_err rv = read_z0(card, f, cs, now);
+
+    if (rv == ESC_ERR_CARD_SW || rv == ESC_ERR_NOT_FOUND)
+        rv = read_separate(card, f, cs, now);
+    if (rv == ESC_ERR_BAD_OBJECT || rv == ESC_ERR_TOO_BIG) {
+        f->err = rv; /* z0 unusable: the card needs enrolling again */
+        rv = ESC_OK;
+    }
+    return rv;
+}
+
+/* Applet version, issuer info (phone-home URL): facts for escctl and the agent, not needed
+ * for the decision. */
+static esc_err read_applet_facts(pcsc_card *card, struct probe_facts *f)
+{
+    struct ck_status st;
+    uint32_t build;
+    esc_err rv = ck_get_status(card, &st);
+
     if (card_broken(rv))
         return rv;
     if (rv == ESC_OK) {
@@ -207,11 +233,6 @@ static esc_err probe_applet(pcsc_card *card, struct probe_facts *f, time_t now)
             snprintf(f->applet_version, sizeof f->applet_version, "%u.%u.%08x", st.applet_major,
                      st.applet_minor, (unsigned)build);
     }
-    rv = ck_get_pin_tries(card, CK_USER_PIN, &tries);
-    if (card_broken(rv))
-        return rv;
-    if (rv == ESC_OK)
-        f->pin_tries_left = tries;
     rv = ck_get_issuer_info(card, f->phone_home_url, sizeof f->phone_home_url);
     if (card_broken(rv) && rv != ESC_ERR_CARD_GARBAGE && rv != ESC_ERR_TOO_BIG)
         return rv;
@@ -220,20 +241,16 @@ static esc_err probe_applet(pcsc_card *card, struct probe_facts *f, time_t now)
         if (rv == ESC_ERR_CARD_GARBAGE) /* unprintable issuer info: a fact, not a dead card */
             f->err = rv;
     }
-    if (f->life_cycle == CK_LC_PERSONALIZED) {
-        rv = read_z0(card, f, &cs, now);
-        if (rv == ESC_ERR_CARD_SW || rv == ESC_ERR_NOT_FOUND)
-            rv = read_separate(card, f, &cs, now);
-        if (rv == ESC_ERR_BAD_OBJECT || rv == ESC_ERR_TOO_BIG) {
-            f->err = rv; /* z0 unusable: the card needs enrolling again */
-            rv = ESC_OK;
-        }
-        if (card_broken(rv))
-            return rv;
-    }
-    decide(f, &cs);
-cuid:
-    rv = ck_get_cplc(card, &cplc);
+    return ESC_OK;
+}
+
+/* CUID from the card manager's CPLC data; leaves the CoolKey applet selected again, as
+ * coolkey expects, when it was there. */
+static esc_err read_cuid(pcsc_card *card, struct probe_facts *f)
+{
+    struct ck_cplc cplc;
+    esc_err rv = ck_get_cplc(card, &cplc);
+
     if (card_broken(rv))
         return rv;
     if (rv == ESC_OK) {
@@ -241,14 +258,64 @@ cuid:
         f->have_cuid = true;
     }
     if (f->state != PROBE_NO_APPLET) {
-        rv = ck_select(card); /* leave the applet selected, as coolkey expects */
+        rv = ck_select(card);
         if (card_broken(rv))
             return rv;
     }
     return ESC_OK;
 }
 
-static void probe_present(pcsc_ctx *ctx, const char *reader, time_t now, struct probe_facts *f)
+/* The applet part of the probe. Returns a transport-level error, or ESC_OK with the
+ * state decided. With decide_only: SELECT, LIFE CYCLE, PIN TRIES and, on a personalised
+ * card, the z0 header (or the certificates themselves when check_expiry): 4 APDUs for an
+ * enrolled card instead of about 16. */
+static esc_err probe_applet(pcsc_card *card, struct probe_facts *f, time_t now,
+                            const struct probe_opts *o)
+{
+    bool quick = o && o->decide_only;
+    struct certs_seen cs = {0, 0};
+    struct ck_life_cycle lc;
+    uint8_t tries;
+    esc_err rv;
+
+    rv = ck_select(card);
+    if (rv == ESC_ERR_NO_APPLET) {
+        f->state = PROBE_NO_APPLET;
+        return quick ? ESC_OK : read_cuid(card, f);
+    }
+    if (rv != ESC_OK)
+        return rv;
+    rv = ck_get_life_cycle(card, &lc);
+    if (card_broken(rv))
+        return rv;
+    if (rv == ESC_OK)
+        f->life_cycle = lc.life_cycle;
+    if (!quick) {
+        rv = read_applet_facts(card, f);
+        if (rv != ESC_OK)
+            return rv;
+    }
+    if (!quick || f->life_cycle == CK_LC_PERSONALIZED) {
+        rv = ck_get_pin_tries(card, CK_USER_PIN, &tries);
+        if (card_broken(rv))
+            return rv;
+        if (rv == ESC_OK)
+            f->pin_tries_left = tries;
+    }
+    if (f->life_cycle == CK_LC_PERSONALIZED) {
+        if (!quick || (o->check_expiry && f->pin_tries_left != 0))
+            rv = read_certs(card, f, &cs, now);
+        else if (f->pin_tries_left != 0)
+            rv = certs_present(card, f);
+        if (card_broken(rv))
+            return rv;
+    }
+    decide(f, &cs);
+    return quick ? ESC_OK : read_cuid(card, f);
+}
+
+static void probe_present(pcsc_ctx *ctx, const char *reader, time_t now, const struct probe_opts *o,
+                          struct probe_facts *f)
 {
     pcsc_card *card = NULL;
     esc_err rv;
@@ -256,13 +323,15 @@ static void probe_present(pcsc_ctx *ctx, const char *reader, time_t now, struct 
     rv = pcsc_connect(ctx, reader, &card);
     if (rv != ESC_OK)
         goto out;
-    rv = pcsc_status(card, f->atr, sizeof f->atr, &f->atr_len);
-    if (rv != ESC_OK)
-        goto out;
+    if (!f->atr_len) { /* the reader list gave it already */
+        rv = pcsc_status(card, f->atr, sizeof f->atr, &f->atr_len);
+        if (rv != ESC_OK)
+            goto out;
+    }
     rv = pcsc_begin(card);
     if (rv != ESC_OK)
         goto out;
-    rv = probe_applet(card, f, now);
+    rv = probe_applet(card, f, now, o);
     pcsc_end(card);
 out:
     pcsc_disconnect(card, false);
@@ -283,7 +352,7 @@ void probe_reader(pcsc_ctx *ctx, const char *reader, time_t now, struct probe_fa
     snprintf(out->reader, sizeof out->reader, "%s", reader ? reader : "");
     if (!now)
         now = time(NULL);
-    probe_present(ctx, reader, now, out);
+    probe_present(ctx, reader, now, NULL, out);
 }
 
 static enum probe_state absent_state(esc_err e)
@@ -309,8 +378,8 @@ static void fill_absent(struct probe_facts *f, esc_err e, uint64_t t0)
     f->elapsed_ms = (unsigned)(mono_ms() - t0);
 }
 
-static void probe_one(pcsc_ctx *ctx, const struct pcsc_reader *r, time_t now, uint64_t t0,
-                      struct probe_facts *f)
+static void probe_one(pcsc_ctx *ctx, const struct pcsc_reader *r, const struct probe_opts *o,
+                      time_t now, uint64_t t0, struct probe_facts *f)
 {
     init_facts(f);
     snprintf(f->reader, sizeof f->reader, "%s", r->name);
@@ -323,7 +392,9 @@ static void probe_one(pcsc_ctx *ctx, const struct pcsc_reader *r, time_t now, ui
         f->atr_len = r->atr_len;
         memcpy(f->atr, r->atr, r->atr_len);
     } else {
-        probe_present(ctx, r->name, now, f);
+        f->atr_len = r->atr_len;
+        memcpy(f->atr, r->atr, r->atr_len);
+        probe_present(ctx, r->name, now, o, f);
     }
     f->elapsed_ms = (unsigned)(mono_ms() - t0);
 }
@@ -353,7 +424,7 @@ size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t 
         uint64_t t1 = mono_ms();
         if (want && strcmp(want, readers[i].name) != 0)
             continue;
-        probe_one(ctx, &readers[i], now, t1, &out[n++]);
+        probe_one(ctx, &readers[i], opts, now, t1, &out[n++]);
     }
     if (n == 0) { /* the configured reader is not connected */
         fill_absent(&out[0], ESC_ERR_NO_READER, t0);
@@ -409,6 +480,6 @@ void probe_card(const struct probe_opts *opts, struct probe_facts *out)
 
     if (!out || !pick_reader(opts, t0, &ctx, &r, out))
         return;
-    probe_one(ctx, &r, now, t0, out);
+    probe_one(ctx, &r, opts, now, t0, out);
     pcsc_close(ctx);
 }

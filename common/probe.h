@@ -1,10 +1,17 @@
 /* probe: what is in the reader, in milliseconds (design.md "The card probe").
  *
- * Sequence per reader (inside one SCardBeginTransaction; never VERIFY, so no PIN try is
+ * Bounded: the PC/SC context is opened with the probe's timeout, and pcsc.h enforces it inside
+ * libpcsclite too (a watchdog thread, joined before return; no child process, no signal), so
+ * a wedged pcscd or a card that stops answering costs at most timeout_ms.
+ *
+ * Full sequence per reader (inside one SCardBeginTransaction; never VERIFY, so no PIN try is
  * spent): SCardGetStatusChange(0) for presence -> connect -> ATR -> SELECT CoolKey ->
  * GET LIFE CYCLE (4 B) -> GET STATUS -> GET PIN REMAINING TRIES -> GET ISSUER INFO ->
  * READ OBJECT z0 (or LIST OBJECTS + C<n> objects) -> notAfter of each certificate ->
  * SELECT card manager + GET DATA CPLC (CUID) -> SELECT CoolKey again.
+ * With decide_only (pam_esc): SELECT CoolKey -> GET LIFE CYCLE -> (personalised) GET PIN
+ * REMAINING TRIES -> READ OBJECT of z0's 20-byte header (LIST OBJECTS for the separate layout),
+ * or every certificate when check_expiry: the same state, fewer facts.
  *
  * States: NO_PCSCD / NO_READER / NO_CARD (nothing to talk to), NO_APPLET (SELECT fails),
  * UNINITIALIZED (life cycle != 0F or no certificate), ENROLLED, PIN_LOCKED (tries 0),
@@ -38,6 +45,8 @@ struct probe_opts {
     unsigned timeout_ms; /* whole probe; 0 = PROBE_DEFAULT_TIMEOUT_MS */
     const char *reader;  /* only this reader; NULL or "" = every reader */
     time_t now;          /* "now" for EXPIRED; 0 = time(NULL) */
+    bool decide_only;    /* only what the state needs: no versions, issuer info, CUID, subject */
+    bool check_expiry;   /* with decide_only: read the certificates so EXPIRED can be told */
 };
 #define PROBE_DEFAULT_TIMEOUT_MS 300
 
@@ -71,15 +80,6 @@ void probe_card(const struct probe_opts *opts, struct probe_facts *out);
  * pcscd or no reader, one entry carrying that state. Returns the number of entries written
  * (>= 1 when max >= 1). */
 size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t max);
-
-/* The same two, run in a forked child that is killed (SIGKILL) if it has not answered
- * within timeout_ms + PROBE_GRACE_MS. pcsc-lite's client and some reader drivers (vpcd
- * with a card that stops answering) block without limit inside SCardTransmit; this is the
- * hard bound, with no thread and no signal handler in the caller (pam_esc can use it). On
- * timeout the result is PROBE_ERROR with err ESC_ERR_TIMEOUT. The child is always reaped. */
-void probe_card_bounded(const struct probe_opts *opts, struct probe_facts *out);
-size_t probe_all_bounded(const struct probe_opts *opts, struct probe_facts *out, size_t max);
-#define PROBE_GRACE_MS 200
 
 /* Probe the card in `reader` on an open context (the agent's own). */
 void probe_reader(pcsc_ctx *ctx, const char *reader, time_t now, struct probe_facts *out);

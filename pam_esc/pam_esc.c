@@ -104,18 +104,6 @@ static const char *decide(enum probe_state s, unsigned ops)
     }
 }
 
-/* No pcscd socket at all: NO_PCSCD without starting the probe (the probe runs in a child
- * process to bound it; this answer needs none). The path is the one libpcsclite uses. */
-static bool no_pcscd_socket(void)
-{
-    const char *path = getenv("PCSCLITE_CSOCK_NAME");
-    struct stat st;
-
-    if (!path || !path[0])
-        path = "/run/pcscd/pcscd.comm";
-    return stat(path, &st) != 0 && errno == ENOENT;
-}
-
 static const char *pam_user(pam_handle_t *pamh)
 {
     const void *u = NULL;
@@ -322,16 +310,17 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
         pe_log(&p, LOG_INFO, "no operation offered at login: nothing to do");
         return PAM_IGNORE;
     }
-    po = (struct probe_opts){.timeout_ms = p.conf.probe_timeout_ms, .reader = p.conf.reader};
+    /* only what the decision needs; the certificates are read only when renew is offered */
+    po = (struct probe_opts){.timeout_ms = p.conf.probe_timeout_ms,
+                             .reader = p.conf.reader,
+                             .decide_only = true,
+                             .check_expiry = (ops & CONF_OP_RENEW) != 0};
     if (p.cfg.test_state >= 0) { /* tests only (pe_cfg.h) */
         memset(&f, 0, sizeof f);
         f.state = (enum probe_state)p.cfg.test_state;
         snprintf(f.reader, sizeof f.reader, "test reader");
-    } else if (no_pcscd_socket()) {
-        memset(&f, 0, sizeof f);
-        f.state = PROBE_NO_PCSCD;
     } else {
-        probe_card_bounded(&po, &f);
+        probe_card(&po, &f);
     }
     op = decide(f.state, ops);
     pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms): %s", probe_state_name(f.state), f.reader,

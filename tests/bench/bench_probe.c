@@ -1,6 +1,7 @@
-/* bench_probe READER RUNS [bounded]: the card probe's wall time, RUNS times in one process
- * (open context, probe, close: probe_card). With "bounded", probe_card_bounded instead: the
- * probe in a forked child with a hard deadline, as pam_esc runs it. READER "" = every reader.
+/* bench_probe READER RUNS [decide]: the card probe's wall time, RUNS times in one process
+ * (open context, probe, close: probe_card). With "decide", the decision-only probe pam_esc
+ * runs (decide_only, no expiry check: the default login_operations). READER "" = every
+ * reader.
  * Prints "state median_us p90_us min_us". */
 #include "probe.h"
 
@@ -24,8 +25,8 @@ static unsigned long long now_us(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 && !(argc == 4 && strcmp(argv[3], "bounded") == 0)) {
-        fprintf(stderr, "usage: bench_probe READER RUNS [bounded]\n");
+    if (argc != 3 && !(argc == 4 && strcmp(argv[3], "decide") == 0)) {
+        fprintf(stderr, "usage: bench_probe READER RUNS [decide]\n");
         return 2;
     }
     char *end = NULL;
@@ -37,14 +38,12 @@ int main(int argc, char **argv)
     unsigned long long *t = calloc(runs, sizeof *t);
     if (!t)
         return 1;
-    struct probe_opts opts = {.timeout_ms = 5000, .reader = argv[1][0] ? argv[1] : NULL};
+    struct probe_opts opts = {
+        .timeout_ms = 5000, .reader = argv[1][0] ? argv[1] : NULL, .decide_only = argc == 4};
     struct probe_facts f;
     for (unsigned long i = 0; i < runs; i++) {
         unsigned long long t0 = now_us();
-        if (argc == 4)
-            probe_card_bounded(&opts, &f);
-        else
-            probe_card(&opts, &f);
+        probe_card(&opts, &f);
         t[i] = now_us() - t0;
     }
     /* median: the lower middle; p90: the ceil(0.9 runs)-th value (as run-bench's stats) */

@@ -4,6 +4,9 @@
 #   - each docs/*.[1-8] renders with neither man(1) nor groff warnings;
 #   - each command of `escctl --help` has its entry in escctl.1, and each option that
 #     `escctl help CMD` shows is in escctl.1; each exit code of agent/escctl*.h is listed;
+#   - each option a parser of agent/ accepts (its option tables and getopt strings, each option
+#     tried on each command) is in `escctl help CMD` or `escctl --help` and in escctl.1, and
+#     each one `esc-agent --op` accepts is in `esc-agent --help` and esc-agent.8;
 #   - each key common/conf.c accepts is documented in esc.conf.5, and esc.conf.5 documents
 #     no key the code refuses; config/esc.conf shows every key;
 #   - each module option pam_esc/pe_cfg.c parses is in pam_esc.8;
@@ -25,6 +28,27 @@ section() { awk -v s="$2" '/^[A-Z]/ { on = ($0 == s); next } on' <<<"$1"; }
 report() {
     local name=$1 missing=$2
     if [ -z "$missing" ]; then pass "$name"; else fail "$name" "missing:$missing"; fi
+}
+
+# The options the parsers in FILES... know, one "NAME TAKES_ARG" line each: the entries of
+# their `struct option` tables, the letters of their getopt strings, the arguments main()
+# compares (`strcmp(argv[i], "--x")`).
+parser_options() {
+    grep -ohE '\{"[a-z][a-z-]*", *(no|required|optional)_argument' "$@" |
+        sed -E 's/\{"([^"]*)", *required_argument/--\1 1/; s/\{"([^"]*)", *(no|optional)_argument/--\1 0/'
+    grep -ohE 'getopt(_long)? *\([^"]*"[^"]*"' "$@" | sed -E 's/.*"([^"]*)"/\1/; s/^[+-]//' |
+        grep -oE '[A-Za-z0-9]:?' | sed -E 's/^(.):$/-\1 1/; s/^(.)$/-\1 0/'
+    grep -ohE 'strn?cmp\(argv\[i\], "-[^"=]+=?"' "$@" | sed -E 's/.*"(-[^"=]+)(=?)"/\1 0/'
+}
+# Is option $1 (taking an argument when $2 is 1) accepted by COMMAND...? The command line is
+# parsed before esc.conf is read, so with a missing esc.conf an accepted option exits 3 (or 0,
+# e.g. a --help), a refused one 2. Prints "yes", "no", or the unexpected exit code.
+accepts() {
+    local o=$1 a=$2 rc; shift 2
+    if [ "$a" = 1 ]; then set -- "$@" "$o" 1; else set -- "$@" "$o"; fi
+    env ESC_CONF="$TMP/no-such.conf" timeout 10 "$@" </dev/null >/dev/null 2>&1
+    rc=$?
+    case $rc in 0 | 3) echo yes ;; 2) echo no ;; *) echo "exit $rc" ;; esac
 }
 
 # 1. every page exists and renders without a warning
@@ -66,6 +90,39 @@ if [ -x "$BIN/escctl" ] && [ -f $DOCS/escctl.1 ]; then
         done
     done
     report "docs_escctl_1_has_every_option ($n)" "$(tr ' ' '\n' <<<"$missing" | sort -u | tr '\n' ' ' | sed 's/^ */ /;s/ *$//')"
+    # every option each command's parser accepts is in its help (or the global usage) and the page
+    mapfile -t popts < <(parser_options agent/escctl*.c agent/main_escctl.c | sort -u)
+    usage=$("$BIN/escctl" --help)
+    missing=
+    n=0
+    for c in "${commands[@]}"; do
+        [ "$c" = help ] && continue
+        if [ "$(accepts --no-such-option 0 "$BIN/escctl" "$c")" != no ] ||
+            [ "$(accepts --json 0 "$BIN/escctl" "$c")" != yes ]; then
+            missing="$missing $c:(cannot tell accepted options from refused ones)"
+            continue
+        fi
+        h=$("$BIN/escctl" help "$c")
+        for l in "${popts[@]}"; do
+            set -- $l
+            r=$(accepts "$1" "$2" "$BIN/escctl" "$c")
+            case $r in
+            no) continue ;;
+            yes) ;;
+            *) missing="$missing $c:$1($r)"; continue ;;
+            esac
+            n=$((n + 1))
+            grep -qE -- "(^|[^a-z-])$1([^a-z-]|\$)" <<<"$h$usage" || missing="$missing help:$c:$1"
+            grep -qE -- "(^|[^a-z-])$1([^a-z-]|\$)" <<<"$page" || missing="$missing escctl.1:$c:$1"
+        done
+    done
+    # the global options main() compares are in the usage and the page
+    for l in $(parser_options agent/main_escctl.c | cut -d' ' -f1 | sort -u); do
+        n=$((n + 1))
+        grep -qE -- "(^|[^a-z-])$l([^a-z-]|\$)" <<<"$usage" || missing="$missing help:$l"
+        grep -qE -- "(^|[^a-z-])$l([^a-z-]|\$)" <<<"$page" || missing="$missing escctl.1:$l"
+    done
+    report "docs_escctl_every_accepted_option_in_help_and_page ($n)" "$missing"
     exits=$(section "$page" "EXIT STATUS")
     mapfile -t codes < <(sed -n 's/^#define ESCCTL_EXIT_[A-Z_]* *\([0-9][0-9]*\).*/\1/p' agent/escctl.h agent/escctl_ops.h | sort -un)
     missing=
@@ -129,6 +186,25 @@ if [ -x "$BIN/esc-agent" ] && [ -f $DOCS/esc-agent.8 ]; then
         grep -qE -- "(^|[^a-z-])$o([^a-z-]|\$)" <<<"$page" || missing="$missing $o"
     done
     report "docs_esc_agent_8_has_every_option (${#aopts[@]})" "$missing"
+    # every option `esc-agent --op OP` accepts (escctl's operation parser, main_agent.c's own)
+    # is in its usage and the page
+    usage=$("$BIN/esc-agent" --help 2>&1)
+    missing=
+    n=0
+    if [ "$(accepts --no-such-option 0 "$BIN/esc-agent" --op enroll)" != no ] ||
+        [ "$(accepts --json 0 "$BIN/esc-agent" --op enroll)" != yes ]; then
+        missing=" (cannot tell accepted options from refused ones)"
+    else
+        while read -r o a; do
+            r=$(accepts "$o" "$a" "$BIN/esc-agent" --op enroll)
+            [ "$r" = no ] && continue
+            [ "$r" = yes ] || { missing="$missing $o($r)"; continue; }
+            n=$((n + 1))
+            grep -qE -- "(^|[^a-z-])$o([^a-z-]|\$)" <<<"$usage" || missing="$missing usage:$o"
+            grep -qE -- "(^|[^a-z-])$o([^a-z-]|\$)" <<<"$page" || missing="$missing esc-agent.8:$o"
+        done < <(parser_options agent/escctl_ops.c agent/main_agent.c | sort -u)
+    fi
+    report "docs_esc_agent_every_accepted_option_in_usage_and_page ($n)" "$missing"
 else
     skip docs_esc_agent_8 "esc-agent not built or esc-agent.8 missing"
 fi

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # pam_probe: pam_esc's decision from the real probe, on the rig (real pcscd, the virtual
 # CoolKey card behind vpcd): an enrolled card is left alone at once (no prompt, no helper,
-# PAM_IGNORE, the process unchanged); a formatted card and a PIN-locked one are handed off
-# (scripted helper, so no TPS is needed); a pulled card is ignored. The decision is bounded by
-# the probe's deadline. Prints the decision times and pam_pkcs11's time to its PIN prompt on
+# PAM_IGNORE, the process unchanged, no process started); a formatted card and a PIN-locked one
+# are handed off (scripted helper, so no TPS is needed); a pulled card is ignored. The decision
+# is bounded by the probe's deadline, also when the card or pcscd stops answering. Prints the decision times and pam_pkcs11's time to its PIN prompt on
 # the same enrolled card: the design targets (pam_esc in at most 1/10 of it; no card under
 # 10 ms) are benchmarks, not pass/fail here, since both hang on the rig's APDU latency.
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +31,21 @@ handed_off() { # NAME
 rm -f "$OUT/started"
 ignored enrolled
 ms_esc=$(auth_ms "$TMP/enrolled" | sort -n | head -n 1)
+# "starts no process": every clone the whole PAM run makes is a thread (the probe's deadline
+# thread, joined before pam_sm_authenticate returns); no fork, vfork or process clone
+if command -v strace >/dev/null; then
+    # detect_leaks=0: LeakSanitizer's own exit-time check clones a tracer task (the leak
+    # checks are pam_valgrind's and every other run's)
+    ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 strace -f -qq -o "$TMP/enrolled.strace" \
+        -e trace=fork,vfork,clone,clone3 "$PAM_DRIVE" -S probe jsmith "$SVC" >"$TMP/enrolled_traced" 2>&1
+    nclone=$(grep -cE 'clone3?\(' "$TMP/enrolled.strace")
+    nproc=$(grep -E 'fork\(|clone3?\(' "$TMP/enrolled.strace" | grep -vc CLONE_THREAD)
+    expect "enrolled_starts_no_process ($nclone thread(s), $nproc process(es))" "$TMP/enrolled.strace" \
+        test "$nproc" = 0 -a "$nclone" -ge 1
+    expect enrolled_traced_ignored "$TMP/enrolled_traced" grep -q '^snapshot: same' "$TMP/enrolled_traced"
+else
+    skip enrolled_starts_no_process "strace is not installed (tests/rig/debian-packages.txt lists it)"
+fi
 
 # Benchmark, with the plain build (the ASan one inflates pam_esc's time, and pam_pkcs11
 # reads a NULL PIN under ASan's strlen when the conversation fails): pam_esc's decision and
@@ -51,6 +66,30 @@ if [ -e "$PLAIN/pam_esc.so" ] && [ -x "$PLAIN/tests/pam/pam_drive" ]; then
     echo "BENCH: decision on an enrolled card: pam_esc ${b_esc:-?} ms (best of 5); pam_pkcs11 to its PIN prompt ${ms_p11:-?} ms (best of 3)"
 fi
 expect enrolled_decision_within_probe_deadline "$TMP/enrolled" test "${ms_esc:-99999}" -lt 2500
+
+# A card that stops answering, and a pcscd that stops answering: the decision still ends at
+# the probe deadline (esc.conf probe_timeout_ms), PAM_IGNORE, nothing said, no thread or fd
+# left, and no process started to get there.
+sed -i 's/^probe_timeout_ms.*/probe_timeout_ms = 500/' "$TMP/esc.conf"
+bounded() { # NAME
+    pam_run "$TMP/$1" -S probe jsmith "$SVC"
+    local ms; ms=$(auth_ms "$TMP/$1")
+    expect "$1_bounded (${ms:-?} ms for a 500 ms probe deadline)" "$TMP/$1" test "${ms:-99999}" -lt 1500
+    expect "$1_ignored" "$TMP/$1" sh -c "[ ! -e '$OUT/started' ] && ! grep -qE '^(PROMPT|INFO|ERROR)' '$TMP/$1'"
+    expect "$1_process_unchanged" "$TMP/$1" grep -q '^snapshot: same' "$TMP/$1"
+}
+"$RIG" card remove >/dev/null 2>&1
+if RIG_CARD_FAULT=slow:5000 "$RIG" card insert >/dev/null 2>&1; then
+    rm -f "$OUT/started"
+    bounded stalled_card
+    "$RIG" card remove >/dev/null 2>&1
+else fail stalled_card_bounded "card insert failed"; fi
+"$RIG" card insert >/dev/null 2>&1
+pcscd_pid=$(cat "$RIG_DIR/pids/pcscd.pid")
+kill -STOP "$pcscd_pid"
+bounded pcscd_stopped
+kill -CONT "$pcscd_pid"
+sed -i 's/^probe_timeout_ms.*/probe_timeout_ms = 2000/' "$TMP/esc.conf"
 
 "$RIG" card preset formatted >/dev/null 2>&1 && handed_off formatted || fail formatted_handed_off "preset formatted failed"
 "$RIG" card preset locked >/dev/null 2>&1 && handed_off locked || fail locked_handed_off "preset locked failed"

@@ -43,7 +43,7 @@ vg dies vg_dies jsmith "$SVC"
 vg hang vg_hang jsmith "$SVC"
 expect valgrind_hang_killed "$TMP/vg.hang.out" test "$(grep -c '^ERROR: Setting up your smart card did not finish' "$TMP/vg.hang.out")" = 3
 
-# the real probe (a forked child) and a real enrollment through the helper, on the rig
+# the real probe (with its deadline thread) and a real enrollment through the helper, on the rig
 if [ -x "$ESC_BUILD/tests/vcard" ] && [ -x "$ESC_BUILD/tests/tps" ] && rig_up --card enrolled; then
     rig_for_helper
     pam_service vg_rig "auth optional $PAM_MODULE conf=$TMP/esc.conf helper=$PAM_HELPER timeout=60" \

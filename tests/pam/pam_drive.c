@@ -114,6 +114,18 @@ static int count_dir(const char *path)
     return n;
 }
 
+/* A /proc signal mask without the signals glibc reserves for itself (32 up to SIGRTMIN: its
+ * thread cancellation and set*id broadcast). glibc installs its handler for them when the
+ * process makes its first thread (pam_esc's probe deadline thread does, pcsc_watchdog.h), once
+ * per process and for good; no program can see or change them through libc (sigaction()
+ * refuses them, as the per-signal comparison below shows), so they are not the host's. */
+static unsigned long long without_libc_signals(unsigned long long mask)
+{
+    for (int sig = 32; sig < SIGRTMIN; sig++)
+        mask &= ~(1ULL << (sig - 1));
+    return mask;
+}
+
 static void take(struct snap *s)
 {
     DIR *d = opendir("/proc/self/fd");
@@ -146,7 +158,8 @@ static void take(struct snap *s)
         while (st && fgets(line, sizeof line, st))
             if (strncmp(line, "SigBlk:", 7) == 0 || strncmp(line, "SigIgn:", 7) == 0 ||
                 strncmp(line, "SigCgt:", 7) == 0)
-                o += (size_t)snprintf(s->sigs + o, sizeof s->sigs - o, "%s", line);
+                o += (size_t)snprintf(s->sigs + o, sizeof s->sigs - o, "%.7s %016llx\n", line,
+                                      without_libc_signals(strtoull(line + 8, NULL, 16)));
         if (st)
             fclose(st);
     }

@@ -104,6 +104,79 @@ static void test_errors_name_file_and_line(void)
     EXPECT(strstr(err, "NUL") != NULL);
 }
 
+/* allowed_hosts / allow_http_hosts: the syntax agent/trust.c applies (conf_host_in_list). */
+static void test_host_lists(void)
+{
+    static const char *const good[] = {
+        "",
+        "tps.example.com",
+        "127.0.0.1 localhost",
+        "*.example.com, tps.example.org:8443,[::1] [fe80::1]:80",
+        "*.corp.example:443\t tps_1.example.com",
+        "a,b,,c",
+    };
+    static const char *const bad[] = {
+        "a;b",  "*",       "*.", "*.com.",  "a.*.com",     "x*.example.com", "**.x.com", "*.0.0.1",
+        "h:0",  "h:65536", "h:", "h:+1",    "::1",         "[::1",           "[::1]x",   "[::g]",
+        "a..b", ".a",      "a.", "h:80:80", "tps/example", "user@tps",
+    };
+    struct esc_conf c;
+    char text[256], err[256];
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(text, sizeof text, "allowed_hosts = %s\nallow_http_hosts = %s\n", good[i],
+                 good[i]);
+        if (parse(text, &c, err, sizeof err) != ESC_OK) {
+            printf("FAIL: %s: \"%s\" refused: %s\n", check_name_, good[i], err);
+            check_failed_ = 1;
+            return;
+        }
+        EXPECT(conf_host_list_valid(good[i]));
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "allowed_hosts = %s\n", bad[i]);
+        expect_error(text, "t.conf:1: allowed_hosts: must be host names");
+        snprintf(text, sizeof text, "allow_http_hosts = ok.example %s\n", bad[i]);
+        expect_error(text, "t.conf:1: allow_http_hosts:");
+        EXPECT(!conf_host_list_valid(bad[i]));
+    }
+    /* matching: one or more labels under a wildcard, the port when an entry names one */
+    const char *l = "*.corp.example, TPS.example.org:8443 [::1]";
+    EXPECT(conf_host_in_list("a.corp.example", 443, l));
+    EXPECT(conf_host_in_list("a.b.CORP.example", 443, l));
+    EXPECT(!conf_host_in_list("corp.example", 443, l));
+    EXPECT(!conf_host_in_list("xcorp.example", 443, l));
+    EXPECT(!conf_host_in_list(".corp.example", 443, l));
+    EXPECT(conf_host_in_list("tps.EXAMPLE.org", 8443, l));
+    EXPECT(!conf_host_in_list("tps.example.org", 443, l));
+    EXPECT(conf_host_in_list("[::1]", 80, l));
+    EXPECT(!conf_host_in_list("::1", 80, l));
+    EXPECT(!conf_host_in_list("", 80, l));
+    EXPECT(!conf_host_in_list("a.corp.example", 443, ""));
+    EXPECT(!conf_host_in_list("a.corp.example", 443, NULL));
+}
+
+/* log_level: the file's level, but never quieter than the command line asked (-v, debug) */
+static void test_log_level_applied(void)
+{
+    struct esc_conf c;
+    conf_defaults(&c);
+    c.log_level = ESC_LOG_ERR;
+    esc_log_set_level(ESC_LOG_WARN); /* the command line asked nothing */
+    conf_apply_log_level(&c);
+    EXPECT_EQ(esc_log_get_level(), ESC_LOG_ERR);
+    esc_log_set_level(ESC_LOG_INFO); /* -v */
+    conf_apply_log_level(&c);
+    EXPECT_EQ(esc_log_get_level(), ESC_LOG_INFO);
+    c.log_level = ESC_LOG_DEBUG;
+    conf_apply_log_level(&c);
+    EXPECT_EQ(esc_log_get_level(), ESC_LOG_DEBUG);
+    c.log_level = ESC_LOG_INFO;
+    esc_log_set_level(ESC_LOG_DEBUG); /* -v -v */
+    conf_apply_log_level(&c);
+    EXPECT_EQ(esc_log_get_level(), ESC_LOG_DEBUG);
+    esc_log_set_level(ESC_LOG_WARN);
+}
+
 static void test_files(void)
 {
     char path[] = "/tmp/test_conf.XXXXXX", err[256] = "";
@@ -147,6 +220,8 @@ int main(void)
     RUN(test_defaults);
     RUN(test_all_keys);
     RUN(test_errors_name_file_and_line);
+    RUN(test_host_lists);
+    RUN(test_log_level_applied);
     RUN(test_files);
     RUN(test_shipped_conf);
     return check_status();

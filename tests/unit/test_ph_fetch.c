@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -178,6 +179,97 @@ static void test_http_error_and_oversize(void)
     stop();
 }
 
+/* ph_get with stderr (where the log goes) captured into log; returns its ph_rc. */
+static int get_logged(const char *url, struct ph_opts *o, struct ph_profile *p, bool *cached,
+                      unsigned *req, char *log, size_t logcap)
+{
+    char err[256];
+    FILE *f = tmpfile();
+    int saved = dup(2), rc;
+    size_t n = 0;
+    if (!f || saved < 0 || dup2(fileno(f), 2) < 0)
+        return -1;
+    rc = ph_get(url, "40906145C76224192D2B", o, p, cached, req, err, sizeof err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(f);
+    n = fread(log, 1, logcap - 1, f);
+    log[n] = '\0';
+    fclose(f);
+    return rc;
+}
+
+static int lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* The cache only saves a request: a cache_dir that cannot be written costs one warning line,
+ * not the operation; a corrupt cache file, a directory or a FIFO in its place is ignored
+ * (and never waited on), and the profile is fetched. */
+static void test_bad_cache_does_not_stop_phone_home(void)
+{
+    char url[128], dir[128], file[160], log[4096];
+    struct ph_profile p;
+    bool cached = true;
+    unsigned req = 0;
+    struct ph_opts o = {
+        .allowed_hosts = "127.0.0.1", .allow_http_hosts = "127.0.0.1", .timeout_ms = 3000};
+    FILE *f;
+
+    start(S_OK);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/tps/phoneHome", port);
+    /* under a regular file: nobody, not even root, can create it */
+    snprintf(file, sizeof file, "%s/plain-file", cache);
+    f = fopen(file, "w");
+    EXPECT(f != NULL);
+    fclose(f);
+    snprintf(dir, sizeof dir, "%s/plain-file/esc", cache);
+    o.cache_dir = dir;
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT(!cached);
+    EXPECT_STR(p.operation, "http://127.0.0.1:9/tps/tps");
+    EXPECT_EQ(lines(log), 1);
+    EXPECT(strstr(log, "warn: The phone-home cache could not be written") != NULL);
+    EXPECT(strstr(log, dir) != NULL && strstr(log, "without caching") != NULL);
+
+    /* a cache dir two levels deep that does not exist yet is made */
+    snprintf(dir, sizeof dir, "%s/new/esc", cache);
+    snprintf(file, sizeof file, "%s/40906145C76224192D2B.profile", dir);
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT_STR(log, "");
+    EXPECT(access(file, R_OK) == 0);
+    /* corrupt: ignored, fetched again, rewritten (the next call is answered by the cache) */
+    f = fopen(file, "w");
+    EXPECT(f != NULL);
+    fputs("pam_esc-profile 1\ncuid=40906145C76224192D2B\noperation=http://evil/\n\x01", f);
+    fclose(f);
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT(!cached);
+    EXPECT_STR(p.operation, "http://127.0.0.1:9/tps/tps");
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT(cached);
+    /* a FIFO in its place: not opened for a blocking read, ignored, replaced */
+    EXPECT_EQ(unlink(file), 0);
+    EXPECT_EQ(mkfifo(file, 0600), 0);
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT(!cached);
+    EXPECT_STR(log, "");
+    /* a directory in its place: ignored, cannot be replaced: one warning */
+    EXPECT_EQ(unlink(file), 0);
+    EXPECT_EQ(mkdir(file, 0700), 0);
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT(!cached);
+    EXPECT_EQ(lines(log), 1);
+    EXPECT(strstr(log, "could not be written") != NULL);
+    EXPECT_EQ(req, 5u); /* one per call but the one the cache answered */
+    EXPECT_EQ(stop(), 5);
+}
+
 static void test_no_url_and_pick(void)
 {
     char err[256];
@@ -195,12 +287,14 @@ int main(void)
     char tmpl[] = "/tmp/test_ph_fetch_XXXXXX";
     curl_global_init(CURL_GLOBAL_DEFAULT);
     signal(SIGPIPE, SIG_IGN);
+    alarm(120); /* a cache read that blocks (a FIFO) ends the test instead of hanging it */
     if (!mkdtemp(tmpl))
         return 1;
     snprintf(cache, sizeof cache, "%s", tmpl);
     RUN(test_fetch_then_cached_then_refresh);
     RUN(test_refused_hosts_make_no_request);
     RUN(test_http_error_and_oversize);
+    RUN(test_bad_cache_does_not_stop_phone_home);
     RUN(test_no_url_and_pick);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpl);
