@@ -5,9 +5,10 @@
  *   NO_APPLET / UNINITIALIZED -> enroll, PIN_LOCKED -> pinreset, EXPIRED -> renew, each only
  *   if listed in operations= / login_operations; then it hands the operation to the agent
  *   (the user's session agent if one runs, else a fresh `esc-agent --pam` helper), relays
- *   the conversation, puts the new PIN in PAM_AUTHTOK for the next module (pam_pkcs11 or
- *   pam_sss with try_first_pass), and returns PAM_IGNORE: this module never authenticates
- *   anybody, it only prepares the card. Every failure lets the stack go on.
+ *   the conversation, puts the new PIN in PAM_AUTHTOK for the next module (pam_pkcs11 with
+ *   try_first_pass; pam_sss asks again, docs/pam-stacks.md), and returns PAM_IGNORE: this
+ *   module never authenticates anybody, it only prepares the card. Every failure lets the
+ *   stack go on.
  *
  * Only the PAM entry points and the decision live here; pe_cfg.c parses options,
  * pe_helper.c starts and reaps the helper, pe_relay.c maps messages to the conversation. */
