@@ -12,6 +12,7 @@ SAN     ?=
 PREFIX  ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/libexec/pam_esc
 SYSCONFDIR ?= /etc
+SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
 PAMDIR  ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
@@ -92,6 +93,11 @@ install: all
 	install -m 0644 docs/escctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/escctl.1
 	install -m 0644 docs/esc.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/esc.conf.5
 	install -m 0644 docs/pam_esc.8 docs/esc-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	@# the user's session agent at the screensaver, socket-activated by systemd's user instance
+	install -d $(DESTDIR)$(SYSTEMDUSERDIR)
+	install -m 0644 config/systemd/esc-agent.socket $(DESTDIR)$(SYSTEMDUSERDIR)/esc-agent.socket
+	sed 's#@LIBEXECDIR@#$(LIBEXECDIR)#' config/systemd/esc-agent.service.in >$(DESTDIR)$(SYSTEMDUSERDIR)/esc-agent.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUSERDIR)/esc-agent.service
 
 clean:
 	rm -rf $(BUILD)

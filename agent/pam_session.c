@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define REQUEST_WAIT_MS 5000    /* pam_esc sends its REQUEST at once */
@@ -458,12 +459,47 @@ static int load_conf(struct esc_conf *c)
     return 0;
 }
 
+/* The listening socket systemd hands over (config/systemd/esc-agent.socket: socket
+ * activation, the sd_listen_fds(3) protocol without libsystemd): exactly one, on fd 3, meant
+ * for this process, and a listening AF_UNIX stream socket. -1 when not socket-activated. */
+static int activated_listener(void)
+{
+    const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS");
+    int type = 0, listening = 0, fd = 3;
+    struct sockaddr_un sa;
+    socklen_t len = sizeof type, alen = sizeof sa;
+    char *end;
+    long v;
+
+    if (!pid || !nfds)
+        return -1;
+    errno = 0;
+    v = strtol(pid, &end, 10);
+    if (errno || *end || v != (long)getpid())
+        return -1;
+    unsetenv("LISTEN_PID"); /* not for the programs we start */
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    if (strcmp(nfds, "1") != 0) {
+        log_err("socket activation: expected one socket, got LISTEN_FDS=%.16s", nfds);
+        return -1;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
+        getsockname(fd, (struct sockaddr *)&sa, &alen) != 0 || sa.sun_family != AF_UNIX) {
+        log_err("socket activation: fd 3 is not a listening local stream socket");
+        return -1;
+    }
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
 static int serve_session(const struct esc_conf *c)
 {
     const char *rt = getenv("XDG_RUNTIME_DIR");
-    int l = -1;
+    int l = activated_listener();
 
-    if (!rt || rt[0] != '/' || ipc_session_listen(rt, &l) != ESC_OK) {
+    if (l < 0 && (!rt || rt[0] != '/' || ipc_session_listen(rt, &l) != ESC_OK)) {
         log_err("cannot listen in $XDG_RUNTIME_DIR/%s", IPC_SESSION_DIR);
         return 1;
     }

@@ -4,7 +4,9 @@
  *                           serve one REQUEST and exit.
  *   esc-agent --pam-serve   listen on $XDG_RUNTIME_DIR/esc-agent/socket and serve one
  *                           hand-off after another (what the session daemon does; this mode
- *                           is the daemon-less form used by tests and by `make demo`).
+ *                           is the daemon-less form). Started by systemd's user instance
+ *                           through config/systemd/esc-agent.socket, it takes the socket
+ *                           systemd passes (LISTEN_FDS) instead of making its own.
  *
  * A hand-off runs the operation engine (agent_op + tps_op) with two callbacks that speak the
  * protocol: `ask` sends PROMPT_ECHO_ON/OFF with the TPS's own label and waits for the ANSWER

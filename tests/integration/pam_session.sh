@@ -48,3 +48,27 @@ if [ "$(id -u)" = 0 ]; then
     expect session_foreign_dir_refused "$TMP/s4" sh -c "[ ! -e '$OUT/sess.dump' ] && ! grep -q LDAP '$TMP/s4'"
     chown 0 "$RT/esc-agent"
 fi
+
+# Socket activation, as config/systemd/esc-agent.socket sets it up for the user's systemd: the
+# socket exists before any agent runs; the first hand-off starts the agent, which takes the
+# socket it is given (LISTEN_FDS) and serves it, then the next one too.
+if command -v systemd-socket-activate >/dev/null; then
+    RT2=$TMP/rt2
+    mkdir -m 0700 "$RT2" "$RT2/esc-agent"
+    env -i XDG_RUNTIME_DIR="$RT2" ESC_CONF="$TMP/esc.conf" ESC_TEST_SCRIPT="$TMP/script.sess" \
+        systemd-socket-activate -E XDG_RUNTIME_DIR -E ESC_CONF -E ESC_TEST_SCRIPT \
+        -l "$RT2/esc-agent/socket" "$PAM_HELPER" --pam-serve >"$TMP/sa.log" 2>&1 &
+    SA=$!
+    trap 'kill $AGENT $SA 2>/dev/null; wait $AGENT $SA 2>/dev/null; rig_cleanup' EXIT
+    for _ in $(seq 100); do [ -S "$RT2/esc-agent/socket" ] && break; sleep 0.02; done
+    before=$(readlink "/proc/$SA/exe")
+    rm -f "$OUT/sess.dump"
+    XDG_RUNTIME_DIR=$RT2 pam_run "$TMP/sa1" -a "$me" -a pw -a "$PIN" -a "$PIN" sess "$me" "$SVC"
+    expect activated_agent_not_running_before "$TMP/sa.log" sh -c "[ -n '$before' ] && [ '$before' != \"\$(readlink -f '$PAM_HELPER')\" ]"
+    expect activated_agent_served_it "$TMP/sa1" sh -c "[ $PAM_RC = 0 ] && grep -Eq '^Pid:\s+$SA$' '$OUT/sess.dump'"
+    rm -f "$OUT/sess.dump"
+    XDG_RUNTIME_DIR=$RT2 pam_run "$TMP/sa2" -a "$me" -a pw -a "$PIN" -a "$PIN" sess "$me" "$SVC"
+    expect activated_agent_serves_again "$TMP/sa2" sh -c "[ $PAM_RC = 0 ] && grep -Eq '^Pid:\s+$SA$' '$OUT/sess.dump'"
+else
+    skip activated_agent_served_it "systemd-socket-activate is not installed (package systemd)"
+fi
