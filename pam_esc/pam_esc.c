@@ -56,7 +56,12 @@ static void pe_log(const struct pe *p, int prio, const char *fmt, ...)
     char msg[768];
     va_list ap;
 
-    if (prio >= LOG_INFO && !p->cfg.debug)
+    /* esc.conf's log_level (default warn); the debug option can only add */
+    int level = prio <= LOG_ERR       ? ESC_LOG_ERR
+                : prio == LOG_WARNING ? ESC_LOG_WARN
+                : prio == LOG_DEBUG   ? ESC_LOG_DEBUG
+                                      : ESC_LOG_INFO;
+    if (!p->cfg.debug && level > (int)p->conf.log_level)
         return;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -298,6 +303,7 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
     unsigned ops;
 
     memset(&p, 0, sizeof p);
+    p.conf.log_level = ESC_LOG_WARN; /* until esc.conf is read */
     p.pamh = pamh;
     if (pe_cfg_parse(&p.cfg, argc, argv, err, sizeof err) > 0)
         pe_log(&p, LOG_ERR, "%s", err);
@@ -306,6 +312,7 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
     esc_log_init("pam_esc", p.cfg.debug ? ESC_LOG_DEBUG : ESC_LOG_WARN, !p.cfg.debug_stderr);
     if (load_conf(&p) != ESC_OK)
         return PAM_IGNORE;
+    conf_apply_log_level(&p.conf);
     ops = p.cfg.have_ops ? p.cfg.ops : p.conf.login_operations;
     if (ops == 0) {
         pe_log(&p, LOG_INFO, "no operation offered at login: nothing to do");

@@ -175,3 +175,13 @@ for c in ign reap; do
     [ "$c" = ign ] && rc=0
     expect "sigchld_${c}_enroll_works" "$TMP/e.$c" sh -c "[ $rc = 0 ] && grep -q '^INFO: Your smart card is ready.$' '$TMP/e.$c' && grep -q '^snapshot: same' '$TMP/e.$c'"
 done
+
+# esc.conf's log_level reaches pam_esc itself: at info it logs its decision (to stderr here,
+# debug_file=stderr; syslog otherwise), at the default (warn) it says nothing about it
+{ cat "$TMP/esc.conf"; echo "log_level = info"; } >"$TMP/esc.info.conf"
+pam_service loginfo "auth optional $PAM_MODULE conf=$TMP/esc.info.conf debug_file=stderr test_card_state=ENROLLED" "auth required pam_deny.so"
+pam_service logwarn "auth optional $PAM_MODULE conf=$TMP/esc.conf debug_file=stderr test_card_state=ENROLLED" "auth required pam_deny.so"
+pam_run "$TMP/loginfo" loginfo jsmith "$SVC"
+expect log_level_info_logs_the_decision "$TMP/loginfo.err" grep -q '^pam_esc: card ENROLLED .*nothing to do' "$TMP/loginfo.err"
+pam_run "$TMP/logwarn" logwarn jsmith "$SVC"
+expect log_level_warn_keeps_quiet "$TMP/logwarn.err" sh -c "! grep -q '^pam_esc: card' '$TMP/logwarn.err'"
