@@ -1,6 +1,8 @@
 /* ipc: codec and socket I/O of the pam_esc <-> agent protocol (see ipc.h). */
 #include "ipc.h"
 
+#include "clock.h"
+
 #include "secret.h"
 
 #include <errno.h>
@@ -295,9 +297,7 @@ out:
 
 long ipc_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+    return (long)esc_mono_ms();
 }
 
 int ipc_ms_left(long deadline_ms)

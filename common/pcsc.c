@@ -1,6 +1,7 @@
 /* pcsc: PC/SC transport on pcsc-lite with deadlines and distinct errors. */
 #include "pcsc.h"
 
+#include "clock.h"
 #include "log.h"
 #include "pcsc_watchdog.h"
 
@@ -36,16 +37,9 @@ struct pcsc_card {
     int in_tx;
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int expired(const pcsc_ctx *ctx)
 {
-    return ctx->deadline && now_ms() >= ctx->deadline;
+    return ctx->deadline && esc_mono_ms() >= ctx->deadline;
 }
 
 static int remaining_ms(const pcsc_ctx *ctx, int dflt)
@@ -53,7 +47,7 @@ static int remaining_ms(const pcsc_ctx *ctx, int dflt)
     uint64_t n;
     if (!ctx->deadline)
         return dflt;
-    n = now_ms();
+    n = esc_mono_ms();
     if (n >= ctx->deadline)
         return 0;
     return ctx->deadline - n > (uint64_t)dflt ? dflt : (int)(ctx->deadline - n);
@@ -127,7 +121,7 @@ esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms)
     if (!ctx)
         return ESC_ERR_NOMEM;
     if (timeout_ms) {
-        ctx->deadline = now_ms() + timeout_ms;
+        ctx->deadline = esc_mono_ms() + timeout_ms;
         rv = pcsc_wd_start(&ctx->wd, path, ctx->deadline);
         if (rv != ESC_OK)
             goto fail;

@@ -1,6 +1,7 @@
 /* pcsc_watchdog: a hard deadline for calls into libpcsclite (see pcsc_watchdog.h). */
 #include "pcsc_watchdog.h"
 
+#include "clock.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -90,13 +91,6 @@ static void fire(pcsc_wd *w)
         shutdown(w->own, SHUT_RDWR);
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void *wd_main(void *arg)
 {
     pcsc_wd *w = arg;
@@ -105,7 +99,7 @@ static void *wd_main(void *arg)
 
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
-        if (mono_ms() >= w->deadline) {
+        if (esc_mono_ms() >= w->deadline) {
             fire(w);
             break;
         }

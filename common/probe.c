@@ -3,6 +3,7 @@
 #include "probe.h"
 
 #include "apdu.h"
+#include "clock.h"
 #include "der.h"
 #include "log.h"
 #include "z0_parse.h"
@@ -13,13 +14,6 @@
 
 #define MAX_LISTED   32   /* LIST OBJECTS entries we look at */
 #define MAX_C_OBJECT 8192 /* separate-layout certificate object size bound */
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 const char *probe_state_name(enum probe_state s)
 {
@@ -375,7 +369,7 @@ static void fill_absent(struct probe_facts *f, esc_err e, uint64_t t0)
     init_facts(f);
     f->state = absent_state(e);
     f->err = e;
-    f->elapsed_ms = (unsigned)(mono_ms() - t0);
+    f->elapsed_ms = (unsigned)(esc_mono_ms() - t0);
 }
 
 static void probe_one(pcsc_ctx *ctx, const struct pcsc_reader *r, const struct probe_opts *o,
@@ -396,7 +390,7 @@ static void probe_one(pcsc_ctx *ctx, const struct pcsc_reader *r, const struct p
         memcpy(f->atr, r->atr, r->atr_len);
         probe_present(ctx, r->name, now, o, f);
     }
-    f->elapsed_ms = (unsigned)(mono_ms() - t0);
+    f->elapsed_ms = (unsigned)(esc_mono_ms() - t0);
 }
 
 size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t max)
@@ -405,7 +399,7 @@ size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t 
     unsigned tmo = opts && opts->timeout_ms ? opts->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
     time_t now = opts && opts->now ? opts->now : time(NULL);
     const char *want = opts && opts->reader && *opts->reader ? opts->reader : NULL;
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = esc_mono_ms();
     pcsc_ctx *ctx = NULL;
     size_t nr = 0, n = 0;
     esc_err rv;
@@ -421,7 +415,7 @@ size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t 
         return 1;
     }
     for (size_t i = 0; i < nr && n < max; i++) {
-        uint64_t t1 = mono_ms();
+        uint64_t t1 = esc_mono_ms();
         if (want && strcmp(want, readers[i].name) != 0)
             continue;
         probe_one(ctx, &readers[i], opts, now, t1, &out[n++]);
@@ -475,7 +469,7 @@ void probe_card(const struct probe_opts *opts, struct probe_facts *out)
 {
     struct pcsc_reader r;
     time_t now = opts && opts->now ? opts->now : time(NULL);
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = esc_mono_ms();
     pcsc_ctx *ctx;
 
     if (!out || !pick_reader(opts, t0, &ctx, &r, out))
