@@ -131,8 +131,10 @@ esc_err pcsc_wd_start(pcsc_wd **out, const char *sock_path, uint64_t deadline_ms
     int r;
 
     *out = NULL;
-    if (!sock_path || strlen(sock_path) >= sizeof w->path || stat(sock_path, &st) != 0)
+    if (!sock_path || strlen(sock_path) >= sizeof w->path)
         return ESC_ERR_ARG;
+    if (stat(sock_path, &st) != 0)
+        return ESC_ERR_NO_PCSCD; /* gone since the caller looked */
     w = calloc(1, sizeof *w);
     if (!w)
         return ESC_ERR_NOMEM;

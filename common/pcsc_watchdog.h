@@ -27,8 +27,9 @@
 
 typedef struct pcsc_wd pcsc_wd;
 
-/* Watch the sockets to the pcscd listening at sock_path until deadline_ms (CLOCK_MONOTONIC).
- * ESC_ERR_NOMEM / ESC_ERR_IO when the thread cannot be started. */
+/* Watch the sockets to the pcscd listening at sock_path until deadline_ms (esc_mono_ms()).
+ * ESC_ERR_NO_PCSCD when the socket file is gone; ESC_ERR_NOMEM / ESC_ERR_IO when the thread
+ * cannot be started. */
 esc_err pcsc_wd_start(pcsc_wd **out, const char *sock_path, uint64_t deadline_ms);
 
 /* Confirm the context's socket (call it right after SCardEstablishContext returned). */
