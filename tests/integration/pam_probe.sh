@@ -93,6 +93,21 @@ sed -i 's/^probe_timeout_ms.*/probe_timeout_ms = 2000/' "$TMP/esc.conf"
 
 "$RIG" card preset formatted >/dev/null 2>&1 && handed_off formatted || fail formatted_handed_off "preset formatted failed"
 "$RIG" card preset locked >/dev/null 2>&1 && handed_off locked || fail locked_handed_off "preset locked failed"
+# Every certificate past notAfter: the decision reads the certificates only when renew is
+# offered; then the card is handed off, otherwise it is an enrolled card like any other.
+if "$RIG" card preset expired >/dev/null 2>&1; then
+    rm -f "$OUT/started"
+    ignored expired_no_renew
+    pam_service probe_renew "$(pam_esc_line marker timeout=10 operations=renew)" "auth required pam_deny.so"
+    pam_run "$TMP/expired_renew" -S probe_renew jsmith "$SVC"
+    expect expired_renew_handed_off "$TMP/expired_renew" test -e "$OUT/started"
+    "$RIG" card preset enrolled >/dev/null 2>&1
+    rm -f "$OUT/started"
+    pam_run "$TMP/enrolled_renew" probe_renew jsmith "$SVC"
+    expect enrolled_renew_offered_ignored "$TMP/enrolled_renew" test ! -e "$OUT/started"
+else
+    fail expired_handed_off "preset expired failed"
+fi
 "$RIG" card remove >/dev/null 2>&1
 rm -f "$OUT/started"
 ignored no_card
