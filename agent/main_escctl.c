@@ -1,5 +1,7 @@
 /* escctl: dispatcher. One line per command in `commands`; see escctl.h for exit codes. */
 #include "escctl.h"
+#include "escctl_certs.h"
+#include "escctl_diag.h"
 #include "escctl_ops.h"
 
 #include "log.h"
@@ -23,6 +25,10 @@ static const struct command commands[] = {
      "Probe every reader: state, CUID, applet version, life cycle, PIN tries\n"
      "  left, certificates, phone-home URL, ATR. Never spends a PIN try."},
     {"list", escctl_cmd_list, ESCCTL_STATUS_USAGE, "One short line per reader: state and CUID."},
+    {"certs", escctl_cmd_certs, ESCCTL_CERTS_USAGE,
+     "The certificates on the card, decoded with NSS: subject, issuer, serial,\n"
+     "  validity (expired or days left), key, key usage, SHA-256 fingerprint.\n"
+     "  --pem exports them as PEM. Never sends a PIN."},
     {"phone-home", escctl_cmd_phone_home, ESCCTL_PH_USAGE,
      "Show the card's Phone Home profile (cached, else fetched).\n"
      "  --test fetches without caching, --refresh fetches anew, --url overrides the card's\n"
@@ -34,6 +40,9 @@ static const struct command commands[] = {
     {"reset-pin", escctl_cmd_operation, ESCCTL_OP_USAGE,
      "Reset (unblock) the card's PIN with the TPS."},
     {"renew", escctl_cmd_operation, ESCCTL_OP_USAGE, "Renew the card's certificates with the TPS."},
+    {"diag", escctl_cmd_diag, ESCCTL_DIAG_USAGE,
+     "Why does the card not work? Checks esc.conf, pcscd, reader, card, phone home, TPS.\n"
+     "  Each check is ok, a problem (what is wrong, what to do) or skipped after one."},
     {"help", cmd_help, "[COMMAND]", "Show the commands, or the options of one."},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

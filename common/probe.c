@@ -3,6 +3,7 @@
 #include "probe.h"
 
 #include "apdu.h"
+#include "coolkey_certs.h"
 #include "clock.h"
 #include "der.h"
 #include "log.h"
@@ -12,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LISTED   32   /* LIST OBJECTS entries we look at */
-#define MAX_C_OBJECT 8192 /* separate-layout certificate object size bound */
+#define MAX_LISTED 32 /* LIST OBJECTS entries we look at */
 
 const char *probe_state_name(enum probe_state s)
 {
@@ -75,81 +75,6 @@ static void note_cert(struct probe_facts *f, struct certs_seen *cs, const uint8_
         f->not_after = ci.not_after;
 }
 
-/* Read z0 (combined layout). ESC_ERR_NOT_FOUND/CARD_SW if the card has none. */
-static esc_err read_z0(pcsc_card *card, struct probe_facts *f, struct certs_seen *cs, time_t now)
-{
-    uint8_t *obj = NULL;
-    struct z0_header h;
-    struct z0_contents zc;
-    size_t need;
-    esc_err rv;
-
-    obj = malloc(Z0_MAX_OBJECT);
-    if (!obj)
-        return ESC_ERR_NOMEM;
-    /* first 255 bytes, as coolkey does (a z0 is at least that long, §4.2) */
-    rv = ck_read_object(card, CK_OBJ_Z0, 0, obj, CK_READ_CHUNK);
-    if (rv != ESC_OK)
-        goto out;
-    rv = z0_parse_header(obj, CK_READ_CHUNK, &h);
-    if (rv == ESC_OK)
-        rv = z0_needed_len(&h, &need);
-    if (rv != ESC_OK)
-        goto out;
-    if (need > CK_READ_CHUNK) {
-        rv = ck_read_object(card, CK_OBJ_Z0, CK_READ_CHUNK, obj + CK_READ_CHUNK,
-                            need - CK_READ_CHUNK);
-        if (rv != ESC_OK)
-            goto out;
-    } else {
-        need = CK_READ_CHUNK;
-    }
-    rv = z0_parse(obj, need, &zc);
-    if (rv != ESC_OK)
-        goto out;
-    if (!f->have_cuid) {
-        memcpy(f->cuid, zc.hdr.cuid, CK_CUID_LEN);
-        f->have_cuid = true;
-    }
-    for (size_t i = 0; i < zc.ncerts; i++)
-        note_cert(f, cs, zc.certs[i].der, zc.certs[i].der_len, now);
-    f->ncerts = zc.ncerts;
-    z0_free(&zc);
-out:
-    free(obj);
-    return rv;
-}
-
-/* Separate layout (§4.2 step 4): LIST OBJECTS, read each C<n> (raw DER). */
-static esc_err read_separate(pcsc_card *card, struct probe_facts *f, struct certs_seen *cs,
-                             time_t now)
-{
-    struct ck_object_info objs[MAX_LISTED];
-    size_t n = 0;
-    uint8_t *buf;
-    esc_err rv = ck_list_objects(card, objs, MAX_LISTED, &n);
-
-    if (rv != ESC_OK)
-        return rv == ESC_ERR_TOO_BIG ? ESC_OK : rv;
-    buf = malloc(MAX_C_OBJECT);
-    if (!buf)
-        return ESC_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if ((objs[i].id >> 24) != 'C' || objs[i].size == 0 || objs[i].size > MAX_C_OBJECT)
-            continue;
-        rv = ck_read_object(card, objs[i].id, 0, buf, objs[i].size);
-        if (card_broken(rv))
-            break;
-        if (rv == ESC_OK) {
-            f->ncerts++;
-            note_cert(f, cs, buf, objs[i].size, now);
-        }
-        rv = ESC_OK;
-    }
-    free(buf);
-    return rv;
-}
-
 static void decide(struct probe_facts *f, const struct certs_seen *cs)
 {
     if (f->life_cycle != CK_LC_PERSONALIZED)
@@ -196,15 +121,22 @@ static esc_err certs_present(pcsc_card *card, struct probe_facts *f)
 /* Read every certificate (z0, else the separate layout) for EXPIRED and the facts. */
 static esc_err read_certs(pcsc_card *card, struct probe_facts *f, struct certs_seen *cs, time_t now)
 {
-    esc_err rv = read_z0(card, f, cs, now);
+    struct ck_certs cc;
+    esc_err rv = ck_read_certs(card, &cc);
 
-    if (rv == ESC_ERR_CARD_SW || rv == ESC_ERR_NOT_FOUND)
-        rv = read_separate(card, f, cs, now);
-    if (rv == ESC_ERR_BAD_OBJECT || rv == ESC_ERR_TOO_BIG) {
-        f->err = rv; /* z0 unusable: the card needs enrolling again */
-        rv = ESC_OK;
+    if (rv != ESC_OK)
+        return rv;
+    if (cc.note != ESC_OK)
+        f->err = cc.note; /* z0 unusable (the card needs enrolling again), or too much to read */
+    if (cc.have_cuid && !f->have_cuid) {
+        memcpy(f->cuid, cc.cuid, CK_CUID_LEN);
+        f->have_cuid = true;
     }
-    return rv;
+    f->ncerts = cc.n;
+    for (size_t i = 0; i < cc.n; i++)
+        note_cert(f, cs, cc.cert[i].der, cc.cert[i].der_len, now);
+    ck_certs_free(&cc);
+    return ESC_OK;
 }
 
 /* Applet version, issuer info (phone-home URL): facts for escctl and the agent, not needed
