@@ -279,6 +279,12 @@ static int usage_error(const char *cmd, const char *what, const char *arg)
     return ESCCTL_EXIT_USAGE;
 }
 
+static bool needs_operation(enum probe_state s)
+{
+    return s == PROBE_NO_APPLET || s == PROBE_UNINITIALIZED || s == PROBE_PIN_LOCKED ||
+           s == PROBE_EXPIRED;
+}
+
 static bool run_checks(struct diag *d, const char *conf_path, const char *reader, unsigned long tmo)
 {
     pcsc_ctx *ctx = NULL;
@@ -299,7 +305,11 @@ static bool run_checks(struct diag *d, const char *conf_path, const char *reader
     ok = check_pcscd(d, &ctx) &&
          check_reader(d, ctx, reader && *reader ? reader : d->conf.reader, chosen, sizeof chosen);
     pcsc_close(ctx); /* the probe opens its own, bounded context */
-    if (!ok || !check_card(d, chosen))
+    if (!ok)
+        return false;
+    /* a card that needs an operation (enroll, reset-pin, renew) needs the servers for it: they
+     * are checked too; a card that cannot be read stops here */
+    if (!check_card(d, chosen) && !needs_operation(d->facts.state))
         return false;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ok = diag_check_ph_url(d) && diag_check_trust(d) && diag_check_phone_home(d) &&

@@ -2,7 +2,8 @@
 # escctl_diag: `escctl diag` on the rig. An enrolled card with the rig up: every check ok, exit 0.
 # Then each fault shows up as the right check, with the right exit code and a sentence saying
 # what to do, every check before it ok and every one after it skipped (none claims ok): a bad
-# esc.conf line (3), no pcscd / pcscd stopped (4), card removed (4), PIN locked (4, reset-pin),
+# esc.conf line (3), no pcscd / pcscd stopped (4), card removed (4), PIN locked (4, reset-pin;
+# the servers are checked anyway, since resetting the PIN needs them),
 # phone-home host not in allowed_hosts (6, and the TPS counts no request), a cached TPS URL not
 # allowed (6), the TPS's certificate from another CA (5), the TPS down (5), a phone-home server
 # answering 404 (5), the TPS down behind a working phone-home server (5). --json parses.
@@ -110,10 +111,17 @@ RC=$?
 [ $RC = 4 ] && grep -q '^problem  *reader ' "$TMP/text" && ! grep -q '^ok  *card' "$TMP/text" &&
     pass diag_card_removed_text || fail diag_card_removed_text "exit $RC: $(cat "$TMP/text")"
 
-# ---- the card's state: PIN locked
+# ---- the card's state: PIN locked. The fix (reset-pin) needs the servers, so they are
+# checked all the same; the exit code is still the card's.
 if "$RIG" card preset locked >"$TMP/preset.log" 2>&1; then
-    expect diag_pin_locked card 4 "PIN locked.*escctl reset-pin"
-else fail diag_pin_locked "rig card preset locked: $(tail -2 "$TMP/preset.log")"; fi
+    diag
+    if [ "$RC" = 4 ] && grep -Eq "PIN locked.*escctl reset-pin" <<<"$(detail card)" &&
+        jq -e --argjson n $NCHECKS 'length == $n and
+            ([.[] | select(.check == "card") | .result == "problem"] | all) and
+            ([.[] | select(.check != "card") | .result == "ok"] | all)' <<<"$J" >/dev/null; then
+        pass "diag_pin_locked_servers_still_checked (exit $RC: $(detail card))"
+    else fail diag_pin_locked_servers_still_checked "exit $RC, json $(tr -d '\n' <<<"$J")"; fi
+else fail diag_pin_locked_servers_still_checked "rig card preset locked: $(tail -2 "$TMP/preset.log")"; fi
 "$RIG" card preset enrolled >/dev/null 2>&1
 diag
 [ $RC = 0 ] && pass diag_ok_enrolled_again || fail diag_ok_enrolled_again "exit $RC: $J"
