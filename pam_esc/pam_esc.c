@@ -146,7 +146,9 @@ static int connect_session(struct pe *p, const char *user)
         return -1;
     if (uid == 0 && lookup_user(user, &uid, &gid) != 0)
         return -1; /* root without a known target user: no session to look for */
-    if (!rt || !rt[0])
+    /* the process's own XDG_RUNTIME_DIR only when it runs as the target user; a root worker
+     * unlocking someone else's screen (GDM's) has its own, or gdm's, or none */
+    if ((!rt || !rt[0]) && uid == getuid())
         rt = getenv("XDG_RUNTIME_DIR");
     if (!rt || !rt[0]) {
         snprintf(def, sizeof def, "/run/user/%u", (unsigned)uid);

@@ -72,3 +72,26 @@ if command -v systemd-socket-activate >/dev/null; then
 else
     skip activated_agent_served_it "systemd-socket-activate is not installed (package systemd)"
 fi
+
+# A root process unlocking another user's screen (GDM's session worker does): pam_esc looks for
+# that user's agent in /run/user/<uid>, not in its own XDG_RUNTIME_DIR (here: root's agent
+# above, which must not be used). Only where /run/user/<uid> is not in use already.
+uid=$(id -u "$PAM_AGENT_USER")
+URT=/run/user/$uid
+if [ "$(id -u)" = 0 ] && [ -d /run ] && [ ! -e "$URT" ]; then
+    mkdir -p /run/user && install -d -m 0700 -o "$PAM_AGENT_USER" "$URT"
+    env -i XDG_RUNTIME_DIR="$URT" ESC_CONF="$TMP/esc.conf" ESC_TEST_SCRIPT="$TMP/script.sess" \
+        setpriv --reuid "$uid" --regid "$(id -g "$PAM_AGENT_USER")" --clear-groups \
+        "$PAM_HELPER" --pam-serve >"$TMP/uagent.log" 2>&1 &
+    UAGENT=$!
+    trap 'kill $AGENT $UAGENT ${SA:-} 2>/dev/null; wait $AGENT $UAGENT ${SA:-} 2>/dev/null; rm -rf "$URT"; rig_cleanup' EXIT
+    for _ in $(seq 100); do [ -S "$URT/esc-agent/socket" ] && break; sleep 0.02; done
+    rm -f "$OUT/sess.dump"
+    XDG_RUNTIME_DIR=$RT pam_run "$TMP/u1" -a "$PAM_AGENT_USER" -a pw -a "$PIN" -a "$PIN" sess "$PAM_AGENT_USER" "$SVC"
+    expect root_worker_uses_the_users_agent "$TMP/u1" sh -c "[ $PAM_RC = 0 ] && grep -Eq '^Pid:\s+$UAGENT$' '$OUT/sess.dump'"
+    kill "$UAGENT" 2>/dev/null
+    wait "$UAGENT" 2>/dev/null
+    rm -rf "$URT"
+else
+    skip root_worker_uses_the_users_agent "needs root and a free /run/user/$uid"
+fi
