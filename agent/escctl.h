@@ -30,6 +30,12 @@
  * parsers accept; the other commands' are in escctl_ops.h). */
 #define ESCCTL_STATUS_USAGE "[--json] [--reader NAME] [--timeout MS] [--conf FILE]"
 
+#define ESCCTL_TIMEOUT_MAX_MS 600000UL
+
+/* --timeout MS of status, list, certs and diag: 1..ESCCTL_TIMEOUT_MAX_MS into *out and
+ * ESCCTL_EXIT_OK, else a one-line error on stderr and ESCCTL_EXIT_USAGE. */
+int escctl_parse_timeout(const char *cmd, const char *arg, unsigned long *out);
+
 /* escctl status / escctl list */
 int escctl_cmd_status(int argc, char **argv);
 int escctl_cmd_list(int argc, char **argv);

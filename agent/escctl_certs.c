@@ -10,7 +10,6 @@
 #include "conf.h"
 #include "log.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,7 +38,6 @@ static int parse_args(int argc, char **argv, struct certs_args *a)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     bool json = false, pem = false;
-    char *end;
     int c;
 
     memset(a, 0, sizeof *a);
@@ -57,12 +55,8 @@ static int parse_args(int argc, char **argv, struct certs_args *a)
             a->reader = optarg;
             break;
         case 't':
-            errno = 0;
-            a->timeout_ms = strtoul(optarg, &end, 10);
-            if (errno || *end || a->timeout_ms == 0 || a->timeout_ms > 600000) {
-                fprintf(stderr, "escctl certs: --timeout needs milliseconds, 1..600000\n");
+            if (escctl_parse_timeout("certs", optarg, &a->timeout_ms) != ESCCTL_EXIT_OK)
                 return ESCCTL_EXIT_USAGE;
-            }
             break;
         case 'c':
             a->conf_path = optarg;

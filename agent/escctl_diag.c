@@ -8,7 +8,6 @@
 #include "pcsc.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -340,16 +339,10 @@ int escctl_cmd_diag(int argc, char **argv)
         case 'r':
             reader = optarg;
             break;
-        case 't': {
-            char *end;
-            errno = 0;
-            tmo = strtoul(optarg, &end, 10);
-            if (errno || *end || optarg[0] == '-' || tmo == 0 || tmo > 600000) {
-                fprintf(stderr, "escctl %s: --timeout needs milliseconds, 1..600000\n", argv[0]);
+        case 't':
+            if (escctl_parse_timeout(argv[0], optarg, &tmo) != ESCCTL_EXIT_OK)
                 return ESCCTL_EXIT_USAGE;
-            }
             break;
-        }
         case 'c':
             conf_path = optarg;
             break;

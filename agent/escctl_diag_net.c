@@ -172,21 +172,6 @@ bool diag_check_phone_home(struct diag *d)
 
 /* ---- 8. the TPS: connect and TLS handshake only ---- */
 
-static bool is_tls_error(CURLcode cc)
-{
-    switch (cc) {
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-        return true;
-    default:
-        return false;
-    }
-}
-
 bool diag_check_tps(struct diag *d)
 {
     const char *url = d->fetched.operation;
@@ -226,7 +211,7 @@ bool diag_check_tps(struct diag *d)
                               : "%s: TCP connection made (plain http, allowed by "
                                 "allow_http_hosts; no operation started).",
                         url);
-    if (is_tls_error(cc))
+    if (trust_tls_failed(cc))
         return diag_add(d, "tps", DIAG_PROBLEM, ESCCTL_EXIT_NET,
                         "The TPS's TLS certificate is not trusted (%s: %s): add the CA that "
                         "issued it to ca_file in esc.conf (or the system store).",

@@ -6,7 +6,6 @@
 #include "log.h"
 #include "probe.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -183,16 +182,10 @@ static int run(int argc, char **argv, bool full)
         case 'r':
             reader = optarg;
             break;
-        case 't': {
-            char *end;
-            errno = 0;
-            tmo = strtoul(optarg, &end, 10);
-            if (errno || *end || tmo == 0 || tmo > 600000) {
-                fprintf(stderr, "escctl %s: --timeout needs milliseconds, 1..600000\n", argv[0]);
+        case 't':
+            if (escctl_parse_timeout(argv[0], optarg, &tmo) != ESCCTL_EXIT_OK)
                 return ESCCTL_EXIT_USAGE;
-            }
             break;
-        }
         case 'c':
             conf_path = optarg;
             break;

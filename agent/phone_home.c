@@ -69,11 +69,9 @@ const char *ph_strerror(int rc)
 
 static int map_curl(CURLcode cc)
 {
-    switch (cc) {
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CACERT_BADFILE:
+    if (trust_tls_failed(cc))
         return PH_TLS;
+    switch (cc) {
     case CURLE_WRITE_ERROR:
     case CURLE_TOO_MANY_REDIRECTS:
         return PH_HTTP;

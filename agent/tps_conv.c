@@ -3,6 +3,8 @@
  * per-message deadline, own end-of-file check on the socket captured in SOCKOPTFUNCTION). */
 #include "tps_conv.h"
 
+#include "trust.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
@@ -214,6 +216,8 @@ int tps_tls_setup(CURL *h, const char *ca_file, char *err, size_t errlen)
 
 static int map_curl(CURLcode cc)
 {
+    if (trust_tls_failed(cc))
+        return TPS_CONV_TLS;
     switch (cc) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -221,13 +225,6 @@ static int map_curl(CURLcode cc)
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         return TPS_CONV_CONNECT;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-        return TPS_CONV_TLS;
     case CURLE_OPERATION_TIMEDOUT:
         return TPS_CONV_TIMEOUT;
     default:

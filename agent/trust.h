@@ -7,6 +7,8 @@
 #ifndef ESC_TRUST_H
 #define ESC_TRUST_H
 
+#include <curl/curl.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum trust_rc {
@@ -22,5 +24,9 @@ enum trust_rc {
  * `err` receives one sentence naming the host when the URL is refused. */
 int trust_check_url(const char *url, const char *allowed_hosts, const char *allow_http_hosts,
                     char *err, size_t errlen);
+
+/* Did libcurl fail because the server's certificate (or the TLS handshake) was not trusted?
+ * One list for Phone Home, the TPS conversation and escctl diag. */
+bool trust_tls_failed(CURLcode cc);
 
 #endif
