@@ -19,6 +19,8 @@
 #ifndef ESC_ESCCTL_H
 #define ESC_ESCCTL_H
 
+#include <stdbool.h>
+
 #define ESCCTL_EXIT_OK    0
 #define ESCCTL_EXIT_FAIL  1
 #define ESCCTL_EXIT_USAGE 2
@@ -35,6 +37,17 @@
 /* --timeout MS of status, list, certs and diag: 1..ESCCTL_TIMEOUT_MAX_MS into *out and
  * ESCCTL_EXIT_OK, else a one-line error on stderr and ESCCTL_EXIT_USAGE. */
 int escctl_parse_timeout(const char *cmd, const char *arg, unsigned long *out);
+
+/* The options of status, list and diag: --json --reader --timeout --conf --help. */
+struct escctl_card_args {
+    bool json;
+    const char *reader;       /* NULL: esc.conf's */
+    const char *conf_path;    /* NULL: the default esc.conf */
+    unsigned long timeout_ms; /* 0: the command's default */
+};
+/* Parse argv (argv[0] = the command). -1: go on with *a; otherwise the exit code to return
+ * (--help printed the usage; a bad option or argument printed an error and the usage). */
+int escctl_parse_card_args(int argc, char **argv, const char *usage, struct escctl_card_args *a);
 
 /* escctl status / escctl list */
 int escctl_cmd_status(int argc, char **argv);

@@ -8,7 +8,6 @@
 #include "pcsc.h"
 
 #include <curl/curl.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,13 +270,6 @@ static void print(const struct diag *d, bool json)
 
 /* ---- the command ---- */
 
-static int usage_error(const char *cmd, const char *what, const char *arg)
-{
-    fprintf(stderr, "escctl %s: %s '%s'\nusage: escctl %s " ESCCTL_DIAG_USAGE "\n", cmd, what, arg,
-            cmd);
-    return ESCCTL_EXIT_USAGE;
-}
-
 static bool needs_operation(enum probe_state s)
 {
     return s == PROBE_NO_APPLET || s == PROBE_UNINITIALIZED || s == PROBE_PIN_LOCKED ||
@@ -319,51 +311,21 @@ static bool run_checks(struct diag *d, const char *conf_path, const char *reader
 
 int escctl_cmd_diag(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},          {"reader", required_argument, NULL, 'r'},
-        {"timeout", required_argument, NULL, 't'}, {"conf", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     static struct diag d; /* large: profiles and facts */
-    const char *conf_path = NULL, *reader = NULL;
-    unsigned long tmo = 0;
-    bool json = false;
-    int c, code = ESCCTL_EXIT_OK;
+    struct escctl_card_args a;
+    int code = escctl_parse_card_args(argc, argv, ESCCTL_DIAG_USAGE, &a);
 
-    optind = 0; /* GNU: restart scanning (argv is the sub-command's) */
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            json = true;
-            break;
-        case 'r':
-            reader = optarg;
-            break;
-        case 't':
-            if (escctl_parse_timeout(argv[0], optarg, &tmo) != ESCCTL_EXIT_OK)
-                return ESCCTL_EXIT_USAGE;
-            break;
-        case 'c':
-            conf_path = optarg;
-            break;
-        case 'h':
-            printf("usage: escctl %s " ESCCTL_DIAG_USAGE "\n", argv[0]);
-            return ESCCTL_EXIT_OK;
-        default:
-            return usage_error(argv[0], "unknown option", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return usage_error(argv[0], "unexpected argument", argv[optind]);
-
+    if (code >= 0)
+        return code;
+    code = ESCCTL_EXIT_OK;
     memset(&d, 0, sizeof d);
-    run_checks(&d, conf_path, reader, tmo);
+    run_checks(&d, a.conf_path, a.reader, a.timeout_ms);
     for (size_t i = d.n; i < DIAG_NCHECKS; i++)
         diag_add(&d, check_names[i], DIAG_SKIPPED, 0,
                  "Not checked: it depends on the check that found a problem.");
     for (size_t i = 0; i < d.n && code == ESCCTL_EXIT_OK; i++)
         if (d.checks[i].result == DIAG_PROBLEM)
             code = d.checks[i].code;
-    print(&d, json);
+    print(&d, a.json);
     return code;
 }

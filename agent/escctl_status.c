@@ -6,7 +6,6 @@
 #include "log.h"
 #include "probe.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,61 +157,28 @@ static int exit_code(const struct probe_facts *f, size_t n)
 
 static int run(int argc, char **argv, bool full)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},          {"reader", required_argument, NULL, 'r'},
-        {"timeout", required_argument, NULL, 't'}, {"conf", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     struct probe_facts facts[PCSC_MAX_READERS];
     struct probe_opts po = {0};
+    struct escctl_card_args a;
     struct esc_conf conf;
-    const char *conf_path = NULL, *reader = NULL;
     char err[512] = "";
-    unsigned long tmo = 0;
-    bool json = false;
     size_t n;
-    int c;
+    int rc = escctl_parse_card_args(argc, argv, ESCCTL_STATUS_USAGE, &a);
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            json = true;
-            break;
-        case 'r':
-            reader = optarg;
-            break;
-        case 't':
-            if (escctl_parse_timeout(argv[0], optarg, &tmo) != ESCCTL_EXIT_OK)
-                return ESCCTL_EXIT_USAGE;
-            break;
-        case 'c':
-            conf_path = optarg;
-            break;
-        case 'h':
-            printf("usage: escctl %s " ESCCTL_STATUS_USAGE "\n", argv[0]);
-            return ESCCTL_EXIT_OK;
-        default:
-            fprintf(stderr, "escctl %s: unknown option '%s'\n", argv[0], argv[optind - 1]);
-            fprintf(stderr, "usage: escctl %s " ESCCTL_STATUS_USAGE "\n", argv[0]);
-            return ESCCTL_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "escctl %s: unexpected argument '%s'\n", argv[0], argv[optind]);
-        return ESCCTL_EXIT_USAGE;
-    }
-    if (conf_load(conf_path, &conf, err, sizeof err) != ESC_OK) {
+    if (rc >= 0)
+        return rc;
+    if (conf_load(a.conf_path, &conf, err, sizeof err) != ESC_OK) {
         fprintf(stderr, "escctl: %s\n", err[0] ? err : "cannot read esc.conf");
         return ESCCTL_EXIT_CONF;
     }
     conf_apply_log_level(&conf); /* -v on the command line can only add */
-    po.timeout_ms = tmo ? (unsigned)tmo
+    po.timeout_ms = a.timeout_ms
+                        ? (unsigned)a.timeout_ms
                         : (conf.probe_timeout_ms > ESCCTL_MIN_TIMEOUT_MS ? conf.probe_timeout_ms
                                                                          : ESCCTL_MIN_TIMEOUT_MS);
-    po.reader = reader ? reader : conf.reader;
+    po.reader = a.reader ? a.reader : conf.reader;
     n = probe_all(&po, facts, PCSC_MAX_READERS);
-    if (json)
+    if (a.json)
         print_json(facts, n);
     else
         print_text(facts, n, full);
