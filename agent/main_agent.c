@@ -1,13 +1,13 @@
-/* esc-agent: for now, run one card operation for one reader and exit.
+/* esc-agent: the agent's modes.
  *
- *   esc-agent --op enroll|format|reset-pin|renew ESCCTL_OP_USAGE (escctl_ops.h)
- *
- * It drives the same engine as escctl (agent_op + tps_op) with the terminal callbacks; the
- * PAM hand-off of the next issue will drive it with the hand-off callbacks instead. The exit
- * code is escctl's (escctl_ops.h). */
-#include "escctl_ops.h"
+ *   esc-agent --pam | --pam-serve     the pam_esc hand-off server (handoff/handoff.h), running
+ *                                     the operation engine for each REQUEST
+ *   esc-agent --op enroll|format|reset-pin|renew ESCCTL_OP_USAGE (escctl/escctl_ops.h)
+ *                                     one card operation from a terminal, as escctl runs it;
+ *                                     the exit code is escctl's */
+#include "escctl/escctl_ops.h"
 #include "log.h"
-#include "pam_session.h"
+#include "handoff/handoff.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ int main(int argc, char **argv)
     const char *op = NULL;
 
     if (argc > 1 && strncmp(argv[1], "--pam", 5) == 0) /* the pam_esc hand-off */
-        return pam_session_main(argc, argv);
+        return handoff_main(argc, argv, handoff_run_engine);
     esc_log_init("esc-agent", ESC_LOG_WARN, false);
     signal(SIGPIPE, SIG_IGN);
     /* pull "--op NAME" out; the rest are the operation's own options */

@@ -72,7 +72,7 @@ static bool copy_str(char *dst, size_t cap, const char *v)
     return true;
 }
 
-/* ---- host lists: one syntax for esc.conf and for the trust check (agent/trust.c) ---- */
+/* ---- host lists: one syntax for esc.conf and for the trust check (agent/engine/trust.c) ---- */
 
 #define HOST_SEP  " \t,"
 #define HOST_MAX  253 /* the longest DNS name */

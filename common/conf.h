@@ -76,9 +76,9 @@ void conf_apply_log_level(const struct esc_conf *c);
 int conf_list_has(const char *list, const char *word);
 
 /* Host lists (allowed_hosts, allow_http_hosts): the one syntax esc.conf accepts and the trust
- * check (agent/trust.h) applies. Entries are separated by spaces, tabs or commas; an entry is
- *   tps.example.com   a host name (compared without regard to case)
- *   127.0.0.1         an IPv4 address
+ * check (agent/engine/trust.h) applies. Entries are separated by spaces, tabs or commas; an entry
+ * is tps.example.com   a host name (compared without regard to case) 127.0.0.1         an IPv4
+ * address
  *   [::1]             an IPv6 address, in brackets as in a URL
  *   *.example.com     every name with one or more labels in front of example.com (a.example.com,
  *                     a.b.example.com), not example.com itself; `*` only as a whole first label

@@ -3,14 +3,14 @@
 # taken from the code or from the programs themselves, never from a copy:
 #   - each docs/*.[1-8] renders with neither man(1) nor groff warnings;
 #   - each command of `escctl --help` has its entry in escctl.1, and each option that
-#     `escctl help CMD` shows is in escctl.1; each exit code of agent/escctl*.h is listed;
+#     `escctl help CMD` shows is in escctl.1; each exit code of agent/escctl/escctl*.h is listed;
 #   - each option a parser of agent/ accepts (its option tables and getopt strings, each option
 #     tried on each command) is in `escctl help CMD` or `escctl --help` and in escctl.1, and
 #     each one `esc-agent --op` accepts is in `esc-agent --help` and esc-agent.8;
 #   - each key common/conf.c accepts is documented in esc.conf.5, and esc.conf.5 documents
 #     no key the code refuses; config/esc.conf shows every key;
 #   - each module option pam_esc/pe_cfg.c parses is in pam_esc.8;
-#   - each option of esc-agent's usage and each mode agent/pam_session.c accepts is in
+#   - each option of esc-agent's usage and each mode agent/handoff/handoff_serve.c accepts is in
 #     esc-agent.8;
 #   - docs/pam-stacks.md says where each file of config/pam.d goes.
 . "$(dirname "$0")/../integration/lib.sh"
@@ -91,7 +91,7 @@ if [ -x "$BIN/escctl" ] && [ -f $DOCS/escctl.1 ]; then
     done
     report "docs_escctl_1_has_every_option ($n)" "$(tr ' ' '\n' <<<"$missing" | sort -u | tr '\n' ' ' | sed 's/^ */ /;s/ *$//')"
     # every option each command's parser accepts is in its help (or the global usage) and the page
-    mapfile -t popts < <(parser_options agent/escctl*.c agent/main_escctl.c | sort -u)
+    mapfile -t popts < <(parser_options agent/escctl/escctl*.c agent/escctl/main_escctl.c | sort -u)
     usage=$("$BIN/escctl" --help)
     missing=
     n=0
@@ -117,14 +117,14 @@ if [ -x "$BIN/escctl" ] && [ -f $DOCS/escctl.1 ]; then
         done
     done
     # the global options main() compares are in the usage and the page
-    for l in $(parser_options agent/main_escctl.c | cut -d' ' -f1 | sort -u); do
+    for l in $(parser_options agent/escctl/main_escctl.c | cut -d' ' -f1 | sort -u); do
         n=$((n + 1))
         grep -qE -- "(^|[^a-z-])$l([^a-z-]|\$)" <<<"$usage" || missing="$missing help:$l"
         grep -qE -- "(^|[^a-z-])$l([^a-z-]|\$)" <<<"$page" || missing="$missing escctl.1:$l"
     done
     report "docs_escctl_every_accepted_option_in_help_and_page ($n)" "$missing"
     exits=$(section "$page" "EXIT STATUS")
-    mapfile -t codes < <(sed -n 's/^#define ESCCTL_EXIT_[A-Z_]* *\([0-9][0-9]*\).*/\1/p' agent/escctl.h agent/escctl_ops.h | sort -un)
+    mapfile -t codes < <(sed -n 's/^#define ESCCTL_EXIT_[A-Z_]* *\([0-9][0-9]*\).*/\1/p' agent/escctl/escctl.h agent/escctl/escctl_ops.h | sort -un)
     missing=
     [ ${#codes[@]} -gt 0 ] || missing=" (no ESCCTL_EXIT_ code found)"
     for c in "${codes[@]}"; do
@@ -175,11 +175,11 @@ elif [ -f $DOCS/pam_esc.8 ]; then
     report "docs_pam_esc_8_has_every_option (${#mopts[@]} options, ${#words[@]} operations)" "$missing"
 fi
 
-# 5. esc-agent: the options of its usage line and the modes pam_session.c accepts
+# 5. esc-agent: the options of its usage line and the modes handoff_serve.c accepts
 if [ -x "$BIN/esc-agent" ] && [ -f $DOCS/esc-agent.8 ]; then
     page=$(render $DOCS/esc-agent.8)
     mapfile -t aopts < <({ "$BIN/esc-agent" --help 2>&1
-        grep -oE 'strcmp\(argv\[1\], "--[a-z-]+"' agent/pam_session.c; } | grep -oE -- '--[a-z][a-z-]*' | sort -u)
+        grep -oE 'strcmp\(argv\[1\], "--[a-z-]+"' agent/handoff/handoff_serve.c; } | grep -oE -- '--[a-z][a-z-]*' | sort -u)
     missing=
     [ ${#aopts[@]} -gt 3 ] || missing=" (no option found in esc-agent --help)"
     for o in "${aopts[@]}"; do
@@ -202,7 +202,7 @@ if [ -x "$BIN/esc-agent" ] && [ -f $DOCS/esc-agent.8 ]; then
             n=$((n + 1))
             grep -qE -- "(^|[^a-z-])$o([^a-z-]|\$)" <<<"$usage" || missing="$missing usage:$o"
             grep -qE -- "(^|[^a-z-])$o([^a-z-]|\$)" <<<"$page" || missing="$missing esc-agent.8:$o"
-        done < <(parser_options agent/escctl_ops.c agent/main_agent.c | sort -u)
+        done < <(parser_options agent/escctl/escctl_ops.c agent/main_agent.c | sort -u)
     fi
     report "docs_esc_agent_every_accepted_option_in_usage_and_page ($n)" "$missing"
 else

@@ -2,7 +2,7 @@
  * (padded) object, the NSS decode and the text, JSON and PEM printers. The first byte gives
  * the length of a label (hostile too: it comes from the card's z0 record), the rest is the
  * certificate. */
-#include "escctl_certs.h"
+#include "escctl/escctl_certs.h"
 
 #include <stddef.h>
 #include <stdint.h>

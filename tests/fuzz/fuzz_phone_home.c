@@ -1,6 +1,6 @@
 /* fuzz_phone_home: the phone-home ServiceInfo parser (libxml2) on hostile documents. Every
  * string it keeps must be NUL-terminated printable text within its field. */
-#include "phone_home.h"
+#include "engine/phone_home.h"
 
 #include <stddef.h>
 #include <stdint.h>

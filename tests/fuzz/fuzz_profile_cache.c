@@ -1,7 +1,7 @@
 /* fuzz_profile_cache: the profile cache reader on hostile files: the input is written as the
  * cache file of one CUID and loaded; a load that succeeds must give back only printable
  * values, and storing that profile again must load to the same values. */
-#include "phone_home.h"
+#include "engine/phone_home.h"
 
 #include <stdint.h>
 #include <stdio.h>

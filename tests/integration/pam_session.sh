@@ -14,7 +14,7 @@ mkdir -m 0700 "$RT"
 pam_script sess "dump $OUT/sess.dump" "ask_text UID LDAP User ID" "ask_secret PASSWORD LDAP Password" \
     "progress 50 writing certificates" "ask_pin 4 8" "done_ok Your smart card is ready."
 env -i XDG_RUNTIME_DIR="$RT" ESC_CONF="$TMP/esc.conf" ESC_TEST_SCRIPT="$TMP/script.sess" \
-    "$PAM_HELPER" --pam-serve >"$TMP/agent.log" 2>&1 &
+    "$PAM_SCRIPTED" --pam-serve >"$TMP/agent.log" 2>&1 &
 AGENT=$!
 trap 'kill $AGENT 2>/dev/null; wait $AGENT 2>/dev/null; rig_cleanup' EXIT
 for _ in $(seq 100); do [ -S "$RT/esc-agent/socket" ] && break; sleep 0.02; done
@@ -57,14 +57,14 @@ if command -v systemd-socket-activate >/dev/null; then
     mkdir -m 0700 "$RT2" "$RT2/esc-agent"
     env -i XDG_RUNTIME_DIR="$RT2" ESC_CONF="$TMP/esc.conf" ESC_TEST_SCRIPT="$TMP/script.sess" \
         systemd-socket-activate -E XDG_RUNTIME_DIR -E ESC_CONF -E ESC_TEST_SCRIPT \
-        -l "$RT2/esc-agent/socket" "$PAM_HELPER" --pam-serve >"$TMP/sa.log" 2>&1 &
+        -l "$RT2/esc-agent/socket" "$PAM_SCRIPTED" --pam-serve >"$TMP/sa.log" 2>&1 &
     SA=$!
     trap 'kill $AGENT $SA 2>/dev/null; wait $AGENT $SA 2>/dev/null; rig_cleanup' EXIT
     for _ in $(seq 100); do [ -S "$RT2/esc-agent/socket" ] && break; sleep 0.02; done
     before=$(readlink "/proc/$SA/exe")
     rm -f "$OUT/sess.dump"
     XDG_RUNTIME_DIR=$RT2 pam_run "$TMP/sa1" -a "$me" -a pw -a "$PIN" -a "$PIN" sess "$me" "$SVC"
-    expect activated_agent_not_running_before "$TMP/sa.log" sh -c "[ -n '$before' ] && [ '$before' != \"\$(readlink -f '$PAM_HELPER')\" ]"
+    expect activated_agent_not_running_before "$TMP/sa.log" sh -c "[ -n '$before' ] && [ '$before' != \"\$(readlink -f '$PAM_SCRIPTED')\" ]"
     expect activated_agent_served_it "$TMP/sa1" sh -c "[ $PAM_RC = 0 ] && grep -Eq '^Pid:\s+$SA$' '$OUT/sess.dump'"
     rm -f "$OUT/sess.dump"
     XDG_RUNTIME_DIR=$RT2 pam_run "$TMP/sa2" -a "$me" -a pw -a "$PIN" -a "$PIN" sess "$me" "$SVC"
@@ -82,7 +82,7 @@ if [ "$(id -u)" = 0 ] && [ -d /run ] && [ ! -e "$URT" ]; then
     mkdir -p /run/user && install -d -m 0700 -o "$PAM_AGENT_USER" "$URT"
     env -i XDG_RUNTIME_DIR="$URT" ESC_CONF="$TMP/esc.conf" ESC_TEST_SCRIPT="$TMP/script.sess" \
         setpriv --reuid "$uid" --regid "$(id -g "$PAM_AGENT_USER")" --clear-groups \
-        "$PAM_HELPER" --pam-serve >"$TMP/uagent.log" 2>&1 &
+        "$PAM_SCRIPTED" --pam-serve >"$TMP/uagent.log" 2>&1 &
     UAGENT=$!
     trap 'kill $AGENT $UAGENT ${SA:-} 2>/dev/null; wait $AGENT $UAGENT ${SA:-} 2>/dev/null; rm -rf "$URT"; rig_cleanup' EXIT
     for _ in $(seq 100); do [ -S "$URT/esc-agent/socket" ] && break; sleep 0.02; done

@@ -18,8 +18,8 @@ printf 'password required pam_deny.so\n' >"$SVC/common-password"
 cp "$ESC_TOP/config/pam.d/pam_pkcs11.conf" "$TMP/pam_pkcs11.conf"
 : >"$TMP/passdb"
 for s in "${STACKS[@]}"; do echo "jsmith:letmein:$s" >>"$TMP/passdb"; done
-rewrite() { # STACK EXTRA-PAM_ESC-OPTIONS
-    sed -e "s#pam_esc.so#$PAM_MODULE conf=$TMP/esc.conf helper=$PAM_HELPER $2#" \
+rewrite() { # STACK EXTRA-PAM_ESC-OPTIONS [HELPER]
+    sed -e "s#pam_esc.so#$PAM_MODULE conf=$TMP/esc.conf helper=${3:-$PAM_HELPER} $2#" \
         -e "s#pam_pkcs11.so#pam_pkcs11.so config_file=$TMP/pam_pkcs11.conf#" \
         -e "s#^@include #@include $SVC/#" \
         "$ESC_TOP/config/pam.d/$1" >"$SVC/$1"
@@ -44,7 +44,7 @@ PIN=97531
 pam_script enroll "ask_text UID LDAP User ID" "ask_secret PASSWORD LDAP Password" \
     "ask_pin 4 8" "done_ok Your smart card is ready."
 for s in login gdm-password; do
-    rewrite "$s" "test_script=$TMP/script.enroll test_card_state=UNINITIALIZED"
+    rewrite "$s" "test_script=$TMP/script.enroll test_card_state=UNINITIALIZED" "$PAM_SCRIPTED"
     sed -i "s#^auth .*pam_pkcs11.so.*#$(pam_authtok_check_line "$PIN" | sed 's/required/[success=done default=ignore]/')#" "$SVC/$s"
     pam_run "$TMP/$s.enr" -a jsmith -a pw -a "$PIN" -a "$PIN" "$s" jsmith "$SVC"
     expect "${s}_enroll_then_logged_in_with_pin" "$TMP/$s.enr" sh -c "[ $PAM_RC = 0 ] && ! grep -q '^PROMPT_ECHO_OFF: Password' '$TMP/$s.enr'"

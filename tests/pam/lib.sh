@@ -1,15 +1,17 @@
 # shellcheck shell=bash disable=SC2034
 # tests/pam/lib.sh: shared by the pam_*.sh integration tests (sourced after lib.sh).
 # A private PAM service directory, the scripted helper, and the checks on pam_drive output.
-#   pam_need_built                 skip the whole test unless pam_esc.so, esc-agent, pam_drive exist
+#   pam_need_built                 skip the whole test unless pam_esc.so, the helpers, pam_drive exist
 #   pam_service NAME LINE...       write service NAME (one PAM line per argument)
-#   pam_script NAME LINE...        write helper script NAME (see agent/pam_session.c script_step)
+#   pam_script NAME LINE...        write helper script NAME (commands: tests/pam/scripted_agent.c)
 #   pam_esc_line SCRIPT OPTS...    an "auth optional pam_esc.so" line using the scripted helper
 #   pam_run OUT ARGS...            run pam_drive ARGS, output in OUT; $PAM_RC its exit code
 #   auth_ms OUT                    the milliseconds pam_authenticate took
 PAM_BUILD=${PAM_BUILD:-$ESC_BUILD}
 PAM_MODULE=$PAM_BUILD/pam_esc.so
 PAM_HELPER=$PAM_BUILD/esc-agent
+# the same hand-off server with a script in place of the engine (tests/pam/scripted_agent.c)
+PAM_SCRIPTED=$PAM_BUILD/tests/esc-agent-scripted
 PAM_DRIVE=$PAM_BUILD/tests/pam/pam_drive
 PAM_MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
 # the unprivileged account the helper runs as (the rig uses the same one for its daemons)
@@ -27,7 +29,7 @@ printf 'jsmith:letmein:svc\n' >"$TMP/passdb"
 
 pam_need_built() {
     local f
-    for f in "$PAM_MODULE" "$PAM_HELPER" "$PAM_DRIVE"; do
+    for f in "$PAM_MODULE" "$PAM_HELPER" "$PAM_SCRIPTED" "$PAM_DRIVE"; do
         [ -e "$f" ] || { skip "$TEST_NAME" "not built: $f"; exit 0; }
     done
     id "$PAM_AGENT_USER" >/dev/null 2>&1 || { skip "$TEST_NAME" "no account $PAM_AGENT_USER"; exit 0; }
@@ -46,7 +48,7 @@ pam_script() {
 
 pam_esc_line() {
     local script=$1; shift
-    echo "auth optional $PAM_MODULE conf=$TMP/esc.conf helper=$PAM_HELPER test_script=$TMP/script.$script $*"
+    echo "auth optional $PAM_MODULE conf=$TMP/esc.conf helper=$PAM_SCRIPTED test_script=$TMP/script.$script $*"
 }
 
 # pam_exec check that PAM_AUTHTOK is VALUE, without prompting (it fails if nothing was set)

@@ -2,7 +2,7 @@
  * quieter than pam_esc's debug option (ESC_PAM_DEBUG) asks, as escctl does with -v. */
 #include "check.h"
 #include "log.h"
-#include "pam_session.h"
+#include "handoff/handoff.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +30,11 @@ static int level_after(const char *mode, const char *conf, const char *dbg)
     else
         unsetenv("ESC_PAM_DEBUG");
     unsetenv("XDG_RUNTIME_DIR");
-    unsetenv("ESC_TEST_SCRIPT");
     close(sv[1]);
     dup2(sv[0], 0);
     close(sv[0]);
     esc_log_init("test", ESC_LOG_ERR, false); /* whatever was set before must not count */
-    if (pam_session_main(2, argv) != 1)
+    if (handoff_main(2, argv, handoff_run_engine) != 1)
         return -2; /* no hand-off was served: 1, not a usage error */
     dup2(saved, 0);
     close(saved);

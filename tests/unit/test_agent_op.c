@@ -1,8 +1,8 @@
 /* test_agent_op: what a user of escctl sees for each outcome: the esc_err an engine result
  * maps to, and the documented exit code (escctl.h, escctl_ops.h). */
-#include "agent_op.h"
+#include "engine/agent_op.h"
 #include "check.h"
-#include "escctl_ops.h"
+#include "escctl/escctl_ops.h"
 
 static int code_for(int rc, int conv_rc, int end_message)
 {

@@ -2,7 +2,7 @@
  * per change) when stderr is not a TTY, readable task labels, secrets read from a file
  * descriptor for scripts, and no prompt possible without /dev/tty. */
 #include "check.h"
-#include "term.h"
+#include "escctl/term.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,11 +12,11 @@
 static void test_task_label(void)
 {
     char out[64];
-    term_task_label("PROGRESS_KEY_GENERATION", out, sizeof out);
+    tps_task_label("PROGRESS_KEY_GENERATION", out, sizeof out);
     EXPECT_STR(out, "key generation");
-    term_task_label(NULL, out, sizeof out);
+    tps_task_label(NULL, out, sizeof out);
     EXPECT_STR(out, "");
-    term_task_label("Evil\x1b[2Jlabel", out, sizeof out);
+    tps_task_label("Evil\x1b[2Jlabel", out, sizeof out);
     EXPECT(strchr(out, '\x1b') == NULL); /* no terminal escapes from the TPS */
 }
 

@@ -3,7 +3,7 @@
  * lock-step, coalesced and split server chunks, clean close and RST mid-conversation, a stalled
  * server, HTTP errors, bad framing, refused connections, the Expect header and the 0-chunk. */
 #include "check.h"
-#include "tps_conv.h"
+#include "engine/tps_conv.h"
 #include "tps_msg.h"
 
 #include <arpa/inet.h>

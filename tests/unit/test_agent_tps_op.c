@@ -5,7 +5,7 @@
  * echo, and END_OP mapped to a sentence; a refused host gets no connection and no prompt. */
 #include "check.h"
 #include "tps_msg.h"
-#include "tps_op.h"
+#include "engine/tps_op.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

@@ -1,7 +1,7 @@
 /* test_agent_trust: the URL policy refuses what a forged card could point at. */
 #include "check.h"
 #include "conf.h"
-#include "trust.h"
+#include "engine/trust.h"
 
 static void test_allowed_https(void)
 {

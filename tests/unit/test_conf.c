@@ -104,7 +104,7 @@ static void test_errors_name_file_and_line(void)
     EXPECT(strstr(err, "NUL") != NULL);
 }
 
-/* allowed_hosts / allow_http_hosts: the syntax agent/trust.c applies (conf_host_in_list). */
+/* allowed_hosts / allow_http_hosts: the syntax agent/engine/trust.c applies (conf_host_in_list). */
 static void test_host_lists(void)
 {
     static const char *const good[] = {

@@ -1,7 +1,7 @@
 /* test_ph_cache: the phone-home profile cache round-trips, is private (0600), atomic, and a
  * corrupt or foreign file is ignored rather than trusted. */
 #include "check.h"
-#include "phone_home.h"
+#include "engine/phone_home.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

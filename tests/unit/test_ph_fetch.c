@@ -2,7 +2,7 @@
  * ?cuid=, a cached profile means no request, --refresh forces one, refused hosts get no
  * request at all, HTTP errors and oversize answers are clear failures. */
 #include "check.h"
-#include "phone_home.h"
+#include "engine/phone_home.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

@@ -1,7 +1,7 @@
 /* test_ph_xml: the phone-home ServiceInfo parser keeps what ESC keeps and refuses what a
  * hostile server could send (DTDs, entities, oversize, control characters). */
 #include "check.h"
-#include "phone_home.h"
+#include "engine/phone_home.h"
 
 #include <stdlib.h>
 

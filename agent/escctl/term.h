@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "tps_op.h"
+#include "engine/tps_op.h"
 
 struct term_ui {
     bool progress_tty; /* stderr is a terminal: draw a bar */
@@ -28,8 +28,5 @@ void term_progress_done(struct term_ui *t);
 /* Read one secret line from fd (up to newline or EOF, at most cap-1 bytes; the newline is
  * dropped). 0 ok, -1 on error / empty / too long. The caller wipes out. */
 int term_read_fd_secret(int fd, char *out, size_t cap);
-
-/* Human form of a TPS progress label: PROGRESS_KEY_GENERATION -> "key generation". */
-void term_task_label(const char *task, char *out, size_t cap);
 
 #endif

@@ -20,7 +20,7 @@
 #define ESC_ESCCTL_DIAG_H
 
 #include "conf.h"
-#include "phone_home.h"
+#include "engine/phone_home.h"
 #include "probe.h"
 
 #include <stdbool.h>

@@ -94,4 +94,8 @@ int tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
 /* "ESC-compatible" client version sent in BEGIN_OP. */
 #define TPS_CLIENT_VERSION "pam_esc 0.1"
 
+/* The words a user sees for a TPS progress label (task_label.c):
+ * PROGRESS_KEY_GENERATION -> "key generation"; unprintable bytes dropped. */
+void tps_task_label(const char *task, char *out, size_t cap);
+
 #endif

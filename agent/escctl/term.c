@@ -1,7 +1,6 @@
 /* term: terminal prompts and progress for escctl. See term.h. */
 #include "term.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -40,25 +39,6 @@ void term_progress_done(struct term_ui *t)
     }
 }
 
-void term_task_label(const char *task, char *out, size_t cap)
-{
-    size_t o = 0;
-    if (!cap)
-        return;
-    if (!task)
-        task = "";
-    if (strncmp(task, "PROGRESS_", 9) == 0)
-        task += 9;
-    for (; *task && o + 1 < cap; task++) {
-        unsigned char c = (unsigned char)*task;
-        if (c == '_')
-            out[o++] = ' ';
-        else if (isprint(c))
-            out[o++] = (char)tolower(c);
-    }
-    out[o] = '\0';
-}
-
 void term_progress(void *ctx, int pct, const char *task)
 {
     struct term_ui *t = ctx;
@@ -69,7 +49,7 @@ void term_progress(void *ctx, int pct, const char *task)
         pct = 0;
     if (pct > 100)
         pct = 100;
-    term_task_label(task, label, sizeof label);
+    tps_task_label(task, label, sizeof label);
     if (t->progress_tty) {
         char bar[BAR_WIDTH + 1];
         int fill = pct * BAR_WIDTH / 100;

@@ -3,10 +3,10 @@
  * the agent's own code and rules (phone_home.c, trust.c, tps_tls_setup). */
 #include "escctl_diag.h"
 
-#include "agent_op.h" /* agent_ph_err */
+#include "engine/agent_op.h" /* agent_ph_err */
 #include "escctl_ops.h"
-#include "tps_conv.h" /* tps_tls_setup */
-#include "trust.h"
+#include "engine/tps_conv.h" /* tps_tls_setup */
+#include "engine/trust.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* escctl_ops: the card-operation commands of escctl. See escctl_ops.h. */
 #include "escctl_ops.h"
 
-#include "agent_op.h"
+#include "engine/agent_op.h"
 #include "conf.h"
 #include "log.h"
 #include "term.h"
