@@ -11,32 +11,15 @@
 # - the next login with that card: only its PIN is asked;
 # - the TPS down (a new card again): pam_esc says so in one line, and the password logs in.
 . "$(dirname "$0")/lib.sh"
-CONSOLE=$ESC_TOP/tests/rig/console
-for f in "$ESC_BUILD/tests/vcard" "$ESC_BUILD/tests/tps"; do
-    [ -x "$f" ] || { skip console_login "not built: $f"; exit 0; }
-done
-why=$("$CONSOLE" check) || { skip console_login "$why"; exit 0; }
+. "$(dirname "$0")/console_helpers.bash"
+console_ready console_login
 rig_up --card formatted || { fail console_login "rig up failed"; exit 0; }
 PIN=24681357 PW=Console-Pw-9753
+SECRETS=("$PIN" "$PW")
 secret "$PIN"
 secret "$PW"
-"$CONSOLE" up --password "$PW" -- /bin/login >"$TMP/console.log" 2>&1 ||
+c up --password "$PW" -- /bin/login >"$TMP/console.log" 2>&1 ||
     { fail console_login "console up failed: $(tail -n 3 "$TMP/console.log" | tr '\n' ' ')"; exit 0; }
-
-c() { "$CONSOLE" "$@"; }
-# wait up to SECS for a line matching ERE, then type TEXT (if given)
-at() { c wait "$1" "$2" 2>>"$TMP/waits" && { [ $# -lt 3 ] || c type "$3"; }; }
-# the terminal since the mark, kept in FILE and shown in the log (it holds no secret: checked)
-shot() {
-    c screen >"$1"
-    echo "--- the terminal ($2):"
-    sed 's/^/  | /' "$1"
-}
-has() { grep -Eq -- "$1" "$2"; }
-no_secret() { ! grep -qF -e "$PIN" -e "$PW" -e "$RIG_LDAP_PASSWORD" "$1"; }
-prompts() { grep -E '^(LDAP User ID|LDAP Password|New PIN|Repeat PIN|Password|Smart card PIN)' "$1" | sed 's/: .*/:/'; }
-# shellcheck disable=SC2016 # typed into the user's shell, expanded there
-WHO='echo "user=$(id -un) tty=$(tty)"'
 
 # 1. the first login with a new card
 s=$TMP/first
@@ -50,17 +33,13 @@ at 10 ' login: $' "$RIG_USER" &&
     at 10 ': ENROLLED '
 echo "first login: $((SECONDS - t0)) s from the login prompt to escctl's answer"
 shot "$s" "first login"
-expect() { # NAME COND...
-    local n=$1; shift
-    if "$@"; then pass "$n"; else fail "$n" "see the terminal above; $(tail -n 2 "$TMP/waits" 2>/dev/null | tr '\n' ' ')"; fi
-}
-expect first_login_prompts_in_order diff <(prompts "$s") <(printf '%s\n' 'LDAP User ID:' 'LDAP Password:' \
+see first_login_prompts_in_order diff <(prompts "$s") <(printf '%s\n' 'LDAP User ID:' 'LDAP Password:' \
     'New PIN (4-10 characters):' 'Repeat PIN:')
-expect first_login_progress_shown has '^Enrolling your smart card: [0-9]+% ' "$s"
-expect first_login_says_enrolled has '^The card was enrolled\.$' "$s"
-expect first_login_shell_of_the_user has "^user=$RIG_USER tty=/dev/pts/" "$s"
-expect first_login_escctl_status_enrolled has "^$RIG_READER: ENROLLED " "$s"
-expect first_login_no_secret_on_screen no_secret "$s"
+see first_login_progress_shown has '^Enrolling your smart card: [0-9]+% ' "$s"
+see first_login_says_enrolled has '^The card was enrolled\.$' "$s"
+see first_login_shell_of_the_user has "^user=$RIG_USER tty=/dev/pts/" "$s"
+see first_login_escctl_status_enrolled has "^$RIG_READER: ENROLLED " "$s"
+see first_login_no_secret_on_screen no_secret "$s"
 
 # 2. the next login with the card: pam_esc says nothing, pam_pkcs11 asks for the PIN
 c type exit
@@ -71,30 +50,28 @@ at 10 ' login: $' "$RIG_USER" &&
     at 20 '@console:~\$ $' "$WHO"
 at 10 '^user='
 shot "$s" "next login"
-expect next_login_asks_the_pin_only diff <(prompts "$s") <(echo 'Smart card PIN:')
-expect next_login_shell_of_the_user has "^user=$RIG_USER tty=/dev/pts/" "$s"
-expect next_login_no_secret_on_screen no_secret "$s"
+see next_login_asks_the_pin_only diff <(prompts "$s") <(echo 'Smart card PIN:')
+see next_login_shell_of_the_user has "^user=$RIG_USER tty=/dev/pts/" "$s"
+see next_login_no_secret_on_screen no_secret "$s"
 
 # 3. the TPS is down and the card is new: one line says why, the password logs in
 c type exit
 "$RIG" card preset formatted >/dev/null 2>&1 || fail tps_down "rig card preset formatted failed"
-tps_pid=$(cat "$RIG_DIR/pids/tps.pid" 2>/dev/null)
-[ -n "$tps_pid" ] && kill "$tps_pid" 2>/dev/null
-for _ in $(seq 50); do kill -0 "$tps_pid" 2>/dev/null || break; sleep 0.1; done
+kill_tps || fail tps_down "the TPS did not stop"
 c run -- /bin/login
 s=$TMP/down
 at 10 ' login: $' "$RIG_USER"
 t0=$SECONDS
-at 30 '^Password: $' && ms=$((SECONDS - t0)) && c type "$PW" &&
+at 30 '^Password: $' && secs=$((SECONDS - t0)) && c type "$PW" &&
     at 20 '@console:~\$ $' "$WHO"
 at 10 '^user='
 shot "$s" "TPS down"
-echo "TPS down: the password prompt came ${ms:-?} s after the user name"
-expect tps_down_password_login has "^user=$RIG_USER tty=/dev/pts/" "$s"
-expect tps_down_no_pin_asked sh -c "! grep -q PIN '$s'"
+echo "TPS down: the password prompt came ${secs:-?} s after the user name"
+see tps_down_password_login has "^user=$RIG_USER tty=/dev/pts/" "$s"
+see tps_down_no_pin_asked sh -c "! grep -q PIN '$s'"
 # what pam_esc said: the lines between the user name and pam_pkcs11's first line
 sed -En '/^[^ ]+ login: [^ ]*$/,/^Smart card found\.$/p' "$s" | sed '1d;$d' >"$s.esc"
-expect tps_down_one_line_says_why sh -c "[ \$(wc -l <'$s.esc') = 1 ] && grep -q 'cannot be reached' '$s.esc'"
-expect tps_down_quick test "${ms:-99}" -le 10
-expect tps_down_no_secret_on_screen no_secret "$s"
+see tps_down_one_line_says_why sh -c "[ \$(wc -l <'$s.esc') = 1 ] && grep -q 'cannot be reached' '$s.esc'"
+see tps_down_quick test "${secs:-99}" -le 10
+see tps_down_no_secret_on_screen no_secret "$s"
 c type exit
