@@ -9,6 +9,7 @@ BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2 -g
 SAN     ?=
+VERSION ?= 0.1.0
 PREFIX  ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/libexec/pam_esc
 SYSCONFDIR ?= /etc
@@ -24,7 +25,7 @@ ifeq ($(SAN),fuzz)
 SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 BASE_CFLAGS := -std=c11 $(WARN) $(OPT) -fPIC -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon $(SANFLAGS) \
-	-DESC_LIBEXECDIR='"$(LIBEXECDIR)"' -DESC_SYSCONFDIR='"$(SYSCONFDIR)"'
+	-DESC_LIBEXECDIR='"$(LIBEXECDIR)"' -DESC_SYSCONFDIR='"$(SYSCONFDIR)"' -DESC_VERSION='"$(VERSION)"'
 BASE_LDFLAGS := $(SANFLAGS)
 
 pc = $(shell pkg-config $(1) 2>/dev/null)
@@ -37,6 +38,7 @@ XML_LIBS    := $(call pc,--libs libxml-2.0)
 NSS_CFLAGS  := $(call pc,--cflags nss)
 NSS_LIBS    := $(call pc,--libs nss)
 UDEV_LIBS   := $(call pc,--libs libudev)
+SYSTEMD_LIBS := $(call pc,--libs libsystemd)
 SSL_CFLAGS  := $(call pc,--cflags libcrypto)
 SSL_LIBS    := $(call pc,--libs libcrypto)
 ZLIB_LIBS   := $(call pc,--libs zlib)
