@@ -34,21 +34,23 @@ static void notify(struct session_state *s, const struct probe_facts *f,
                                 .detail = detail});
 }
 
-/* The card's facts as one sentence for the insert event. */
+/* The card's facts as one sentence for the insert event (the state has its own field). */
 static void describe(const struct probe_facts *f, char *out, size_t cap)
 {
-    int o = snprintf(out, cap, "%s", probe_state_name(f->state));
-    if (f->pin_tries_left >= 0 && o > 0 && (size_t)o < cap)
-        o += snprintf(out + o, cap - (size_t)o, ", PIN tries left %d", f->pin_tries_left);
-    if (f->not_after > 0 && o > 0 && (size_t)o < cap) {
+    size_t o = 0;
+    out[0] = '\0';
+    if (f->pin_tries_left >= 0)
+        o += (size_t)snprintf(out, cap, "PIN tries left %d", f->pin_tries_left);
+    if (f->not_after > 0 && o < cap) {
         char d[32];
         time_t na = (time_t)f->not_after;
         struct tm tm;
         if (gmtime_r(&na, &tm) && strftime(d, sizeof d, "%Y-%m-%d", &tm))
-            o += snprintf(out + o, cap - (size_t)o, ", certificates valid until %s", d);
+            o += (size_t)snprintf(out + o, cap - o, "%scertificates valid until %s", o ? ", " : "",
+                                  d);
     }
-    if (f->state == PROBE_ERROR && o > 0 && (size_t)o < cap)
-        snprintf(out + o, cap - (size_t)o, ": %s", esc_strerror(f->err));
+    if (f->state == PROBE_ERROR && o < cap)
+        snprintf(out + o, cap - o, "%s%s", o ? ", " : "", esc_strerror(f->err));
 }
 
 void session_card_inserted(struct session_state *s, const char *reader)
@@ -70,7 +72,7 @@ void session_card_inserted(struct session_state *s, const char *reader)
                                 .reader = reader,
                                 .state = probe_state_name(f->state),
                                 .cuid = f->have_cuid ? f->cuid_hex : NULL,
-                                .detail = detail});
+                                .detail = detail[0] ? detail : NULL});
     if (f->state == PROBE_ERROR) {
         events_emit(&(struct event){.event = "card_error",
                                     .reader = reader,
