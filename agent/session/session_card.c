@@ -7,6 +7,7 @@
 #include "session_notes.h"
 #include "session_notify.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -61,6 +62,9 @@ void session_card_inserted(struct session_state *s, const char *reader)
     const struct probe_facts *f = &out.facts;
     esc_err e;
 
+    /* libcurl's TLS library costs memory: set up only once a card needs it (main thread) */
+    if (!s->curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+        s->curl_ready = true;
     /* probe, then phone home through the cache (agent_op: the same steps an operation takes) */
     e = agent_phone_home(s->conf, reader, NULL, false, false, &out);
     if (f->state == PROBE_NO_CARD || f->state == PROBE_NO_READER)

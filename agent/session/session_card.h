@@ -10,6 +10,7 @@
 struct session_state {
     const struct esc_conf *conf; /* never NULL: the defaults when esc.conf is unusable */
     bool bus_missing_said;       /* "no session bus" is logged once until a call works again */
+    bool curl_ready;             /* libcurl (and its TLS library) set up at the first card */
 };
 
 void session_card_inserted(struct session_state *s, const char *reader);

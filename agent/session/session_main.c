@@ -216,9 +216,9 @@ int session_main(session_serve_fn serve)
         close(lock);
         return 1;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = run(&s, serve_conf, serve, l, sfd);
-    curl_global_cleanup();
+    if (s.curl_ready)
+        curl_global_cleanup();
     close(sfd);
     close(l);
     close(lock);
