@@ -278,7 +278,7 @@ static int get_string(struct cursor *c, char *out, size_t cap)
             default:
                 return -1;
             }
-        } else if (ch >= 0x80) {
+        } else if (ch >= 0x7f) {
             ch = '?';
         }
         if (o + 1 < cap)
