@@ -163,6 +163,7 @@ int escctl_cmd_log(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"follow", no_argument, NULL, 'f'},
+                                         {"conf", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     static struct reader_state st;
@@ -172,13 +173,16 @@ int escctl_cmd_log(int argc, char **argv)
     int ch;
 
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 'j':
             st.json = true;
             break;
         case 'f':
             follow_it = true;
+            break;
+        case 'c':
+            setenv("ESC_CONF", optarg, 1);
             break;
         case 'h':
             printf("usage: escctl log %s\n", ESCCTL_LOG_USAGE);

@@ -2,7 +2,7 @@
 #ifndef ESC_ESCCTL_LOG_H
 #define ESC_ESCCTL_LOG_H
 
-#define ESCCTL_LOG_USAGE "[--json] [--follow]"
+#define ESCCTL_LOG_USAGE "[--json] [--follow] [--conf FILE]"
 
 int escctl_cmd_log(int argc, char **argv);
 
