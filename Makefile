@@ -14,6 +14,7 @@ PREFIX  ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/libexec/pam_esc
 SYSCONFDIR ?= /etc
 SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
+AUTOSTARTDIR ?= $(SYSCONFDIR)/xdg/autostart
 PAMDIR  ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
@@ -95,11 +96,16 @@ install: all
 	install -m 0644 docs/escctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/escctl.1
 	install -m 0644 docs/esc.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/esc.conf.5
 	install -m 0644 docs/pam_esc.8 docs/esc-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	@# the user's session agent at the screensaver, socket-activated by systemd's user instance
+	@# the user's session daemon: at login (default.target) and socket-activated by the
+	@# screensaver's hand-off, through systemd's user instance
 	install -d $(DESTDIR)$(SYSTEMDUSERDIR)
 	install -m 0644 config/systemd/esc-agent.socket $(DESTDIR)$(SYSTEMDUSERDIR)/esc-agent.socket
 	sed 's#@LIBEXECDIR@#$(LIBEXECDIR)#' config/systemd/esc-agent.service.in >$(DESTDIR)$(SYSTEMDUSERDIR)/esc-agent.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUSERDIR)/esc-agent.service
+	@# the session daemon at login where no systemd user instance starts it
+	install -d $(DESTDIR)$(AUTOSTARTDIR)
+	sed 's#@LIBEXECDIR@#$(LIBEXECDIR)#' config/autostart/esc-agent.desktop.in >$(DESTDIR)$(AUTOSTARTDIR)/esc-agent.desktop
+	chmod 0644 $(DESTDIR)$(AUTOSTARTDIR)/esc-agent.desktop
 
 clean:
 	rm -rf $(BUILD)

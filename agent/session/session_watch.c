@@ -110,6 +110,22 @@ static bool wait_socket_change(sw_watcher *w, int ino, int timeout_ms)
     return !stopping(w);
 }
 
+/* Watch pcscd's socket directory, or its parent while the directory does not exist yet (it
+ * is made when pcscd starts): adding a watch again is harmless, so this is done before every
+ * wait. */
+static void watch_dir(int ino, const char *dir)
+{
+    char parent[PATH_MAX];
+    const uint32_t mask = IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE;
+    if (inotify_add_watch(ino, dir, mask) >= 0)
+        return;
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        slash[slash == parent ? 1 : 0] = '\0';
+    (void)inotify_add_watch(ino, parent, mask);
+}
+
 /* Connect to pcscd; wait for it (without a timer while nothing changes) when it is not there.
  * false when stopping. */
 static bool connect_pcscd(sw_watcher *w, bool *said_lost)
@@ -117,12 +133,12 @@ static bool connect_pcscd(sw_watcher *w, bool *said_lost)
     const char *path = socket_path();
     char dir[PATH_MAX];
     int ino = -1, tries = RETRY_COUNT;
-    bool ok = false;
+    bool ok = false, ino_tried = false;
 
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (slash && slash != dir)
-        *slash = '\0';
+    if (slash)
+        slash[slash == dir ? 1 : 0] = '\0';
     for (;;) {
         SCARDCONTEXT ctx;
         LONG r = SCARD_E_NO_SERVICE;
@@ -145,16 +161,14 @@ static bool connect_pcscd(sw_watcher *w, bool *said_lost)
             post(w, SW_PCSCD_LOST, NULL, d);
             *said_lost = true;
         }
-        if (ino < 0) {
+        if (!ino_tried) {
+            ino_tried = true;
             ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-            if (ino >= 0 &&
-                inotify_add_watch(ino, dir, IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE) <
-                    0) {
-                log_warn("cannot watch %s for pcscd: %s", dir, strerror(errno));
-                close(ino);
-                ino = -1;
-            }
+            if (ino < 0)
+                log_warn("inotify: %s; looking for pcscd every second", strerror(errno));
         }
+        if (ino >= 0)
+            watch_dir(ino, dir);
         /* a few quick retries after a change (the socket may exist a moment before pcscd
          * listens), then sleep until the directory changes again */
         if (tries > 0) {
