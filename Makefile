@@ -9,10 +9,12 @@ BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2 -g
 SAN     ?=
+VERSION ?= 0.1.0
 PREFIX  ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/libexec/pam_esc
 SYSCONFDIR ?= /etc
 SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
+AUTOSTARTDIR ?= $(SYSCONFDIR)/xdg/autostart
 PAMDIR  ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith
@@ -24,7 +26,7 @@ ifeq ($(SAN),fuzz)
 SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 BASE_CFLAGS := -std=c11 $(WARN) $(OPT) -fPIC -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon $(SANFLAGS) \
-	-DESC_LIBEXECDIR='"$(LIBEXECDIR)"' -DESC_SYSCONFDIR='"$(SYSCONFDIR)"'
+	-DESC_LIBEXECDIR='"$(LIBEXECDIR)"' -DESC_SYSCONFDIR='"$(SYSCONFDIR)"' -DESC_VERSION='"$(VERSION)"'
 BASE_LDFLAGS := $(SANFLAGS)
 
 pc = $(shell pkg-config $(1) 2>/dev/null)
@@ -37,6 +39,7 @@ XML_LIBS    := $(call pc,--libs libxml-2.0)
 NSS_CFLAGS  := $(call pc,--cflags nss)
 NSS_LIBS    := $(call pc,--libs nss)
 UDEV_LIBS   := $(call pc,--libs libudev)
+SYSTEMD_LIBS := $(call pc,--libs libsystemd)
 SSL_CFLAGS  := $(call pc,--cflags libcrypto)
 SSL_LIBS    := $(call pc,--libs libcrypto)
 ZLIB_LIBS   := $(call pc,--libs zlib)
@@ -93,11 +96,16 @@ install: all
 	install -m 0644 docs/escctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/escctl.1
 	install -m 0644 docs/esc.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/esc.conf.5
 	install -m 0644 docs/pam_esc.8 docs/esc-agent.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	@# the user's session agent at the screensaver, socket-activated by systemd's user instance
+	@# the user's session daemon: at login (default.target) and socket-activated by the
+	@# screensaver's hand-off, through systemd's user instance
 	install -d $(DESTDIR)$(SYSTEMDUSERDIR)
 	install -m 0644 config/systemd/esc-agent.socket $(DESTDIR)$(SYSTEMDUSERDIR)/esc-agent.socket
 	sed 's#@LIBEXECDIR@#$(LIBEXECDIR)#' config/systemd/esc-agent.service.in >$(DESTDIR)$(SYSTEMDUSERDIR)/esc-agent.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUSERDIR)/esc-agent.service
+	@# the session daemon at login where no systemd user instance starts it
+	install -d $(DESTDIR)$(AUTOSTARTDIR)
+	sed 's#@LIBEXECDIR@#$(LIBEXECDIR)#' config/autostart/esc-agent.desktop.in >$(DESTDIR)$(AUTOSTARTDIR)/esc-agent.desktop
+	chmod 0644 $(DESTDIR)$(AUTOSTARTDIR)/esc-agent.desktop
 
 clean:
 	rm -rf $(BUILD)

@@ -2,22 +2,54 @@
  *
  *   esc-agent --pam | --pam-serve     the pam_esc hand-off server (handoff/handoff.h), running
  *                                     the operation engine for each REQUEST
+ *   esc-agent --session               the session daemon (session/session.h): watches readers,
+ *                                     notifies, keeps the event log, serves the hand-offs
+ *   esc-agent --version
  *   esc-agent --op enroll|format|reset-pin|renew ESCCTL_OP_USAGE (escctl/escctl_ops.h)
  *                                     one card operation from a terminal, as escctl runs it;
  *                                     the exit code is escctl's */
 #include "escctl/escctl_ops.h"
+#include "events.h"
 #include "log.h"
 #include "handoff/handoff.h"
+#include "session/session.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#ifndef ESC_VERSION
+#define ESC_VERSION "unknown"
+#endif
+
 static void usage(void)
 {
     fprintf(stderr, "usage: esc-agent --op enroll|format|reset-pin|renew " ESCCTL_OP_USAGE "\n"
-                    "       esc-agent --pam | --pam-serve\n"
-                    "       esc-agent -h|--help\n");
+                    "       esc-agent --pam | --pam-serve | --session\n"
+                    "       esc-agent -h|--help | --version\n");
+}
+
+/* The engine for a hand-off, with its start and outcome in the event log (the session
+ * daemon's file, or syslog for the PAM-time helper). */
+static esc_err run_logged(struct handoff *h, const struct esc_conf *c, const struct ipc_msg *req)
+{
+    const char *reader = ipc_has(req, IPC_F_READER) && req->reader[0] ? req->reader : NULL;
+    char d[IPC_NAME_MAX + 64];
+    esc_err e;
+
+    snprintf(d, sizeof d, "%s for %s", req->id, ipc_has(req, IPC_F_USER) ? req->user : "?");
+    events_emit(&(struct event){.event = "op_start", .reader = reader, .detail = d});
+    e = handoff_run_engine(h, c, req);
+    events_emit(&(struct event){.event = e == ESC_OK ? "op_ok" : "op_failed",
+                                .reader = reader,
+                                .code = esc_err_name(e),
+                                .detail = e == ESC_OK ? req->id : esc_strerror(e)});
+    return e;
+}
+
+static void serve_handoff(int fd, const struct esc_conf *c)
+{
+    (void)handoff_serve(fd, c, run_logged);
 }
 
 int main(int argc, char **argv)
@@ -26,8 +58,20 @@ int main(int argc, char **argv)
     int n = 0;
     const char *op = NULL;
 
-    if (argc > 1 && strncmp(argv[1], "--pam", 5) == 0) /* the pam_esc hand-off */
-        return handoff_main(argc, argv, handoff_run_engine);
+    if (argc > 1 && strcmp(argv[1], "--pam") == 0) { /* the PAM-time helper: events to syslog */
+        events_to_syslog();
+        return handoff_main(argc, argv, run_logged);
+    }
+    if (argc > 1 && strcmp(argv[1], "--pam-serve") == 0) {
+        (void)events_to_file(NULL);
+        return handoff_main(argc, argv, run_logged);
+    }
+    if (argc == 2 && strcmp(argv[1], "--session") == 0)
+        return session_main(serve_handoff);
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("esc-agent %s\n", ESC_VERSION);
+        return 0;
+    }
     esc_log_init("esc-agent", ESC_LOG_WARN, false);
     signal(SIGPIPE, SIG_IGN);
     /* pull "--op NAME" out; the rest are the operation's own options */

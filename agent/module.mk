@@ -2,29 +2,34 @@
 #   engine/   Phone Home and its cache, the trust policy, the TPS conversation and operations
 #   escctl/   the command line (and the terminal's ask/progress callbacks)
 #   handoff/  the pam_esc hand-off server (esc-agent --pam, --pam-serve)
+#   session/  the session daemon (esc-agent --session): readers, notifications, event log
 # The fronts stand on the engine and never on each other; each part is a static library, and
 # the programs (main_agent.c, escctl/main_escctl.c) and the tests link the parts they use.
 # Includes across parts name the part: #include "engine/tps_op.h".
 AGENT_ENGINE_SRC  := $(wildcard agent/engine/*.c)
 AGENT_ESCCTL_SRC  := $(filter-out agent/escctl/main_escctl.c,$(wildcard agent/escctl/*.c))
 AGENT_HANDOFF_SRC := $(wildcard agent/handoff/*.c)
+AGENT_SESSION_SRC := $(wildcard agent/session/*.c)
 AGENT_ENGINE_LIB  := $(BUILD)/libescengine.a
 AGENT_ESCCTL_LIB  := $(BUILD)/libescctl.a
 AGENT_HANDOFF_LIB := $(BUILD)/libeschandoff.a
+AGENT_SESSION_LIB := $(BUILD)/libescsession.a
 # What the unit tests link: every part (the link pulls only what a test uses).
-AGENT_LIB  := $(AGENT_ESCCTL_LIB) $(AGENT_HANDOFF_LIB) $(AGENT_ENGINE_LIB)
-AGENT_LIBS := $(CURL_LIBS) $(XML_LIBS) $(NSS_LIBS) $(UDEV_LIBS)
+AGENT_LIB  := $(AGENT_SESSION_LIB) $(AGENT_ESCCTL_LIB) $(AGENT_HANDOFF_LIB) $(AGENT_ENGINE_LIB)
+AGENT_LIBS := $(CURL_LIBS) $(XML_LIBS) $(NSS_LIBS) $(UDEV_LIBS) $(SYSTEMD_LIBS) -lpthread
 $(BUILD)/obj/agent/%.o: MOD_CFLAGS = -Iagent $(PCSC_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) $(NSS_CFLAGS)
 
 $(AGENT_ENGINE_LIB): $(AGENT_ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
 $(AGENT_ESCCTL_LIB): $(AGENT_ESCCTL_SRC:%.c=$(BUILD)/obj/%.o)
 $(AGENT_HANDOFF_LIB): $(AGENT_HANDOFF_SRC:%.c=$(BUILD)/obj/%.o)
-$(AGENT_ENGINE_LIB) $(AGENT_ESCCTL_LIB) $(AGENT_HANDOFF_LIB):
+$(AGENT_SESSION_LIB): $(AGENT_SESSION_SRC:%.c=$(BUILD)/obj/%.o)
+$(AGENT_ENGINE_LIB) $(AGENT_ESCCTL_LIB) $(AGENT_HANDOFF_LIB) $(AGENT_SESSION_LIB):
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-# esc-agent: the hand-off server, and `--op` (one operation from a terminal, escctl's code)
-$(BUILD)/esc-agent: $(BUILD)/obj/agent/main_agent.o $(AGENT_HANDOFF_LIB) $(AGENT_ESCCTL_LIB) $(AGENT_ENGINE_LIB) $(COMMON_LIB)
+# esc-agent: the hand-off server, the session daemon, and `--op` (one operation from a
+# terminal, escctl's code)
+$(BUILD)/esc-agent: $(BUILD)/obj/agent/main_agent.o $(AGENT_SESSION_LIB) $(AGENT_HANDOFF_LIB) $(AGENT_ESCCTL_LIB) $(AGENT_ENGINE_LIB) $(COMMON_LIB)
 	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
 $(BUILD)/escctl: $(BUILD)/obj/agent/escctl/main_escctl.o $(AGENT_ESCCTL_LIB) $(AGENT_ENGINE_LIB) $(COMMON_LIB)
 	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)

@@ -28,6 +28,8 @@ void conf_defaults(struct esc_conf *c)
     c->tps_message_timeout = 90;
     snprintf(c->agent_user, sizeof c->agent_user, "%s", "esc-agent");
     c->log_level = ESC_LOG_WARN;
+    c->renew_days = 14;
+    c->pin_warn_tries = 2;
 }
 
 const char *conf_default_path(void)
@@ -264,11 +266,12 @@ static bool valid_url(const char *v)
 /* Apply one key/value. Returns NULL or what is wrong with it. */
 static const char *apply(struct esc_conf *c, const char *k, const char *v, unsigned *seen)
 {
-    enum { PT, LO, PH, AH, AHH, CA, CD, TT, AU, LL, RD, NKEYS };
+    enum { PT, LO, PH, AH, AHH, CA, CD, TT, AU, LL, RD, RN, PW, NKEYS };
     static const char *const keys[NKEYS] = {
         "probe_timeout_ms", "login_operations", "phone_home_url", "allowed_hosts",
         "allow_http_hosts", "ca_file",          "cache_dir",      "tps_message_timeout",
-        "agent_user",       "log_level",        "reader"};
+        "agent_user",       "log_level",        "reader",         "renew_days",
+        "pin_warn_tries"};
     int i;
 
     for (i = 0; i < NKEYS; i++)
@@ -318,6 +321,11 @@ static const char *apply(struct esc_conf *c, const char *k, const char *v, unsig
         return esc_log_level_parse(v, &c->log_level) == 0
                    ? NULL
                    : "must be one of error, warn, info, debug";
+    case RN:
+        return parse_uint(v, 0, 3650, &c->renew_days) ? NULL : "must be a number of days, 0..3650";
+    case PW:
+        return parse_uint(v, 0, 127, &c->pin_warn_tries) ? NULL
+                                                         : "must be a number of tries, 0..127";
     default:
         return copy_str(c->reader, sizeof c->reader, v) ? NULL : "value too long";
     }

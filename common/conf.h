@@ -16,6 +16,10 @@
  *   agent_user           account the PAM-time helper runs as; default "esc-agent"
  *   log_level            error|warn|info|debug, default warn
  *   reader               PC/SC reader name to use; default empty (= every reader)
+ *   renew_days           the session daemon warns when the card's certificates expire within
+ *                        this many days, 0..3650, default 14 (0: no warning)
+ *   pin_warn_tries       the session daemon warns when the PIN has this many tries left or
+ *                        fewer (but not 0), 0..127, default 2 (0: no warning)
  * An unknown key, a repeated key, a bad value or a line longer than CONF_LINE_MAX is an error
  * naming file:line. */
 #ifndef ESC_CONF_H
@@ -48,6 +52,8 @@ struct esc_conf {
     char agent_user[64];
     int log_level; /* enum esc_log_level */
     char reader[256];
+    unsigned renew_days;
+    unsigned pin_warn_tries;
 };
 
 void conf_defaults(struct esc_conf *c);

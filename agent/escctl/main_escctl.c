@@ -2,6 +2,7 @@
 #include "escctl.h"
 #include "escctl_certs.h"
 #include "escctl_diag.h"
+#include "escctl_log.h"
 #include "escctl_ops.h"
 
 #include "log.h"
@@ -10,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef ESC_VERSION
+#define ESC_VERSION "unknown"
+#endif
 
 static int cmd_help(int argc, char **argv);
 
@@ -43,6 +48,9 @@ static const struct command commands[] = {
     {"diag", escctl_cmd_diag, ESCCTL_DIAG_USAGE,
      "Why does the card not work? Checks esc.conf, pcscd, reader, card, phone home, TPS.\n"
      "  Each check is ok, a problem (what is wrong, what to do) or skipped after one."},
+    {"log", escctl_cmd_log, ESCCTL_LOG_USAGE,
+     "The session daemon's card events: time, reader, event, detail.\n"
+     "  --json prints the JSON lines as written; --follow waits for new ones."},
     {"help", cmd_help, "[COMMAND]", "Show the commands, or the options of one."},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -50,7 +58,7 @@ static const struct command commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: escctl [--conf FILE] [-v|--verbose] COMMAND [ARGS...]\n"
-               "       escctl -h|--help\n\ncommands:\n");
+               "       escctl -h|--help | --version\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         const char *d = commands[i].help;
         fprintf(f, "  %-11s %.*s\n", commands[i].name, (int)strcspn(d, "\n"), d);
@@ -95,6 +103,9 @@ int main(int argc, char **argv)
     while (i < argc && argv[i][0] == '-') {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
+            return ESCCTL_EXIT_OK;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("escctl %s\n", ESC_VERSION);
             return ESCCTL_EXIT_OK;
         } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
             level++;

@@ -1,14 +1,14 @@
-# The architecture rules that the linker can prove: pam_esc.so needs neither libcurl, libxml2
-# nor NSS; common/ uses none of them (nor PAM); the PAM module exports only the PAM entry points.
+# The architecture rules that the linker can prove: pam_esc.so needs neither libcurl, libxml2,
+# NSS nor libsystemd (the session daemon's D-Bus); common/ uses none of them (nor PAM); the PAM module exports only the PAM entry points.
 . "$(dirname "$0")/../integration/lib.sh"
 so=$ESC_BUILD_PLAIN/pam_esc.so
 needed=$(readelf -d "$so" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')
 if [ -z "$needed" ]; then
-    fail "pam_esc.so links no network, XML or certificate library" "cannot read $so"
-elif echo "$needed" | grep -Eq 'curl|xml2|nss3|nspr|smime|ssl3'; then
-    fail "pam_esc.so links no network, XML or certificate library" "NEEDED: $needed"
+    fail "pam_esc.so links no network, XML, certificate or D-Bus library" "cannot read $so"
+elif echo "$needed" | grep -Eq 'curl|xml2|nss3|nspr|smime|ssl3|systemd'; then
+    fail "pam_esc.so links no network, XML, certificate or D-Bus library" "NEEDED: $needed"
 else
-    pass "pam_esc.so links no network, XML or certificate library"
+    pass "pam_esc.so links no network, XML, certificate or D-Bus library"
 fi
 exports=$(nm -D --defined-only "$so" | awk '$2 == "T" { print $3 }' | sort | tr '\n' ' ')
 if [ "$exports" = "pam_sm_authenticate pam_sm_setcred " ]; then
@@ -16,7 +16,7 @@ if [ "$exports" = "pam_sm_authenticate pam_sm_setcred " ]; then
 else
     fail "pam_esc.so exports only pam_sm_authenticate and pam_sm_setcred" "exports: $exports"
 fi
-undef=$(nm -u "$ESC_BUILD_PLAIN"/libesccommon.a 2>/dev/null | awk '{ print $2 }' | grep -E '^(curl_|xml|NSS_|PK11_|CERT_|pam_)' | sort -u | tr '\n' ' ')
+undef=$(nm -u "$ESC_BUILD_PLAIN"/libesccommon.a 2>/dev/null | awk '{ print $2 }' | grep -E '^(curl_|xml|NSS_|PK11_|CERT_|pam_|sd_)' | sort -u | tr '\n' ' ')
 if [ -z "$undef" ]; then
     pass "common/ calls neither libcurl, libxml2, NSS nor PAM"
 else

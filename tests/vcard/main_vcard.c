@@ -24,6 +24,7 @@ static int usage(void)
             "       vcard provision --preset blank|formatted|enrolled|locked|expired --state FILE\n"
             "             --ca-dir DIR [--phone-home URL] [--user NAME] [--pin PIN]\n"
             "             [--cuid 20HEX] [--key-bits 1024|2048] [--pin-tries N] [--scp 1|2]\n"
+            "             [--valid-days N] [--pin-tries-left N]\n"
             "       vcard show --state FILE [--json]\n"
             "fault modes: garbage short long vanish:N slow:MS\n");
     return 2;
@@ -66,6 +67,8 @@ enum {
     OPT_BITS,
     OPT_TRIES,
     OPT_SCP,
+    OPT_VALID,
+    OPT_LEFT,
     OPT_JSON
 };
 
@@ -83,13 +86,15 @@ static const struct option OPTS[] = {
     {"key-bits", required_argument, NULL, OPT_BITS},
     {"pin-tries", required_argument, NULL, OPT_TRIES},
     {"scp", required_argument, NULL, OPT_SCP},
+    {"valid-days", required_argument, NULL, OPT_VALID},
+    {"pin-tries-left", required_argument, NULL, OPT_LEFT},
     {"json", no_argument, NULL, OPT_JSON},
     {NULL, 0, NULL, 0},
 };
 
 struct args {
     const char *state, *host, *fault, *preset, *ca_dir, *phone, *user, *pin, *cuid;
-    unsigned long port, bits, tries, scp;
+    unsigned long port, bits, tries, scp, valid_days, tries_left;
     bool json;
 };
 
@@ -139,6 +144,14 @@ static int parse_args(int argc, char **argv, struct args *a)
         case OPT_TRIES:
             if (!parse_ulong(optarg, 1, 127, &a->tries))
                 return fprintf(stderr, "vcard: --pin-tries wants 1..127\n"), -1;
+            break;
+        case OPT_VALID:
+            if (!parse_ulong(optarg, 1, 36500, &a->valid_days))
+                return fprintf(stderr, "vcard: --valid-days wants 1..36500\n"), -1;
+            break;
+        case OPT_LEFT:
+            if (!parse_ulong(optarg, 1, 127, &a->tries_left))
+                return fprintf(stderr, "vcard: --pin-tries-left wants 1..127\n"), -1;
             break;
         case OPT_SCP:
             if (!parse_ulong(optarg, 1, 2, &a->scp))
@@ -191,7 +204,9 @@ static int cmd_provision(const struct args *a)
                                         .cuid = a->cuid ? cuid : NULL,
                                         .key_bits = (unsigned)a->bits,
                                         .pin_tries = (uint8_t)a->tries,
-                                        .scp = (int)a->scp};
+                                        .scp = (int)a->scp,
+                                        .valid_days = (unsigned)a->valid_days,
+                                        .pin_tries_left = (uint8_t)a->tries_left};
     int rc = vc_provision(&c, &o) == 0 && vc_state_save(&c, a->state) == 0 ? 0 : 1;
     if (rc == 0)
         fprintf(stderr, "vcard: provisioned '%s' into %s\n", a->preset, a->state);

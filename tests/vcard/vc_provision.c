@@ -49,12 +49,16 @@ static int enroll(struct vc_card *c, const struct vc_provision_opts *o, bool exp
         return -1;
     time_t now = time(NULL);
     time_t nb = expired ? now - 400 * DAY : now - DAY;
-    time_t na = expired ? now - 30 * DAY : now + 365 * DAY;
+    time_t na = expired         ? now - 30 * DAY
+                : o->valid_days ? now + (time_t)o->valid_days * DAY
+                                : now + 365 * DAY;
     if (pl < 4 || pl > VC_PIN_MAX) {
         fprintf(stderr, "vcard: the PIN must have 4 to %d characters\n", VC_PIN_MAX);
         goto out;
     }
     vc_pin_set(&c->pins[0], (const uint8_t *)o->pin, pl, o->pin_tries);
+    if (o->pin_tries_left && o->pin_tries_left < o->pin_tries)
+        c->pins[0].tries_left = o->pin_tries_left;
     if (vc_key_generate(c, 2 * SIGN_CERT, 2 * SIGN_CERT + 1, o->key_bits, PIN0_ACL) != SW_OK ||
         vc_key_generate(c, 2 * ENCRYPT_CERT, 2 * ENCRYPT_CERT + 1, o->key_bits, PIN0_ACL) !=
             SW_OK) {

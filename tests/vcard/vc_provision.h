@@ -21,6 +21,11 @@ struct vc_provision_opts {
     unsigned key_bits;   /* 1024 or 2048 */
     uint8_t pin_tries;
     int scp; /* 1 or 2 */
+    /* enrolled: the certificates' notAfter this many days from now (0: a year), as a card
+     * whose certificates are about to expire */
+    unsigned valid_days;
+    /* enrolled: PIN tries left below pin_tries (0: all of them), as after wrong PINs */
+    uint8_t pin_tries_left;
 };
 
 /* Initialises `c` as the preset. 0, or -1 with a one-sentence message on stderr. */
