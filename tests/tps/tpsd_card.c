@@ -110,6 +110,11 @@ int tpsd_card_secure(struct tpsd_card *k, const uint8_t *plain, size_t len, int 
     return tpsd_card_apdu(k, wrapped, n, resp, rlen, sw);
 }
 
+int tpsd_card_le_trailer(const struct tpsd_card *k)
+{
+    return !(k->no_le_byte && k->scp == GP_SCP01);
+}
+
 int tpsd_card_secure_ok(struct tpsd_card *k, const uint8_t *plain, size_t len, int code)
 {
     uint8_t resp[TPSD_RESP_MAX];
@@ -364,7 +369,7 @@ int tpsd_card_read_object(struct tpsd_card *k, const uint8_t id[4], size_t off, 
         memcpy(a + 5, id, 4);
         put32(a + 9, off);
         a[13] = (uint8_t)n;
-        if (tpsd_card_secure(k, a, sizeof(a), 1, r, &rlen, &sw) < 0)
+        if (tpsd_card_secure(k, a, sizeof(a), tpsd_card_le_trailer(k), r, &rlen, &sw) < 0)
             return -1;
         if (sw != 0x9000 || rlen != n) {
             tpsd_log(k->id, "READ OBJECT at %zu: %zu of %zu bytes, SW %04X", off, rlen, n, sw);
