@@ -72,8 +72,8 @@ int tpsd_card_apdu(struct tpsd_card *k, const uint8_t *apdu, size_t len, uint8_t
     memcpy(resp, data->val, *rlen);
     *sw = (uint16_t)(data->val[data->len - 2] << 8 | data->val[data->len - 1]);
     if (tpsd_log_verbose())
-        tpsd_log(k->id, "apdu %02X %02X %02X %02X -> %zu bytes, SW %04X", apdu[0], apdu[1], apdu[2],
-                 apdu[3], *rlen, *sw);
+        tpsd_log(k->id, "apdu %02X %02X %02X %02X (%zu bytes) -> %zu bytes, SW %04X", apdu[0],
+                 apdu[1], apdu[2], apdu[3], len, *rlen, *sw);
     rc = 0;
 out:
     tps_enc_wipe(&e);
