@@ -18,10 +18,10 @@ enum tpsd_keytype { KT_SIGNING, KT_ENCRYPTION, KT_COUNT };
 
 /* op.enroll.<type>.renewal.<keyType>.* (pki CS.cfg; defaults as shipped there). */
 struct tpsd_renewal {
-    bool enable;               /* .enable=true */
-    bool grace_enable;         /* .gracePeriod.enable=false */
-    int grace_before;          /* .gracePeriod.before=30 (days; <= 0: no limit) */
-    int grace_after;           /* .gracePeriod.after=30 (days; <= 0: no limit) */
+    bool enable;       /* .enable=true */
+    bool grace_enable; /* .gracePeriod.enable=false */
+    int grace_before;  /* .gracePeriod.before=30 (days; <= 0: no limit) */
+    int grace_after;   /* .gracePeriod.after=30 (days; <= 0: no limit) */
 };
 
 struct tpsd_config {

@@ -15,8 +15,8 @@
 
 static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const status_names[TS_COUNT] = {
-    "uninitialized", "formatted", "active",    "disabled",           "damaged",
-    "lost",          "suspended", "temp_lost_perm_lost", "terminated"};
+    "uninitialized", "formatted",           "active",    "disabled", "damaged", "lost",
+    "suspended",     "temp_lost_perm_lost", "terminated"};
 
 #define DB_LINE_MAX  4096
 #define DB_MAX_BYTES (4 << 20)

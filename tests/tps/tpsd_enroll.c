@@ -106,7 +106,8 @@ static int check_token(struct tpsd_op *op, bool *force_format)
         return 0;
     }
     if (!tpsd_tstatus_op_allowed(op->token.status, TS_ACTIVE)) {
-        tpsd_log(op->id, "token is %s: no transition to active", tpsd_tstatus_name(op->token.status));
+        tpsd_log(op->id, "token is %s: no transition to active",
+                 tpsd_tstatus_name(op->token.status));
         return TPSD_ST_DISABLED_TOKEN;
     }
     *force_format = op->policy.force_format || !k->applet_present;
@@ -166,14 +167,16 @@ static int enroll_keys(struct tpsd_op *op, struct z0_cert *certs, uint8_t **der,
             rc = tpsd_keygen_card(op, priv, pub, &keys[i]);
         if (rc)
             return rc;
-        der[i] = tpsd_issue_cert(op, &keys[i], i + 1, uid, op->user_cn[0] ? op->user_cn : uid, &len);
+        der[i] =
+            tpsd_issue_cert(op, &keys[i], i + 1, uid, op->user_cn[0] ? op->user_cn : uid, &len);
         if (!der[i])
             return TPSD_ST_CA_RESPONSE;
-        certs[i] = (struct z0_cert){.der = der[i],
-                                    .der_len = len,
-                                    .label = i == 0 ? "Signing Certificate" : "Encryption Certificate",
-                                    .cert_index = (unsigned)(i + 1),
-                                    .usage = i == 0 ? Z0_SIGNING : Z0_ENCRYPTION};
+        certs[i] =
+            (struct z0_cert){.der = der[i],
+                             .der_len = len,
+                             .label = i == 0 ? "Signing Certificate" : "Encryption Certificate",
+                             .cert_index = (unsigned)(i + 1),
+                             .usage = i == 0 ? Z0_SIGNING : Z0_ENCRYPTION};
     }
     return 0;
 }
@@ -209,7 +212,8 @@ int tpsd_enroll(struct tpsd_op *op)
     renewal = op->have_token && op->token.status == TS_ACTIVE && op->policy.renew && !force_format;
     if (force_format) {
         tpsd_log(op->id, "%s: formatting first",
-                 op->have_token && k->applet_present ? "FORCE_FORMAT" : "unknown token or no applet");
+                 op->have_token && k->applet_present ? "FORCE_FORMAT"
+                                                     : "unknown token or no applet");
         rc = tpsd_format(op, true);
         if (rc)
             return rc;
@@ -221,7 +225,8 @@ int tpsd_enroll(struct tpsd_op *op)
         rc = renew(op, &z, certs, der, &n, &version);
     } else {
         version = next_object_version(op);
-        rc = k->err ? tpsd_op_err(op, TPSD_ST_CANNOT_PERFORM) : enroll_keys(op, certs, der, &recovered);
+        rc = k->err ? tpsd_op_err(op, TPSD_ST_CANNOT_PERFORM)
+                    : enroll_keys(op, certs, der, &recovered);
     }
     if (rc)
         goto out;

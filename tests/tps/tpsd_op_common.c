@@ -135,7 +135,8 @@ int tpsd_op_load_token(struct tpsd_op *op)
         return TPSD_ST_DB;
     }
     op->have_token = rc == 0;
-    tpsd_policy_resolve(&op->policy, op->cfg->default_policy, op->have_token ? op->token.policy : NULL);
+    tpsd_policy_resolve(&op->policy, op->cfg->default_policy,
+                        op->have_token ? op->token.policy : NULL);
     if (op->have_token)
         tpsd_log(op->id, "token %s: %s, owner '%s'", op->token.cuid,
                  tpsd_tstatus_name(op->token.status), op->token.owner);

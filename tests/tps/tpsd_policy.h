@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 /* pki base/tps/shared/conf/CS.cfg tokendb.defaultPolicy */
-#define TPSD_DOGTAG_DEFAULT_POLICY                                                               \
+#define TPSD_DOGTAG_DEFAULT_POLICY                                                                 \
     "RE_ENROLL=YES;RENEW=NO;FORCE_FORMAT=NO;PIN_RESET=NO;RESET_PIN_RESET_TO_NO=NO"
 
 struct tpsd_policy {

@@ -123,11 +123,16 @@ static void test_policy_and_states(void)
         EXPECT_EQ((int)r.status, s);
     }
     EXPECT_EQ(tpsd_db_parse_line("99998888777766665555 status=lost_forever", &r), -1);
-    /* enroll: formatted/active only; format: also uninitialized (tps.operations.allowedTransitions) */
-    EXPECT(tpsd_tstatus_op_allowed(TS_ACTIVE, TS_ACTIVE) && tpsd_tstatus_op_allowed(TS_FORMATTED, TS_ACTIVE));
-    EXPECT(!tpsd_tstatus_op_allowed(TS_SUSPENDED, TS_ACTIVE) && !tpsd_tstatus_op_allowed(TS_TERMINATED, TS_ACTIVE));
-    EXPECT(!tpsd_tstatus_op_allowed(TS_UNINITIALIZED, TS_ACTIVE) && tpsd_tstatus_op_allowed(TS_UNINITIALIZED, TS_FORMATTED));
-    EXPECT(!tpsd_tstatus_op_allowed(TS_LOST, TS_FORMATTED) && !tpsd_tstatus_op_allowed(TS_DAMAGED, TS_FORMATTED));
+    /* enroll: formatted/active only; format: also uninitialized (tps.operations.allowedTransitions)
+     */
+    EXPECT(tpsd_tstatus_op_allowed(TS_ACTIVE, TS_ACTIVE) &&
+           tpsd_tstatus_op_allowed(TS_FORMATTED, TS_ACTIVE));
+    EXPECT(!tpsd_tstatus_op_allowed(TS_SUSPENDED, TS_ACTIVE) &&
+           !tpsd_tstatus_op_allowed(TS_TERMINATED, TS_ACTIVE));
+    EXPECT(!tpsd_tstatus_op_allowed(TS_UNINITIALIZED, TS_ACTIVE) &&
+           tpsd_tstatus_op_allowed(TS_UNINITIALIZED, TS_FORMATTED));
+    EXPECT(!tpsd_tstatus_op_allowed(TS_LOST, TS_FORMATTED) &&
+           !tpsd_tstatus_op_allowed(TS_DAMAGED, TS_FORMATTED));
 }
 
 static void test_faults(void)

@@ -74,7 +74,8 @@ static void test_pin_reset_default_policy_refuses(void)
     struct tpsd_client_result r;
     const char *saved = cfg.default_policy;
     set_policy("");
-    cfg.default_policy = "RE_ENROLL=YES;RENEW=NO;FORCE_FORMAT=NO;PIN_RESET=NO;RESET_PIN_RESET_TO_NO=NO";
+    cfg.default_policy =
+        "RE_ENROLL=YES;RENEW=NO;FORCE_FORMAT=NO;PIN_RESET=NO;RESET_PIN_RESET_TO_NO=NO";
     EXPECT_EQ(run_op(3, "11112222", &r), 0);
     EXPECT_EQ(r.result, 1);
     EXPECT_EQ(r.message, 27);

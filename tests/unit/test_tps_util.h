@@ -124,8 +124,8 @@ static void set_policy(const char *policy)
 static int tt_setup(const char *const *extra)
 {
     static char ca[300], db[300], arch[300];
-    char *argv[32] = {"tps", "--ca-dir", ca, "--http-port", "1", "--db", db, "--archive-dir", arch,
-                      "--msg-timeout", "20"};
+    char *argv[32] = {"tps", "--ca-dir",      ca,   "--http-port",   "1", "--db",
+                      db,    "--archive-dir", arch, "--msg-timeout", "20"};
     int argc = 11;
     if (!mkdtemp(tt_dir))
         return -1;
