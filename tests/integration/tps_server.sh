@@ -3,7 +3,8 @@
 # HTTP answers as Dogtag's servlet gives them (405, 400), phone-home XML well-formed and
 # counted, the TLS port verified with the test CA, the lock-step conversation framed by
 # s=<len> (not by chunks), one TCP connection per operation, the fault knobs, and - when the
-# virtual card is built - enroll / PIN reset / format against it with the token-DB rules.
+# virtual card is built - enroll / PIN reset / format against it with the token-DB rules,
+# operation 4 answered as Dogtag does, renewal inside enroll under the token's policy.
 . "$(dirname "$0")/lib.sh"
 TPSBIN=$ESC_BUILD/tests/tps
 CLIENT=$ESC_BUILD/tests/tps-client
@@ -259,11 +260,43 @@ grep -q '^END_OP operation=3 result=0 message=0 ' "$TMP/l1.out" && pass tps_serv
 sed -i "/^$cuid /d" "$RIG_TPS_DB"
 "$RIG" card preset expired >"$TMP/preset5.log" 2>&1
 before=$(moduli | sort | md5sum)
-client --op renew --user "$RIG_LDAP_USER" >"$TMP/n1.out" 2>&1
-grep -q '^END_OP operation=4 result=0 message=0 ' "$TMP/n1.out" && pass tps_server_renew ||
-    fail tps_server_renew "$(tail -n 2 "$TMP/n1.out" | tr '\n' ' ')"
+# operation 4: Dogtag's TPSSession does nothing and answers END_OP 4/1/0 at once
+client --op renew --user "$RIG_LDAP_USER" >"$TMP/n0.out" 2>&1
+grep -q '^END_OP operation=4 result=1 message=0 messages=1 apdus=0' "$TMP/n0.out" && pass tps_server_op4_as_dogtag ||
+    fail tps_server_op4_as_dogtag "$(tail -n 2 "$TMP/n0.out" | tr '\n' ' ')"
+# renewal is an enroll of an ACTIVE token whose policy says RENEW=YES: same keys, later notAfter.
+# (Each preset has its own CUID: an enroll with a wrong password makes the TPS adopt the card.)
+TPSCLIENT_PASSWORD=wrong client --op enroll --user "$RIG_LDAP_USER" >"$TMP/n00.out" 2>&1
+cuid=$(sed -n 's/.*adopted token \([0-9A-F]\{20\}\),.*/\1/p' "$RIG_TPS_LOG" | tail -n 1)
+grep -q "^$cuid status=active owner=$RIG_LDAP_USER .* policy=RE_ENROLL=YES;RENEW=NO;" "$RIG_TPS_DB" &&
+    pass tps_server_enroll_adopts || fail tps_server_enroll_adopts "$(cat "$RIG_TPS_DB")"
+sed -i "s/^\($cuid .*\) policy=.*/\1 policy=RENEW=YES/" "$RIG_TPS_DB"
+# earliest_not_after: the earliest notAfter among the card's certificates (epoch seconds)
+earliest_not_after() {
+    local id
+    for id in $(pkcs11-tool --module "$COOLKEY" -O --type cert 2>/dev/null | sed -n 's/^ *ID: *//p'); do
+        pkcs11-tool --module "$COOLKEY" --read-object --type cert --id "$id" -o "$TMP/c.der" >/dev/null 2>&1 &&
+            date -d "$(openssl x509 -inform DER -in "$TMP/c.der" -noout -enddate | sed 's/^notAfter=//')" +%s
+    done | sort -n | head -n 1
+}
+na_before=$(earliest_not_after)
+TPSCLIENT_PIN=86427531 client --op enroll --user "$RIG_LDAP_USER" >"$TMP/n1.out" 2>&1
+grep -q '^END_OP operation=1 result=0 message=0 ' "$TMP/n1.out" && grep -q 'certificate(s) renewed' "$RIG_TPS_LOG" &&
+    pass tps_server_renew_in_enroll || fail tps_server_renew_in_enroll "$(tail -n 2 "$TMP/n1.out" | tr '\n' ' ')"
 [ "$(moduli | sort | md5sum)" = "$before" ] && pass tps_server_renew_same_keys ||
     fail tps_server_renew_same_keys "the renewed certificates carry other keys"
+na_after=$(earliest_not_after)
+[ "${na_after:-0}" -gt "$(date +%s)" ] && [ "${na_before:-0}" -lt "$(date +%s)" ] && pass tps_server_renew_later_not_after ||
+    fail tps_server_renew_later_not_after "earliest notAfter $na_before -> $na_after"
+grep -q '^TOKEN_PDU 84 0C ' "$TMP/n1.out" && fail tps_server_renew_no_keygen "GENERATE KEY sent" ||
+    pass tps_server_renew_no_keygen
+# neither RE_ENROLL nor RENEW: 26 before the login
+sed -i "s/^\($cuid .*\) policy=.*/\1 policy=RE_ENROLL=NO;RENEW=NO/" "$RIG_TPS_DB"
+client --op enroll --user "$RIG_LDAP_USER" >"$TMP/n2.out" 2>&1
+grep -q '^END_OP operation=1 result=1 message=26 ' "$TMP/n2.out" && ! grep -q 'LOGIN_REQUEST' "$TMP/n2.out" &&
+    pass tps_server_enroll_policy_disabled || fail tps_server_enroll_policy_disabled "$(tail -n 2 "$TMP/n2.out" | tr '\n' ' ')"
+[ "$(moduli | sort | md5sum)" = "$before" ] && pass tps_server_enroll_policy_disabled_untouched ||
+    fail tps_server_enroll_policy_disabled_untouched "the card's certificates changed"
 
 # --- the directory down: END_OP 25 (STATUS_ERROR_LDAP_CONN) ---
 kill "$(cat "$RIG_DIR/pids/slapd.pid")" 2>/dev/null

@@ -72,8 +72,8 @@ int tpsd_card_apdu(struct tpsd_card *k, const uint8_t *apdu, size_t len, uint8_t
     memcpy(resp, data->val, *rlen);
     *sw = (uint16_t)(data->val[data->len - 2] << 8 | data->val[data->len - 1]);
     if (tpsd_log_verbose())
-        tpsd_log(k->id, "apdu %02X %02X %02X %02X -> %zu bytes, SW %04X", apdu[0], apdu[1], apdu[2],
-                 apdu[3], *rlen, *sw);
+        tpsd_log(k->id, "apdu %02X %02X %02X %02X (%zu bytes) -> %zu bytes, SW %04X", apdu[0],
+                 apdu[1], apdu[2], apdu[3], len, *rlen, *sw);
     rc = 0;
 out:
     tps_enc_wipe(&e);
@@ -108,6 +108,11 @@ int tpsd_card_secure(struct tpsd_card *k, const uint8_t *plain, size_t len, int 
         return tpsd_card_fail(k, TPSD_ST_SECURE_CHANNEL);
     }
     return tpsd_card_apdu(k, wrapped, n, resp, rlen, sw);
+}
+
+int tpsd_card_le_trailer(const struct tpsd_card *k)
+{
+    return !(k->no_le_byte && k->scp == GP_SCP01);
 }
 
 int tpsd_card_secure_ok(struct tpsd_card *k, const uint8_t *plain, size_t len, int code)
@@ -364,7 +369,7 @@ int tpsd_card_read_object(struct tpsd_card *k, const uint8_t id[4], size_t off, 
         memcpy(a + 5, id, 4);
         put32(a + 9, off);
         a[13] = (uint8_t)n;
-        if (tpsd_card_secure(k, a, sizeof(a), 1, r, &rlen, &sw) < 0)
+        if (tpsd_card_secure(k, a, sizeof(a), tpsd_card_le_trailer(k), r, &rlen, &sw) < 0)
             return -1;
         if (sw != 0x9000 || rlen != n) {
             tpsd_log(k->id, "READ OBJECT at %zu: %zu of %zu bytes, SW %04X", off, rlen, n, sw);

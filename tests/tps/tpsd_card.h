@@ -39,6 +39,7 @@ struct tpsd_card {
     struct gp_keyset keys;
     struct gp_session sess;
     bool channel_open;
+    bool no_le_byte; /* channel.scp01.no.le.byte: no Le 00 after READ OBJECT / GENERATE KEY */
 };
 
 void tpsd_card_init(struct tpsd_card *k, struct tpsd_conv *conv, unsigned long id);
@@ -52,6 +53,9 @@ int tpsd_card_apdu(struct tpsd_card *k, const uint8_t *apdu, size_t len, uint8_t
 /* Secure-channel APDU: `plain` = 84 INS P1 P2 [Lc data], wrapped with gp_wrap. */
 int tpsd_card_secure(struct tpsd_card *k, const uint8_t *plain, size_t len, int le_trailer,
                      uint8_t *resp, size_t *rlen, uint16_t *sw);
+/* Whether READ OBJECT and GENERATE KEY carry the Le 00 trailer: always, unless no_le_byte
+ * is set and the channel is SCP01 (pki SecureChannel.skipTrailerLeByteScp01). */
+int tpsd_card_le_trailer(const struct tpsd_card *k);
 /* Secure APDU that must answer 9000; `code` is the END_OP code when it does not. */
 int tpsd_card_secure_ok(struct tpsd_card *k, const uint8_t *plain, size_t len, int code);
 

@@ -1,6 +1,8 @@
 /* tpsd_config: command-line flags. */
 #include "tpsd_config.h"
 
+#include "tpsd_policy.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -8,7 +10,13 @@
 #include <string.h>
 
 static const char *const type_names[TT_COUNT] = {"userKey", "userKeyArchive", "noAuth"};
-static const char *const op_names[OI_COUNT] = {"enroll", "format", "pinReset", "renew"};
+static const char *const op_names[OI_COUNT] = {"enroll", "format", "pinReset"};
+static const char *const kt_names[KT_COUNT] = {"signing", "encryption"};
+
+const char *tpsd_keytype_name(int kt)
+{
+    return kt >= 0 && kt < KT_COUNT ? kt_names[kt] : "unknown";
+}
 
 int tpsd_type_from_name(const char *name)
 {
@@ -33,7 +41,10 @@ void tpsd_config_usage(const char *prog)
             "  --issuer-name S --operation-url URL --phone-home-token-type T --ui-url URL\n"
             "  --enrolled-token-browser-url URL --enrolled-token-url URL --issuer-info URL\n"
             "  --default-type T --auth TYPE.OP=on|off --applet-version V --key-size BITS\n"
-            "  --pin-min N --pin-max N --cert-days N --msg-timeout SECONDS\n",
+            "  --pin-min N --pin-max N --cert-days N --msg-timeout SECONDS\n"
+            "  --default-policy 'RE_ENROLL=YES;RENEW=NO;...' --no-le-byte\n"
+            "  --renewal TYPE.KEYTYPE.enable|gracePeriod.enable=true|false\n"
+            "  --renewal TYPE.KEYTYPE.gracePeriod.before|gracePeriod.after=DAYS\n",
             prog);
 }
 
@@ -74,6 +85,47 @@ static int set_auth(struct tpsd_config *c, const char *arg)
     return 0;
 }
 
+/* "userKey.signing.gracePeriod.before=30" (op.enroll.<type>.renewal.<keyType>.<key>) */
+static int set_renewal(struct tpsd_config *c, const char *arg)
+{
+    char buf[96];
+    char *kt, *key, *eq;
+    int t, k = -1;
+    unsigned days;
+    struct tpsd_renewal *r;
+    if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+        return -1;
+    kt = strchr(buf, '.');
+    key = kt ? strchr(kt + 1, '.') : NULL;
+    eq = key ? strchr(key + 1, '=') : NULL;
+    if (!eq)
+        return -1;
+    *kt++ = *key++ = *eq++ = '\0';
+    t = tpsd_type_from_name(buf);
+    for (int i = 0; i < KT_COUNT; i++)
+        if (strcmp(kt, kt_names[i]) == 0)
+            k = i;
+    if (t < 0 || k < 0)
+        return -1;
+    r = &c->renewal[t][k];
+    if (strcmp(key, "enable") == 0 || strcmp(key, "gracePeriod.enable") == 0) {
+        bool *b = key[0] == 'e' ? &r->enable : &r->grace_enable;
+        if (strcmp(eq, "true") != 0 && strcmp(eq, "false") != 0)
+            return -1;
+        *b = strcmp(eq, "true") == 0;
+        return 0;
+    }
+    if (to_uint(eq, 0, 36500, &days) < 0)
+        return -1;
+    if (strcmp(key, "gracePeriod.before") == 0)
+        r->grace_before = (int)days;
+    else if (strcmp(key, "gracePeriod.after") == 0)
+        r->grace_after = (int)days;
+    else
+        return -1;
+    return 0;
+}
+
 static void defaults(struct tpsd_config *c)
 {
     memset(c, 0, sizeof(*c));
@@ -93,6 +145,11 @@ static void defaults(struct tpsd_config *c)
     for (int t = 0; t < TT_COUNT; t++)
         for (int o = 0; o < OI_COUNT; o++)
             c->auth[t][o] = t != TT_NOAUTH;
+    for (int t = 0; t < TT_COUNT; t++)
+        for (int k = 0; k < KT_COUNT; k++)
+            c->renewal[t][k] = (struct tpsd_renewal){
+                .enable = true, .grace_enable = false, .grace_before = 30, .grace_after = 30};
+    c->default_policy = TPSD_DOGTAG_DEFAULT_POLICY;
 }
 
 int tpsd_config_parse(struct tpsd_config *c, int argc, char **argv)
@@ -126,7 +183,10 @@ int tpsd_config_parse(struct tpsd_config *c, int argc, char **argv)
         O_PINMIN,
         O_PINMAX,
         O_DAYS,
-        O_TMO
+        O_TMO,
+        O_POLICY,
+        O_NOLE,
+        O_RENEWAL
     };
     static const struct option opts[] = {{"bind", 1, 0, O_BIND},
                                          {"http-port", 1, 0, O_HTTP},
@@ -157,6 +217,9 @@ int tpsd_config_parse(struct tpsd_config *c, int argc, char **argv)
                                          {"pin-max", 1, 0, O_PINMAX},
                                          {"cert-days", 1, 0, O_DAYS},
                                          {"msg-timeout", 1, 0, O_TMO},
+                                         {"default-policy", 1, 0, O_POLICY},
+                                         {"no-le-byte", 0, 0, O_NOLE},
+                                         {"renewal", 1, 0, O_RENEWAL},
                                          {0, 0, 0, 0}};
     unsigned port;
     int o;
@@ -263,6 +326,18 @@ int tpsd_config_parse(struct tpsd_config *c, int argc, char **argv)
             break;
         case O_TMO:
             if (to_uint(optarg, 1, 3600, &c->msg_timeout_s) < 0)
+                goto bad;
+            break;
+        case O_POLICY:
+            if (strlen(optarg) >= 256)
+                goto bad;
+            c->default_policy = optarg;
+            break;
+        case O_NOLE:
+            c->no_le_byte = true;
+            break;
+        case O_RENEWAL:
+            if (set_renewal(c, optarg) < 0)
                 goto bad;
             break;
         default:

@@ -11,8 +11,18 @@ enum tpsd_type {
     TT_NOAUTH,          /* like userKey, no user authentication for any operation */
     TT_COUNT
 };
-/* Operations with a per-profile auth.enable switch. */
-enum tpsd_opidx { OI_ENROLL, OI_FORMAT, OI_RESET_PIN, OI_RENEW, OI_COUNT };
+/* Operations with a per-profile auth.enable switch (op.<op>.<type>.auth.enable). */
+enum tpsd_opidx { OI_ENROLL, OI_FORMAT, OI_RESET_PIN, OI_COUNT };
+/* The key types of a profile (op.enroll.<type>.keyGen/renewal.keyType.value.0/1). */
+enum tpsd_keytype { KT_SIGNING, KT_ENCRYPTION, KT_COUNT };
+
+/* op.enroll.<type>.renewal.<keyType>.* (pki CS.cfg; defaults as shipped there). */
+struct tpsd_renewal {
+    bool enable;       /* .enable=true */
+    bool grace_enable; /* .gracePeriod.enable=false */
+    int grace_before;  /* .gracePeriod.before=30 (days; <= 0: no limit) */
+    int grace_after;   /* .gracePeriod.after=30 (days; <= 0: no limit) */
+};
 
 struct tpsd_config {
     const char *bind_addr;     /* 127.0.0.1 */
@@ -35,6 +45,9 @@ struct tpsd_config {
     /* profile */
     const char *default_type; /* when BEGIN_OP has no tokenType */
     bool auth[TT_COUNT][OI_COUNT];
+    struct tpsd_renewal renewal[TT_COUNT][KT_COUNT];
+    const char *default_policy; /* tokendb.defaultPolicy */
+    bool no_le_byte;            /* channel.scp01.no.le.byte */
     const char *applet_version; /* required applet version, "1.4.58768072" */
     unsigned key_size;          /* RSA bits for on-card key generation */
     unsigned pin_min, pin_max;
@@ -51,5 +64,7 @@ void tpsd_config_usage(const char *prog);
 /* "userKey" -> TT_USERKEY ...; -1 if unknown. */
 int tpsd_type_from_name(const char *name);
 const char *tpsd_type_name(int type);
+/* "signing" / "encryption" */
+const char *tpsd_keytype_name(int kt);
 
 #endif

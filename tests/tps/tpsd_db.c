@@ -14,20 +14,31 @@
 #include <unistd.h>
 
 static pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
-static const char *const status_names[] = {"uninitialized", "formatted", "active", "disabled"};
+static const char *const status_names[TS_COUNT] = {
+    "uninitialized", "formatted",           "active",    "disabled", "damaged", "lost",
+    "suspended",     "temp_lost_perm_lost", "terminated"};
 
-#define DB_LINE_MAX  2048
+#define DB_LINE_MAX  4096
 #define DB_MAX_BYTES (4 << 20)
 
 const char *tpsd_tstatus_name(enum tpsd_tstatus s)
 {
-    return (unsigned)s < 4 ? status_names[s] : "unknown";
+    return (unsigned)s < TS_COUNT ? status_names[s] : "unknown";
+}
+
+int tpsd_tstatus_op_allowed(enum tpsd_tstatus from, enum tpsd_tstatus to)
+{
+    if (to == TS_ACTIVE)
+        return from == TS_FORMATTED || from == TS_ACTIVE;
+    if (to == TS_FORMATTED)
+        return from == TS_FORMATTED || from == TS_ACTIVE || from == TS_UNINITIALIZED;
+    return 0;
 }
 
 static int plain_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '@' || c == '-' || c == ',';
+           c == '_' || c == '@' || c == '-' || c == ',' || c == ';' || c == '=';
 }
 
 static int escape(const char *in, char *out, size_t cap)
@@ -111,7 +122,7 @@ int tpsd_db_parse_line(const char *line, struct tpsd_token *t)
         vlen = n - klen - 1;
         if (klen == 6 && strncmp(p, "status", 6) == 0) {
             int found = 0;
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < TS_COUNT; i++)
                 if (strlen(status_names[i]) == vlen && strncmp(v, status_names[i], vlen) == 0)
                     t->status = (enum tpsd_tstatus)i, found = 1;
             if (!found)
@@ -125,6 +136,9 @@ int tpsd_db_parse_line(const char *line, struct tpsd_token *t)
                 return -1;
         } else if (klen == 5 && strncmp(p, "certs", 5) == 0) {
             if (unescape(v, vlen, t->certs, sizeof(t->certs)) < 0)
+                return -1;
+        } else if (klen == 6 && strncmp(p, "policy", 6) == 0) {
+            if (unescape(v, vlen, t->policy, sizeof(t->policy)) < 0)
                 return -1;
         } else if (klen == 7 && strncmp(p, "updated", 7) == 0) {
             char tmp[24];
@@ -145,13 +159,15 @@ int tpsd_db_parse_line(const char *line, struct tpsd_token *t)
 
 size_t tpsd_db_format_line(const struct tpsd_token *t, char *out, size_t cap)
 {
-    char owner[3 * sizeof(t->owner)], type[3 * sizeof(t->type)], certs[3 * sizeof(t->certs)];
+    char owner[3 * sizeof(t->owner)], type[3 * sizeof(t->type)], certs[3 * sizeof(t->certs)],
+        policy[3 * sizeof(t->policy)];
     int n;
     if (escape(t->owner, owner, sizeof(owner)) < 0 || escape(t->type, type, sizeof(type)) < 0 ||
-        escape(t->certs, certs, sizeof(certs)) < 0)
+        escape(t->certs, certs, sizeof(certs)) < 0 || escape(t->policy, policy, sizeof(policy)) < 0)
         return 0;
-    n = snprintf(out, cap, "%s status=%s owner=%s type=%s certs=%s updated=%lld\n", t->cuid,
-                 tpsd_tstatus_name(t->status), owner, type, certs, t->updated);
+    n = snprintf(out, cap, "%s status=%s owner=%s type=%s certs=%s updated=%lld%s%s\n", t->cuid,
+                 tpsd_tstatus_name(t->status), owner, type, certs, t->updated,
+                 t->policy[0] ? " policy=" : "", t->policy[0] ? policy : "");
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 

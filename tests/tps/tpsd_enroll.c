@@ -1,7 +1,9 @@
-/* tpsd_enroll: ENROLL (tps-protocol.md §8.4, coolkey-card.md §6): new PIN, two key pairs
- * (signing on the card; encryption on the card, or server-side with archival for the
- * userKeyArchive type), certificates from the test CA written as a compressed z0, issuer info,
- * life cycle 0F. */
+/* tpsd_enroll: ENROLL (tps-protocol.md §8.4, coolkey-card.md §6, TPSEnrollProcessor.enroll):
+ * token state and policy checks, new PIN, then either a renewal (an ACTIVE token whose policy
+ * allows RENEW: the certificates re-issued for the same keys, tpsd_renew.c) or an enrollment
+ * (two key pairs: signing on the card; encryption on the card, or server-side with archival for
+ * the userKeyArchive type) with certificates from the test CA, written as a compressed z0;
+ * issuer info, life cycle 0F, the token ACTIVE in the DB, then CLEAR KEY SLOTS. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,8 @@
 #include "tpsd_keys.h"
 #include "tpsd_log.h"
 #include "tpsd_op.h"
+#include "tpsd_renew.h"
+#include "tpsd_z0read.h"
 
 static const uint8_t Z0_ID[4] = {'z', '0', 0x00, 0x00};
 
@@ -84,34 +88,132 @@ static int personalize(struct tpsd_op *op)
     return rc;
 }
 
-int tpsd_enroll(struct tpsd_op *op)
+/* The token record's state and policy against this enrollment (TPSEnrollProcessor.enroll,
+ * before the login): 0, or the END_OP code. *force_format as FORCE_FORMAT / an unknown token. */
+static int check_token(struct tpsd_op *op, bool *force_format)
+{
+    struct tpsd_card *k = &op->card;
+    int rc;
+    /* a personalized card the DB does not know is adopted (README.md: a deliberate
+     * difference, so the rig's provisioned cards can be renewed) */
+    if (!op->have_token && k->applet_present && k->lifecycle == 0x0F) {
+        rc = tpsd_op_adopt(op);
+        if (rc && rc != TPSD_ST_UNKNOWN_TOKEN)
+            return rc;
+    }
+    if (!op->have_token) {
+        *force_format = true; /* checkAllowUnknownToken, then do_force_format */
+        return 0;
+    }
+    if (!tpsd_tstatus_op_allowed(op->token.status, TS_ACTIVE)) {
+        tpsd_log(op->id, "token is %s: no transition to active",
+                 tpsd_tstatus_name(op->token.status));
+        return TPSD_ST_DISABLED_TOKEN;
+    }
+    *force_format = op->policy.force_format || !k->applet_present;
+    if (!op->policy.re_enroll && !op->policy.renew) {
+        tpsd_log(op->id, "token policy allows neither RE_ENROLL nor RENEW");
+        return TPSD_ST_DISABLED_TOKEN;
+    }
+    return 0;
+}
+
+/* Renewal (tpsd_renew.c): the certificates in the card's z0 re-issued for the same keys.
+ * 0 with z/certs/der/n filled, or a code. */
+static int renew(struct tpsd_op *op, struct tpsd_z0 *z, struct z0_cert *certs, uint8_t **der,
+                 size_t *n, uint16_t *version)
+{
+    size_t renewed = 0;
+    int rc = tpsd_read_z0(op, z);
+    if (rc == 1) {
+        z->n_certs = 0;
+        z->data = NULL;
+    } else if (rc) {
+        return rc;
+    }
+    *version = (uint16_t)(z->object_version + 1);
+    if (tpsd_op_status(op, 10, "PROGRESS_PROCESS_PROFILE") < 0)
+        return tpsd_op_err(op, TPSD_ST_CONN_LOST);
+    rc = tpsd_renew_certs(op, z, certs, der, &renewed);
+    *n = z->n_certs;
+    if (rc)
+        return rc;
+    if (renewed == 0) {
+        /* processRenewal returns RENEWAL_FAILED, which enroll turns into MAC_ENROLL_PDU */
+        tpsd_log(op->id, "renewal allowed, but no certificate could be renewed");
+        return TPSD_ST_MAC_ENROLL_PDU;
+    }
+    tpsd_log(op->id, "%zu certificate(s) renewed (RENEWAL_IS_PROCESSED)", renewed);
+    return 0;
+}
+
+/* A new enrollment: two key pairs and their certificates. 0 or a code. */
+static int enroll_keys(struct tpsd_op *op, struct z0_cert *certs, uint8_t **der, int *recovered)
 {
     struct tpsd_card *k = &op->card;
     struct tpsd_pubkey keys[2];
-    uint8_t *der[2] = {NULL, NULL};
-    size_t der_len[2] = {0, 0};
-    struct z0_cert certs[2];
-    uint16_t version;
-    const char *uid;
+    const char *uid = op->user[0] ? op->user : k->cuid_hex;
+    if (tpsd_op_status(op, 10, "PROGRESS_PROCESS_PROFILE") < 0)
+        return tpsd_op_err(op, TPSD_ST_CONN_LOST);
+    for (int i = 0; i < 2; i++) {
+        unsigned priv = 2 * (unsigned)(i + 1), pub = priv + 1; /* cert 1: keys 2/3, cert 2: 4/5 */
+        size_t len = 0;
+        int rc;
+        if (tpsd_op_status(op, i == 0 ? 15 : 50, "PROGRESS_KEY_GENERATION") < 0)
+            return tpsd_op_err(op, TPSD_ST_CONN_LOST);
+        if (i == 1 && op->type == TT_USERKEY_ARCHIVE)
+            rc = tpsd_keygen_server(op, priv, pub, &keys[i], recovered);
+        else
+            rc = tpsd_keygen_card(op, priv, pub, &keys[i]);
+        if (rc)
+            return rc;
+        der[i] =
+            tpsd_issue_cert(op, &keys[i], i + 1, uid, op->user_cn[0] ? op->user_cn : uid, &len);
+        if (!der[i])
+            return TPSD_ST_CA_RESPONSE;
+        certs[i] =
+            (struct z0_cert){.der = der[i],
+                             .der_len = len,
+                             .label = i == 0 ? "Signing Certificate" : "Encryption Certificate",
+                             .cert_index = (unsigned)(i + 1),
+                             .usage = i == 0 ? Z0_SIGNING : Z0_ENCRYPTION};
+    }
+    return 0;
+}
+
+int tpsd_enroll(struct tpsd_op *op)
+{
+    struct tpsd_card *k = &op->card;
+    struct tpsd_z0 z = {0};
+    struct z0_cert certs[TPSD_Z0_MAX_CERTS];
+    uint8_t *der[TPSD_Z0_MAX_CERTS] = {NULL};
+    size_t n = 2;
+    uint16_t version = 0;
+    bool force_format = false, renewal;
     int rc, recovered = 0;
 
     if (k->applet_present)
         tpsd_card_get_lifecycle(k);
+    rc = check_token(op, &force_format);
+    if (rc)
+        return rc;
     /* Login before anything is written: Dogtag force-formats an unknown token first, but a
      * wrong password must leave the card as it was (a deliberate difference, README.md). */
     rc = tpsd_op_login(op, OI_ENROLL);
     if (rc)
         return rc;
-    if (op->have_token && op->token.status == TS_DISABLED)
-        return TPSD_ST_DISABLED_TOKEN;
     if (op->have_token && op->token.status == TS_ACTIVE && op->token.owner[0] && op->user[0] &&
         strcmp(op->token.owner, op->user) != 0) {
         tpsd_log(op->id, "token belongs to '%s', not '%s'", op->token.owner, op->user);
         return TPSD_ST_NOT_TOKEN_OWNER;
     }
-    if (!k->applet_present || !op->have_token) {
-        /* a token the TPS does not know, or without applet: do_force_format */
-        tpsd_log(op->id, "unknown token or no applet: formatting first");
+    /* generateCertsAfterRenewalRecoveryPolicy: an ACTIVE token is renewed when its policy
+     * allows RENEW, re-enrolled (new keys) otherwise */
+    renewal = op->have_token && op->token.status == TS_ACTIVE && op->policy.renew && !force_format;
+    if (force_format) {
+        tpsd_log(op->id, "%s: formatting first",
+                 op->have_token && k->applet_present ? "FORCE_FORMAT"
+                                                     : "unknown token or no applet");
         rc = tpsd_format(op, true);
         if (rc)
             return rc;
@@ -119,38 +221,15 @@ int tpsd_enroll(struct tpsd_op *op)
     rc = personalize(op);
     if (rc)
         return rc;
-    version = next_object_version(op);
-    if (k->err)
-        return tpsd_op_err(op, TPSD_ST_CANNOT_PERFORM);
-    if (tpsd_op_status(op, 10, "PROGRESS_PROCESS_PROFILE") < 0)
-        return tpsd_op_err(op, TPSD_ST_CONN_LOST);
-
-    uid = op->user[0] ? op->user : k->cuid_hex;
-    for (int i = 0; i < 2; i++) {
-        unsigned priv = 2 * (unsigned)(i + 1), pub = priv + 1; /* cert 1: keys 2/3, cert 2: 4/5 */
-        if (tpsd_op_status(op, i == 0 ? 15 : 50, "PROGRESS_KEY_GENERATION") < 0) {
-            rc = tpsd_op_err(op, TPSD_ST_CONN_LOST);
-            goto out;
-        }
-        if (i == 1 && op->type == TT_USERKEY_ARCHIVE)
-            rc = tpsd_keygen_server(op, priv, pub, &keys[i], &recovered);
-        else
-            rc = tpsd_keygen_card(op, priv, pub, &keys[i]);
-        if (rc)
-            goto out;
-        der[i] = tpsd_issue_cert(op, &keys[i], i + 1, uid, op->user_cn[0] ? op->user_cn : uid,
-                                 &der_len[i]);
-        if (!der[i]) {
-            rc = TPSD_ST_CA_RESPONSE;
-            goto out;
-        }
-        certs[i] =
-            (struct z0_cert){.der = der[i],
-                             .der_len = der_len[i],
-                             .label = i == 0 ? "Signing Certificate" : "Encryption Certificate",
-                             .cert_index = (unsigned)(i + 1),
-                             .usage = i == 0 ? Z0_SIGNING : Z0_ENCRYPTION};
+    if (renewal) {
+        rc = renew(op, &z, certs, der, &n, &version);
+    } else {
+        version = next_object_version(op);
+        rc = k->err ? tpsd_op_err(op, TPSD_ST_CANNOT_PERFORM)
+                    : enroll_keys(op, certs, der, &recovered);
     }
+    if (rc)
+        goto out;
     /* a new channel for the object writes (TE writeFinalPKCS11ObjectToToken) */
     if (tpsd_card_open_channel(k) < 0) {
         rc = tpsd_op_err(op, TPSD_ST_SECURE_CHANNEL);
@@ -160,22 +239,29 @@ int tpsd_enroll(struct tpsd_op *op)
         rc = tpsd_op_err(op, TPSD_ST_CONN_LOST);
         goto out;
     }
-    rc = tpsd_write_z0(op, certs, 2, version);
+    rc = tpsd_write_z0(op, certs, n, version);
     if (rc)
         goto out;
     rc = tpsd_op_finish_personalization(op);
     if (rc)
         goto out;
     op->token.certs[0] = '\0';
-    tpsd_note_cert(op, der[0], der_len[0]);
-    tpsd_note_cert(op, der[1], der_len[1]);
-    rc = tpsd_op_save_token(op, TS_ACTIVE, op->user);
-    if (rc == 0 && op->type == TT_USERKEY_ARCHIVE)
+    for (size_t i = 0; i < n; i++)
+        tpsd_note_cert(op, certs[i].der, certs[i].der_len);
+    /* ACTIVE before the key slots are cleared, as enroll() does: a client lost after this
+     * point leaves an active token */
+    rc = tpsd_op_save_token(op, TS_ACTIVE, op->user[0] ? op->user : op->token.owner);
+    if (rc)
+        goto out;
+    if (op->type == TT_USERKEY_ARCHIVE && !renewal)
         tpsd_log(op->id, "encryption key %s", recovered ? "recovered" : "archived");
-    if (rc == 0 && tpsd_op_status(op, 100, "PROGRESS_DONE_ENROLLMENT") < 0)
+    tpsd_op_clear_key_slots(op);
+    if (tpsd_op_status(op, 100, "PROGRESS_DONE_ENROLLMENT") < 0)
         rc = tpsd_op_err(op, TPSD_ST_CONN_LOST);
 out:
-    free(der[0]);
-    free(der[1]);
+    for (size_t i = 0; i < TPSD_Z0_MAX_CERTS; i++)
+        free(der[i]);
+    if (renewal)
+        tpsd_z0_free(&z);
     return rc;
 }

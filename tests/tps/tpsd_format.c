@@ -13,7 +13,8 @@ int tpsd_format(struct tpsd_op *op, bool forced)
         rc = tpsd_op_login(op, OI_FORMAT);
         if (rc)
             return rc;
-        if (op->have_token && op->token.status == TS_DISABLED)
+        /* TPSProcessor.format: isOperationTransitionAllowed(.., FORMATTED) or 26 */
+        if (op->have_token && !tpsd_tstatus_op_allowed(op->token.status, TS_FORMATTED))
             return TPSD_ST_DISABLED_TOKEN;
         if (op->have_token && op->token.status == TS_ACTIVE && op->user[0] && op->token.owner[0] &&
             strcmp(op->token.owner, op->user) != 0) {

@@ -120,7 +120,7 @@ int tpsd_keygen_card(struct tpsd_op *op, unsigned priv, unsigned pub, struct tps
     /* the TKS wraps the challenge with the card's static KEK, 3DES-ECB (coolkey-card.md §5.6) */
     gp_kek_encrypt(k->keys.kek, chal, 16, a + 11);
     a[27] = 0x00;
-    if (tpsd_card_secure(k, a, sizeof(a), 1, r, &rlen, &sw) < 0)
+    if (tpsd_card_secure(k, a, sizeof(a), tpsd_card_le_trailer(k), r, &rlen, &sw) < 0)
         return tpsd_op_err(op, TPSD_ST_MAC_ENROLL_PDU);
     if (sw != 0x9000 || rlen != 2) {
         tpsd_log(op->id, "GENERATE KEY %u/%u: SW %04X", priv, pub, sw);

@@ -1,4 +1,4 @@
-/* tpsd_op: one token operation (enroll, format, PIN reset, renew) in progress, and the steps
+/* tpsd_op: one token operation (enroll, format, PIN reset) in progress, and the steps
  * the operations share: status updates, login, NEW_PIN, applet (re)install, key generation,
  * certificate issue, writing z0. Each operation returns its END_OP message code (0 = success). */
 #ifndef TPSD_OP_H
@@ -14,6 +14,7 @@
 #include "tpsd_config.h"
 #include "tpsd_conv.h"
 #include "tpsd_db.h"
+#include "tpsd_policy.h"
 #include "tpsd_status.h"
 
 /* Process-wide state the operations share. */
@@ -38,6 +39,7 @@ struct tpsd_op {
     char user_cn[128];
     bool have_token; /* token record found in the DB */
     struct tpsd_token token;
+    struct tpsd_policy policy; /* default policy + the record's (TPSTokenPolicy) */
 };
 
 /* Runs the operation named in BEGIN_OP `begin`; returns the END_OP message code. */
@@ -63,8 +65,10 @@ int tpsd_op_err(struct tpsd_op *op, int fallback);
 struct z0_cert;
 /* CREATE + WRITE OBJECT z0 for these certificates on the open channel. 0 or a code. */
 int tpsd_write_z0(struct tpsd_op *op, const struct z0_cert *certs, size_t n, uint16_t version);
-/* SET ISSUER INFO (98), SET LIFE CYCLE 0F unless already (99), CLEAR KEY SLOTS. 0 or a code. */
+/* SET ISSUER INFO (98), SET LIFE CYCLE 0F unless already (99). 0 or a code. */
 int tpsd_op_finish_personalization(struct tpsd_op *op);
+/* CLEAR KEY SLOTS; every failure is logged and ignored (SecureChannel.clearAppletKeySlotData). */
+void tpsd_op_clear_key_slots(struct tpsd_op *op);
 /* Appends the certificate's serial (hex) to op->token.certs. */
 void tpsd_note_cert(struct tpsd_op *op, const uint8_t *der, size_t len);
 
@@ -74,8 +78,8 @@ struct tpsd_z0;
 int tpsd_read_z0(struct tpsd_op *op, struct tpsd_z0 *z);
 /* Subject attribute `nid` (NID_userId, NID_commonName) of a DER certificate. 0 or -1. */
 int tpsd_cert_name(const uint8_t *der, size_t len, int nid, char *out, size_t cap);
-/* Records an unknown personalized token as active, owned by its certificate's UID.
- * 0, or TPSD_ST_UNKNOWN_TOKEN / another code. */
+/* Records an unknown personalized token as active, owned by its certificate's UID, with the
+ * default policy. 0, or TPSD_ST_UNKNOWN_TOKEN / another code. */
 int tpsd_op_adopt(struct tpsd_op *op);
 
 /* --- applet (tpsd_applet.c) --- */
@@ -84,10 +88,9 @@ int tpsd_op_adopt(struct tpsd_op *op);
  * new applet and reads its status. 0 or an END_OP code. */
 int tpsd_applet_install(struct tpsd_op *op, int from, int to);
 
-/* --- the four operations --- */
+/* --- the three operations Dogtag implements (renewal is part of enroll) --- */
 int tpsd_format(struct tpsd_op *op, bool forced);
 int tpsd_enroll(struct tpsd_op *op);
 int tpsd_pinreset(struct tpsd_op *op);
-int tpsd_renew(struct tpsd_op *op);
 
 #endif

@@ -135,6 +135,8 @@ int tpsd_op_load_token(struct tpsd_op *op)
         return TPSD_ST_DB;
     }
     op->have_token = rc == 0;
+    tpsd_policy_resolve(&op->policy, op->cfg->default_policy,
+                        op->have_token ? op->token.policy : NULL);
     if (op->have_token)
         tpsd_log(op->id, "token %s: %s, owner '%s'", op->token.cuid,
                  tpsd_tstatus_name(op->token.status), op->token.owner);
@@ -144,8 +146,11 @@ int tpsd_op_load_token(struct tpsd_op *op)
 int tpsd_op_save_token(struct tpsd_op *op, enum tpsd_tstatus status, const char *owner)
 {
     if (!op->have_token) {
+        /* a new record carries the default policy (TPSProcessor.fillTokenRecordDefaultPolicy) */
         memset(&op->token, 0, sizeof(op->token));
         snprintf(op->token.cuid, sizeof(op->token.cuid), "%s", op->card.cuid_hex);
+        snprintf(op->token.policy, sizeof(op->token.policy), "%s", op->cfg->default_policy);
+        tpsd_policy_resolve(&op->policy, op->cfg->default_policy, NULL);
     }
     op->token.status = status;
     snprintf(op->token.owner, sizeof(op->token.owner), "%s", owner ? owner : "");

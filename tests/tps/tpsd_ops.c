@@ -56,9 +56,10 @@ int tpsd_op_run(struct tpsd_op *op, const struct tps_msg *begin)
         return TPSD_ST_MAPPING_RESOLVER_FAILED;
     }
     tpsd_log(op->id, "operation %s", tps_op_name(op->op));
-    if (op->op != TPS_OP_ENROLL && op->op != TPS_OP_FORMAT && op->op != TPS_OP_RESET_PIN &&
-        op->op != TPS_OP_RENEW)
-        return -1; /* Dogtag: nothing done, END_OP result=1 message=0 */
+    /* TPSSession.process: RENEW (4), UNBLOCK (2) and any other operation do nothing and are
+     * answered END_OP result=1 message=0 at once; renewal is part of ENROLL */
+    if (op->op != TPS_OP_ENROLL && op->op != TPS_OP_FORMAT && op->op != TPS_OP_RESET_PIN)
+        return -1;
     if (op->op == TPS_OP_RESET_PIN && tpsd_op_status(op, 10, "PROGRESS_START_PIN_RESET") < 0)
         return tpsd_op_err(op, TPSD_ST_CONN_LOST);
     if (tpsd_card_prologue(&op->card) < 0)
@@ -76,6 +77,6 @@ int tpsd_op_run(struct tpsd_op *op, const struct tps_msg *begin)
             return TPSD_ST_UNKNOWN_TOKEN;
         return tpsd_pinreset(op);
     default:
-        return tpsd_renew(op);
+        return -1;
     }
 }

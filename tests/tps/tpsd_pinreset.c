@@ -1,5 +1,7 @@
-/* tpsd_pinreset: RESET_PIN (tps-protocol.md §8.5). Only for an active token owned by the
- * authenticated user: 27 (not PIN-resettable) or 43 (not the owner) otherwise. */
+/* tpsd_pinreset: RESET_PIN (tps-protocol.md §8.5, TPSPinResetProcessor.resetPin). Only for an
+ * active token whose policy allows PIN_RESET (27 otherwise), owned by the authenticated user
+ * (43 otherwise, a difference from Dogtag: README.md). RESET_PIN_RESET_TO_NO turns PIN_RESET
+ * off after a successful reset. */
 #include <string.h>
 
 #include "tpsd_log.h"
@@ -25,6 +27,10 @@ int tpsd_pinreset(struct tpsd_op *op)
         tpsd_log(op->id, "token is %s: PIN reset refused", tpsd_tstatus_name(op->token.status));
         return TPSD_ST_NOT_PIN_RESETABLE;
     }
+    if (!op->policy.pin_reset) {
+        tpsd_log(op->id, "token policy forbids PIN reset (PIN_RESET=NO)");
+        return TPSD_ST_NOT_PIN_RESETABLE;
+    }
     if (op->user[0] && strcmp(op->token.owner, op->user) != 0) {
         tpsd_log(op->id, "token belongs to '%s', not '%s'", op->token.owner, op->user);
         return TPSD_ST_NOT_TOKEN_OWNER;
@@ -41,5 +47,13 @@ int tpsd_pinreset(struct tpsd_op *op)
         return rc;
     if (tpsd_op_status(op, 100, "PROGRESS_PIN_RESET_COMPLETE") < 0)
         return tpsd_op_err(op, TPSD_ST_CONN_LOST);
+    /* after PROGRESS_PIN_RESET_COMPLETE, as resetPin updates the record and the policy */
+    if (op->policy.reset_pin_reset_to_no) {
+        op->policy.pin_reset = false;
+        if (tpsd_policy_format(&op->policy, op->token.policy, sizeof(op->token.policy)) < 0 ||
+            tpsd_op_save_token(op, op->token.status, op->token.owner) != 0)
+            return TPSD_ST_UPDATE_TOKENDB_FAILED;
+        tpsd_log(op->id, "PIN reset done: the token's policy now says PIN_RESET=NO");
+    }
     return 0;
 }

@@ -71,6 +71,7 @@ bool tpsd_session_run(const struct tpsd_ctx *ctx, struct tpsd_conn *conn,
     op->conv = conv;
     op->id = conn->id;
     tpsd_card_init(&op->card, conv, conn->id);
+    op->card.no_le_byte = ctx->cfg->no_le_byte;
     code = tpsd_op_run(op, begin);
     result = code != 0;
     if (code < 0)

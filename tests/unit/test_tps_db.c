@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "tpsd_db.h"
+#include "tpsd_policy.h"
 #include "tpsd_faults.h"
 
 static char dir[] = "/tmp/test_tps_db.XXXXXX";
@@ -22,12 +23,14 @@ static void test_line_roundtrip(void)
     snprintf(t.certs, sizeof(t.certs), "0A1B,0C2D");
     EXPECT(tpsd_db_format_line(&t, line, sizeof(line)) > 0);
     EXPECT(strchr(line, ' ') != NULL);
-    EXPECT(strstr(line, "owner=j%20smith%3D%25%26x ") != NULL);
+    /* '=' and ';' are plain (policy strings stay readable), space, '%', '&' escaped */
+    EXPECT(strstr(line, "owner=j%20smith=%25%26x ") != NULL);
     EXPECT_EQ(tpsd_db_parse_line(line, &u), 0);
     EXPECT_STR(u.cuid, t.cuid);
     EXPECT_STR(u.owner, t.owner);
     EXPECT_STR(u.certs, t.certs);
     EXPECT_EQ(u.status, TS_ACTIVE);
+    EXPECT_STR(u.policy, "");
     EXPECT_EQ(u.updated, 1700000000);
 }
 
@@ -90,6 +93,48 @@ static void test_hand_edited_file(void)
     EXPECT_EQ(r.status, TS_DISABLED);
 }
 
+/* A hand-written policy and Dogtag's other token states are read back */
+static void test_policy_and_states(void)
+{
+    struct tpsd_token r;
+    struct tpsd_policy p;
+    char line[4096];
+    EXPECT_EQ(tpsd_db_parse_line("99998888777766665555 status=suspended owner=jsmith "
+                                 "policy=RENEW=YES;re_enroll=no;PIN_RESET=maybe",
+                                 &r),
+              0);
+    EXPECT_EQ(r.status, TS_SUSPENDED);
+    EXPECT_STR(r.policy, "RENEW=YES;re_enroll=no;PIN_RESET=maybe");
+    tpsd_policy_resolve(&p, TPSD_DOGTAG_DEFAULT_POLICY, r.policy);
+    EXPECT(p.renew && !p.re_enroll && !p.force_format && p.renew_keep_old_enc);
+    EXPECT(!p.pin_reset); /* an unknown value: PIN_RESET's fallback (false) */
+    tpsd_policy_resolve(&p, "PIN_RESET=YES", NULL);
+    EXPECT(p.re_enroll && !p.renew && p.pin_reset);
+    EXPECT_EQ(tpsd_policy_format(&p, line, sizeof(line)), 0);
+    EXPECT_STR(line, "RE_ENROLL=YES;RENEW=NO;FORCE_FORMAT=NO;PIN_RESET=YES;"
+                     "RESET_PIN_RESET_TO_NO=NO;RENEW_KEEP_OLD_ENC_CERTS=YES");
+    memcpy(r.policy, line, strlen(line) + 1); /* 115 bytes: fits */
+    EXPECT(tpsd_db_format_line(&r, line, sizeof(line)) > 0);
+    EXPECT(strstr(line, " policy=RE_ENROLL=YES;RENEW=NO;") != NULL);
+    for (int s = 0; s < TS_COUNT; s++) {
+        char l2[256];
+        snprintf(l2, sizeof(l2), "99998888777766665555 status=%s", tpsd_tstatus_name(s));
+        EXPECT_EQ(tpsd_db_parse_line(l2, &r), 0);
+        EXPECT_EQ((int)r.status, s);
+    }
+    EXPECT_EQ(tpsd_db_parse_line("99998888777766665555 status=lost_forever", &r), -1);
+    /* enroll: formatted/active only; format: also uninitialized (tps.operations.allowedTransitions)
+     */
+    EXPECT(tpsd_tstatus_op_allowed(TS_ACTIVE, TS_ACTIVE) &&
+           tpsd_tstatus_op_allowed(TS_FORMATTED, TS_ACTIVE));
+    EXPECT(!tpsd_tstatus_op_allowed(TS_SUSPENDED, TS_ACTIVE) &&
+           !tpsd_tstatus_op_allowed(TS_TERMINATED, TS_ACTIVE));
+    EXPECT(!tpsd_tstatus_op_allowed(TS_UNINITIALIZED, TS_ACTIVE) &&
+           tpsd_tstatus_op_allowed(TS_UNINITIALIZED, TS_FORMATTED));
+    EXPECT(!tpsd_tstatus_op_allowed(TS_LOST, TS_FORMATTED) &&
+           !tpsd_tstatus_op_allowed(TS_DAMAGED, TS_FORMATTED));
+}
+
 static void test_faults(void)
 {
     struct tpsd_faults f;
@@ -122,6 +167,7 @@ int main(void)
     RUN(test_line_hostile);
     RUN(test_put_get_replace);
     RUN(test_hand_edited_file);
+    RUN(test_policy_and_states);
     RUN(test_faults);
     {
         char cmd[300];
