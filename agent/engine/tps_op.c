@@ -258,6 +258,11 @@ static enum tps_conv_next handle(void *ctx, const struct tps_msg *in, struct tps
     }
 }
 
+/* Dogtag writes END_OP with result 0 only after a processor returned normally, and then always
+ * with message 0; every TPSException carries its status with result 1 (pki TPSSession.process;
+ * the old C++ TPS, mod_tps.cpp, also sent result = status != 0, and RA_Enroll_Processor ended a
+ * renewal with status 0). 36 and 44 (EndOpMsg.TPSStatus) are internal to TPSEnrollProcessor's
+ * renewal/recovery policy; a TPS that does send them with result 0 is read as it says. */
 const char *tps_end_sentence(int op, int result, int message)
 {
     if (result == TPS_RESULT_GOOD) {
