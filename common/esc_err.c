@@ -68,6 +68,8 @@ static const struct err_row rows[ESC_ERR__COUNT] = {
                                    ESC_CLASS_SYSTEM},
     [ESC_ERR_CANCELLED] = {"CANCELLED", "The operation was cancelled", ESC_CLASS_USER},
     [ESC_ERR_NOT_SUPPORTED] = {"NOT_SUPPORTED", "The operation is not supported", ESC_CLASS_SYSTEM},
+    [ESC_ERR_TPS_TIMEOUT] = {"TPS_TIMEOUT", "The token server did not answer in time",
+                             ESC_CLASS_SERVER},
 };
 
 static const struct err_row *row(esc_err e)

@@ -50,6 +50,9 @@ typedef enum esc_err {
     ESC_ERR_AGENT_UNAVAILABLE, /* the agent could not be reached or started */
     ESC_ERR_CANCELLED,         /* the user cancelled */
     ESC_ERR_NOT_SUPPORTED,     /* operation not supported here */
+    ESC_ERR_TPS_TIMEOUT,       /* the token server did not answer within its message deadline
+                                  (tps_message_timeout), as opposed to ESC_ERR_TIMEOUT: the
+                                  caller's own deadline */
     ESC_ERR__COUNT
 } esc_err;
 

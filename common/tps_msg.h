@@ -69,7 +69,9 @@ enum tps_status {
     TPS_STATUS_ERROR_DISABLED_TOKEN = 26,
     TPS_STATUS_ERROR_NOT_PIN_RESETABLE = 27,
     TPS_STATUS_ERROR_CONN_LOST = 28,
-    TPS_STATUS_MAX = 46, /* highest code in EndOpMsg.TPSStatus */
+    TPS_STATUS_RECOVERY_IS_PROCESSED = 36, /* not an error: keys recovered (enroll) */
+    TPS_STATUS_RENEWAL_IS_PROCESSED = 44,  /* not an error: certificates renewed (enroll) */
+    TPS_STATUS_MAX = 46,                   /* highest code in EndOpMsg.TPSStatus */
 };
 
 /* ---- names ---------------------------------------------------------------------------- */

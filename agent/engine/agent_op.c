@@ -76,8 +76,8 @@ esc_err agent_op_err(const struct tps_op_result *r)
         switch (r->conv_rc) {
         case TPS_CONV_TLS:
             return ESC_ERR_TLS;
-        case TPS_CONV_TIMEOUT:
-            return ESC_ERR_TIMEOUT;
+        case TPS_CONV_TIMEOUT: /* not ESC_ERR_TIMEOUT: pam_esc reads that as its own timeout= */
+            return ESC_ERR_TPS_TIMEOUT;
         case TPS_CONV_HTTP:
             return ESC_ERR_SERVER;
         case TPS_CONV_INTERNAL:
@@ -190,6 +190,21 @@ static void atr_hex(const struct probe_facts *f, char *out, size_t cap)
     out[o] = '\0';
 }
 
+/* Read the card back after the TPS conversation and decide what the user is told. */
+static void read_back(const struct esc_conf *c, int op, struct agent_op_out *out)
+{
+    struct probe_opts po = {.timeout_ms = c->probe_timeout_ms > 2000 ? c->probe_timeout_ms : 2000,
+                            .reader = out->facts.reader};
+    esc_err was = out->err;
+    probe_card(&po, &out->after);
+    out->err = agent_op_outcome(op, &out->facts, &out->after, &out->res, out->err, out->sentence,
+                                sizeof out->sentence);
+    log_info("%s: the card is now %s (%zu certificates, PIN tries %d)%s", tps_op_name(op),
+             probe_state_name(out->after.state), out->after.ncerts, out->after.pin_tries_left,
+             was == ESC_OK && out->err != ESC_OK ? ": the token server's success is not on the card"
+                                                 : "");
+}
+
 esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
                      const struct tps_op_ui *ui, struct agent_op_out *out)
 {
@@ -227,7 +242,7 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
     }
     atr_hex(&out->facts, atr, sizeof atr);
     struct tps_op_req req = {
-        .op = a->op,
+        .op = a->op == TPS_OP_RENEW ? TPS_OP_ENROLL : a->op, /* Dogtag renews in enroll */
         .url = out->profile.operation,
         .token_type = a->token_type && *a->token_type ? a->token_type
                       : out->profile.token_type[0]    ? out->profile.token_type
@@ -242,8 +257,8 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
         .new_pin = a->new_pin,
     };
     struct tps_card_io io = {.transmit = relay_transmit, .ctx = &relay};
-    log_info("%s on %s (CUID %s) with %s", tps_op_name(a->op), out->facts.reader,
-             out->facts.cuid_hex, out->profile.operation);
+    log_info("%s on %s (CUID %s) with %s (BEGIN_OP operation %d)", tps_op_name(a->op),
+             out->facts.reader, out->facts.cuid_hex, out->profile.operation, req.op);
     tps_op_run(&req, ui, &io, &out->res);
     out->err = agent_op_err(&out->res);
     if (out->res.rc == TPS_OP_CARD && relay.err != ESC_OK) {
@@ -255,11 +270,14 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
     log_info("%s: %s (END_OP result %d message %d, %u APDUs, %lu round trips)", tps_op_name(a->op),
              esc_err_name(out->err), out->res.end_result, out->res.end_message, out->res.apdus,
              out->res.stats.msgs_in);
+    out->have_after = true;
 done:
     if (in_tx)
         pcsc_end(relay.card);
     /* Reset the card afterwards, as ESC does: no PIN stays logged in, caches are dropped. */
     pcsc_disconnect(relay.card, true);
     pcsc_close(pc);
+    if (out->have_after)
+        read_back(c, a->op, out);
     return out->err;
 }

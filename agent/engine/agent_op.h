@@ -27,8 +27,10 @@ struct agent_op_args {
 
 struct agent_op_out {
     esc_err err;
-    char sentence[400]; /* one clear sentence for the user */
-    struct probe_facts facts;
+    char sentence[400];       /* one clear sentence for the user */
+    struct probe_facts facts; /* the card before the operation */
+    bool have_after;          /* the TPS was talked to and the card read back afterwards */
+    struct probe_facts after; /* the card after the operation */
     struct ph_profile profile;
     bool ph_cached;
     unsigned ph_requests;
@@ -40,9 +42,22 @@ struct agent_op_out {
 esc_err agent_phone_home(const struct esc_conf *c, const char *reader, const char *url,
                          bool refresh, bool test, struct agent_op_out *out);
 
-/* Run one operation. */
+/* Run one operation. Renewal (TPS_OP_RENEW) is sent as an enroll (BEGIN_OP operation=1) of
+ * the active token: Dogtag renews inside enroll and answers operation 4 with an error
+ * (TPSSession.process). After the TPS conversation the card is read back and the outcome is
+ * what the card shows (agent_op_outcome). */
 esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
                      const struct tps_op_ui *ui, struct agent_op_out *out);
+
+/* The outcome of operation `op` (TPS_OP_*) from the card before and after it. err: what the
+ * TPS conversation gave (ESC_OK: END_OP result 0). On entry `sentence` holds the conversation's
+ * sentence. Success only when the card shows the work (enroll: ENROLLED with certificates;
+ * renew: that and a later notAfter; format: no certificate; PIN reset: PIN not blocked, tries
+ * not fewer), then a sentence saying what the card now is; otherwise ESC_ERR_SERVER (or why the
+ * card could not be read) with a sentence saying what it is. A failure that still changed
+ * the card (enrolled, emptied, unblocked; or pulled while being written) says that too. */
+esc_err agent_op_outcome(int op, const struct probe_facts *before, const struct probe_facts *after,
+                         const struct tps_op_result *res, esc_err err, char *sentence, size_t cap);
 
 /* esc_err for an engine result / a phone-home result. */
 esc_err agent_op_err(const struct tps_op_result *r);

@@ -72,6 +72,7 @@ static enum tps_conv_next on_status(struct engine *e, const struct tps_msg *in, 
     const char *task = tps_msg_str(in, "next_task_name");
     if (!task)
         task = tps_msg_str(in, "description"); /* ESC reads this key (§6) */
+    e->res->last_pct = (int)pct;
     if (e->ui->progress)
         e->ui->progress(e->ui->ctx, (int)pct, task);
     tps_enc_init(r, TPS_MSG_STATUS_UPDATE_RESPONSE);
@@ -257,6 +258,49 @@ static enum tps_conv_next handle(void *ctx, const struct tps_msg *in, struct tps
     }
 }
 
+/* Dogtag writes END_OP with result 0 only after a processor returned normally, and then always
+ * with message 0; every TPSException carries its status with result 1 (pki TPSSession.process;
+ * the old C++ TPS, mod_tps.cpp, also sent result = status != 0, and RA_Enroll_Processor ended a
+ * renewal with status 0). 36 and 44 (EndOpMsg.TPSStatus) are internal to TPSEnrollProcessor's
+ * renewal/recovery policy; a TPS that does send them with result 0 is read as it says. */
+const char *tps_end_sentence(int op, int result, int message)
+{
+    if (result == TPS_RESULT_GOOD) {
+        if (message == TPS_STATUS_RENEWAL_IS_PROCESSED)
+            return "The certificates were renewed.";
+        if (message == TPS_STATUS_RECOVERY_IS_PROCESSED)
+            return "The keys were recovered.";
+        switch (op) {
+        case TPS_OP_ENROLL:
+            return "The card was enrolled.";
+        case TPS_OP_FORMAT:
+            return "The card was formatted.";
+        case TPS_OP_RESET_PIN:
+            return "The card was given a new PIN.";
+        case TPS_OP_RENEW:
+            return "The certificates were renewed.";
+        default:
+            return "The token server reported that the operation succeeded.";
+        }
+    }
+    switch (message) {
+    case TPS_STATUS_NO_ERROR: /* Dogtag's answer to an operation it does not do (2, 4) */
+        return "The token server did not perform the operation and gave no reason.";
+    case TPS_STATUS_RECOVERY_IS_PROCESSED:
+        return "The token server reported a failure after recovering the keys.";
+    case TPS_STATUS_RENEWAL_IS_PROCESSED:
+        return "The token server reported a failure after renewing the certificates.";
+    case TPS_STATUS_ERROR_DISABLED_TOKEN:
+        /* an enroll of an active token that the policy allows neither to renew nor to
+         * re-enroll ends here too (TPSEnrollProcessor) */
+        return op == TPS_OP_RENEW ? "The token server does not allow this card to be renewed "
+                                    "or enrolled again."
+                                  : tps_status_sentence(message);
+    default:
+        return tps_status_sentence(message); /* every other code names an error */
+    }
+}
+
 static int begin_op(const struct tps_op_req *req, struct tps_enc *e)
 {
     struct tps_kv ext[5];
@@ -283,6 +327,7 @@ int tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
     struct tps_enc first;
     char err[256];
     memset(res, 0, sizeof *res);
+    res->last_pct = -1;
 
     if (trust_check_url(req->url, req->allowed_hosts, req->allow_http_hosts, err, sizeof err) !=
         TRUST_OK) {
@@ -293,26 +338,23 @@ int tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
         say(&e, "The request to the token server could not be built.");
         return res->rc = TPS_OP_INPUT;
     }
-    struct tps_conv_opts o = {.url = req->url,
-                              .ca_file = req->ca_file,
-                              .msg_timeout_ms =
-                                  req->msg_timeout_ms > 0 ? req->msg_timeout_ms : 90000};
+    long msg_timeout_ms = req->msg_timeout_ms > 0 ? req->msg_timeout_ms : 90000;
+    struct tps_conv_opts o = {
+        .url = req->url, .ca_file = req->ca_file, .msg_timeout_ms = msg_timeout_ms};
     res->conv_rc = tps_conv_run(&o, &first, handle, &e, &res->stats, err, sizeof err);
     tps_enc_wipe(&first);
 
     if (res->conv_rc == TPS_CONV_OK) {
-        if (res->end_result == TPS_RESULT_GOOD && res->end_message == 0) {
-            res->rc = TPS_OP_OK;
-            snprintf(res->sentence, sizeof res->sentence, "The card was %s.",
-                     req->op == TPS_OP_ENROLL      ? "enrolled"
-                     : req->op == TPS_OP_FORMAT    ? "formatted"
-                     : req->op == TPS_OP_RESET_PIN ? "given a new PIN"
-                     : req->op == TPS_OP_RENEW     ? "renewed"
-                                                   : "processed");
-        } else {
-            res->rc = TPS_OP_SERVER;
-            say(&e, tps_status_sentence(res->end_message));
-        }
+        /* result decides, as in ESC and tpsclient; the sentence follows it (§4) */
+        res->rc = res->end_result == TPS_RESULT_GOOD ? TPS_OP_OK : TPS_OP_SERVER;
+        say(&e, tps_end_sentence(req->op, res->end_result, res->end_message));
+    } else if (res->conv_rc == TPS_CONV_TIMEOUT) {
+        /* the deadline that fired: the TPS's per-message one (tps_message_timeout) */
+        char s[160];
+        res->rc = TPS_OP_NET;
+        snprintf(s, sizeof s, "The token server did not answer within %ld second%s.",
+                 (msg_timeout_ms + 999) / 1000, msg_timeout_ms > 1000 ? "s" : "");
+        say(&e, s);
     } else if (res->conv_rc == TPS_CONV_ABORTED) {
         res->rc = e.fail_rc ? e.fail_rc : TPS_OP_PROTOCOL;
         say(&e, err);

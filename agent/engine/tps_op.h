@@ -83,13 +83,22 @@ struct tps_op_result {
     unsigned apdus;     /* TOKEN_PDUs relayed */
     unsigned logins;    /* login requests answered */
     bool asked;         /* a credential was asked (or a preset one sent) */
+    int last_pct;       /* the last progress the TPS reported (-1: none) */
     char sentence[320]; /* one clear sentence for the user */
     struct tps_conv_stats stats;
 };
 
-/* Run the operation. Returns res->rc. */
+/* Run the operation. Returns res->rc. TPS_OP_OK means the TPS ended with END_OP result 0
+ * (RESULT_GOOD): whatever its message code, as ESC and tpsclient read it; the card itself is
+ * not checked here (agent_op reads it back). */
 int tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
                const struct tps_card_io *card, struct tps_op_result *res);
+
+/* One sentence for an END_OP that agrees with its result (tps-protocol.md §4): result 0
+ * (RESULT_GOOD) is a success sentence for `op` whatever `message` says (36 RECOVERY_IS_PROCESSED
+ * and 44 RENEWAL_IS_PROCESSED name what was done); any other result is a failure sentence,
+ * also for the codes that name no error (0, 36, 44). Never NULL. */
+const char *tps_end_sentence(int op, int result, int message);
 
 /* "ESC-compatible" client version sent in BEGIN_OP. */
 #define TPS_CLIENT_VERSION "pam_esc 0.1"

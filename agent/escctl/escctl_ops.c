@@ -31,6 +31,7 @@ int escctl_exit_code(esc_err e)
     case ESC_ERR_SERVER:
     case ESC_ERR_PROTOCOL:
     case ESC_ERR_TIMEOUT:
+    case ESC_ERR_TPS_TIMEOUT:
         return ESCCTL_EXIT_NET;
     case ESC_ERR_TPS_REFUSED:
         return ESCCTL_EXIT_REFUSED;
@@ -304,6 +305,12 @@ static void print_json_op(const char *name, esc_err e, const struct agent_op_out
     json_kv(stdout, "reader", out->facts.reader, true);
     json_kv(stdout, "cuid", out->facts.cuid_hex, true);
     json_kv(stdout, "state_before", probe_state_name(out->facts.state), true);
+    if (out->have_after)
+        printf("\"state_after\": \"%s\", \"not_after_before\": %lld, \"not_after\": %lld, ",
+               probe_state_name(out->after.state), (long long)out->facts.not_after,
+               (long long)out->after.not_after);
+    else
+        printf("\"state_after\": null, ");
     if (r->end_seen)
         printf("\"end_op\": {\"result\": %d, \"message\": %d, \"name\": \"%s\"}, ", r->end_result,
                r->end_message, tps_status_name(r->end_message));

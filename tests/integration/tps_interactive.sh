@@ -50,6 +50,6 @@ fi
     pass tps_interactive_pin_twice || fail tps_interactive_pin_twice "$(grep -i pin "$TMP/tty.txt" | head -5)"
 grep -q '\[#*  *\] *[0-9]*% ' "$TMP/tty.txt" && grep -q '100% done enrollment' "$TMP/tty.txt" &&
     pass tps_interactive_progress_bar || fail tps_interactive_progress_bar "no bar in the output"
-grep -q '^The card was enrolled\.$' "$TMP/tty.txt" && pass tps_interactive_result ||
+grep -q '^The card was enrolled: 2 certificates, valid until [0-9-]*\.$' "$TMP/tty.txt" && pass tps_interactive_result ||
     fail tps_interactive_result "$(tail -c 300 "$TMP/tty.txt")"
 check tps_interactive_pin_signs sign_verify "$PIN"

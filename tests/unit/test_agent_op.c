@@ -1,8 +1,12 @@
 /* test_agent_op: what a user of escctl sees for each outcome: the esc_err an engine result
- * maps to, and the documented exit code (escctl.h, escctl_ops.h). */
+ * maps to, the documented exit code (escctl.h, escctl_ops.h), and what the card read back
+ * after an operation makes of the TPS's word (agent_op_outcome). */
 #include "engine/agent_op.h"
 #include "check.h"
 #include "escctl/escctl_ops.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static int code_for(int rc, int conv_rc, int end_message)
 {
@@ -24,6 +28,119 @@ static void test_engine_results_to_exit_codes(void)
     EXPECT_EQ(code_for(TPS_OP_CARD, TPS_CONV_ABORTED, 0), ESCCTL_EXIT_CARD);
     EXPECT_EQ(code_for(TPS_OP_CANCELLED, TPS_CONV_ABORTED, 0), ESCCTL_EXIT_CANCELLED);
     EXPECT_EQ(code_for(TPS_OP_INPUT, TPS_CONV_ABORTED, 0), ESCCTL_EXIT_CANCELLED);
+}
+
+/* Issue 11, defect 5: the TPS's per-message deadline is not pam_esc's timeout= (which pam_esc
+ * reports as its own when the agent says ESC_ERR_TIMEOUT). */
+static void test_tps_deadline_is_its_own_error(void)
+{
+    struct tps_op_result r = {.rc = TPS_OP_NET, .conv_rc = TPS_CONV_TIMEOUT};
+    EXPECT_EQ(agent_op_err(&r), ESC_ERR_TPS_TIMEOUT);
+    EXPECT(agent_op_err(&r) != ESC_ERR_TIMEOUT);
+    EXPECT_EQ(escctl_exit_code(ESC_ERR_TPS_TIMEOUT), ESCCTL_EXIT_NET);
+}
+
+#define Y2026 1767225600LL /* 2026-01-01 */
+#define Y2027 1798761600LL /* 2027-01-01 */
+
+static struct probe_facts card(enum probe_state st, size_t ncerts, long long not_after, int tries)
+{
+    struct probe_facts f;
+    memset(&f, 0, sizeof f);
+    f.state = st;
+    f.ncerts = ncerts;
+    f.not_after = not_after;
+    f.pin_tries_left = tries;
+    f.life_cycle = st == PROBE_UNINITIALIZED ? 7 : 0x0f;
+    return f;
+}
+
+static char said[400];
+
+static esc_err outcome(int op, struct probe_facts before, struct probe_facts after, esc_err err,
+                       const char *sentence, int last_pct)
+{
+    struct tps_op_result r = {.last_pct = last_pct};
+    snprintf(said, sizeof said, "%s", sentence);
+    return agent_op_outcome(op, &before, &after, &r, err, said, sizeof said);
+}
+
+/* Defect 4: END_OP result 0 after no card work is not an enrollment. */
+static void test_success_needs_the_card(void)
+{
+    struct probe_facts blank = card(PROBE_UNINITIALIZED, 0, 0, 5);
+    struct probe_facts enrolled = card(PROBE_ENROLLED, 2, Y2027, 5);
+    struct probe_facts expired = card(PROBE_EXPIRED, 2, Y2026, 5);
+    struct probe_facts locked = card(PROBE_PIN_LOCKED, 2, Y2027, 0);
+
+    EXPECT_EQ(outcome(TPS_OP_ENROLL, blank, blank, ESC_OK, "The card was enrolled.", 100),
+              ESC_ERR_SERVER);
+    EXPECT_STR(said, "The token server reported that the card was enrolled, but it did not "
+                     "happen: it is not enrolled (0 certificates).");
+    EXPECT_EQ(outcome(TPS_OP_ENROLL, blank, enrolled, ESC_OK, "The card was enrolled.", 100),
+              ESC_OK);
+    EXPECT_STR(said, "The card was enrolled: 2 certificates, valid until 2027-01-01.");
+
+    /* renewal: a later notAfter, or it did not happen */
+    EXPECT_EQ(outcome(TPS_OP_RENEW, expired, enrolled, ESC_OK, "x", 100), ESC_OK);
+    EXPECT_STR(said,
+               "The certificates were renewed: valid until 2027-01-01 (before: until 2026-01-01).");
+    EXPECT_EQ(outcome(TPS_OP_RENEW, expired, expired, ESC_OK, "x", 100), ESC_ERR_SERVER);
+    EXPECT_STR(said, "The token server reported that the certificates were renewed, but it did "
+                     "not happen: they are still valid only until 2026-01-01.");
+    EXPECT_EQ(outcome(TPS_OP_RENEW, enrolled, enrolled, ESC_OK, "x", 100), ESC_ERR_SERVER);
+
+    /* PIN reset: the try counter must show it */
+    EXPECT_EQ(outcome(TPS_OP_RESET_PIN, locked, locked, ESC_OK, "x", 100), ESC_ERR_SERVER);
+    EXPECT(strstr(said, "its PIN is blocked") != NULL);
+    EXPECT_EQ(outcome(TPS_OP_RESET_PIN, locked, enrolled, ESC_OK, "x", 100), ESC_OK);
+    EXPECT_STR(said, "The card was given a new PIN (5 tries before it blocks).");
+
+    /* format: no certificate left */
+    EXPECT_EQ(outcome(TPS_OP_FORMAT, enrolled, enrolled, ESC_OK, "x", 100), ESC_ERR_SERVER);
+    EXPECT_EQ(outcome(TPS_OP_FORMAT, enrolled, blank, ESC_OK, "x", 100), ESC_OK);
+    EXPECT_STR(said, "The card was formatted: it holds no certificates.");
+
+    /* a card that cannot be read back is no success either */
+    struct probe_facts gone = card(PROBE_NO_CARD, 0, 0, -1);
+    gone.err = ESC_ERR_NO_CARD;
+    EXPECT_EQ(outcome(TPS_OP_ENROLL, blank, gone, ESC_OK, "x", 100), ESC_ERR_NO_CARD);
+    EXPECT(strstr(said, "could not be read back") != NULL);
+}
+
+/* Defect 10: a failure that still changed the card says what the card is. */
+static void test_failure_says_what_the_card_became(void)
+{
+    struct probe_facts blank = card(PROBE_UNINITIALIZED, 0, 0, 5);
+    struct probe_facts enrolled = card(PROBE_ENROLLED, 2, Y2027, 5);
+    struct probe_facts gone = card(PROBE_NO_CARD, 0, 0, -1);
+    gone.err = ESC_ERR_NO_CARD;
+
+    EXPECT_EQ(outcome(TPS_OP_ENROLL, blank, enrolled, ESC_ERR_NETWORK,
+                      "The token server closed the connection before the end of the operation.",
+                      100),
+              ESC_ERR_NETWORK);
+    EXPECT_STR(said, "The token server closed the connection before the end of the operation; "
+                     "the card was written nonetheless: it is enrolled, its certificates valid "
+                     "until 2027-01-01, but the token server may not have recorded it; run the "
+                     "enrollment again so that it does.");
+    /* pulled while the certificates were being written */
+    EXPECT_EQ(outcome(TPS_OP_ENROLL, blank, gone, ESC_ERR_CARD_REMOVED,
+                      "The card was removed during the operation.", 99),
+              ESC_ERR_CARD_REMOVED);
+    EXPECT(strstr(said, "The card was removed during the operation; the token server had started "
+                        "writing the certificates") == said);
+    EXPECT(strstr(said, "escctl status") != NULL);
+    /* pulled before anything was written: nothing more to say */
+    EXPECT_EQ(outcome(TPS_OP_ENROLL, blank, gone, ESC_ERR_CARD_REMOVED,
+                      "The card was removed during the operation.", 15),
+              ESC_ERR_CARD_REMOVED);
+    EXPECT_STR(said, "The card was removed during the operation.");
+    /* a refusal that left the card alone keeps its sentence */
+    EXPECT_EQ(outcome(TPS_OP_ENROLL, blank, blank, ESC_ERR_AUTH_FAILED,
+                      "The directory rejected the user ID or password.", 10),
+              ESC_ERR_AUTH_FAILED);
+    EXPECT_STR(said, "The directory rejected the user ID or password.");
 }
 
 static void test_phone_home_results(void)
@@ -54,6 +171,9 @@ static void test_operation_names(void)
 int main(void)
 {
     RUN(test_engine_results_to_exit_codes);
+    RUN(test_tps_deadline_is_its_own_error);
+    RUN(test_success_needs_the_card);
+    RUN(test_failure_says_what_the_card_became);
     RUN(test_phone_home_results);
     RUN(test_operation_names);
     return check_status();

@@ -43,6 +43,21 @@ static const char *script_drop[] = {
     "msg_type=9&pdu_size=5&pdu_data=%00%A4%04%00%00", NULL, /* then close without END_OP */
 };
 
+/* END_OP alone, after one progress report; filled in by the test */
+static char end_line[96];
+static const char *script_end[] = {
+    "msg_type=14&current_state=10&next_task_name=PROGRESS_PROCESS_PROFILE",
+    end_line,
+    NULL,
+};
+
+/* a TPS that answers BEGIN_OP and then goes quiet for longer than the message deadline */
+static const char *script_stall[] = {
+    "msg_type=14&current_state=10&next_task_name=PROGRESS_PROCESS_PROFILE",
+    "STALL",
+    NULL,
+};
+
 static int port;
 static pid_t srv;
 static int out_pipe[2];
@@ -130,6 +145,10 @@ static void serve(int lfd, const char **script)
     dprintf(out_pipe[1], "%s\n", r.got);
     for (int i = 0; script[i]; i++) {
         char chunk[8192], body[8000];
+        if (strcmp(script[i], "STALL") == 0) {
+            sleep(3);
+            break;
+        }
         int bl = snprintf(body, sizeof body, "s=%zu&%s", strlen(script[i]), script[i]);
         int n = snprintf(chunk, sizeof chunk, "%x\r\n%s\r\n", bl, body);
         send_all(fd, chunk, (size_t)n);
@@ -244,7 +263,8 @@ static void run(const char **script, const char *allowed, struct tps_op_req *req
     req->url = url;
     req->allowed_hosts = allowed;
     req->allow_http_hosts = "127.0.0.1";
-    req->msg_timeout_ms = 3000;
+    if (!req->msg_timeout_ms)
+        req->msg_timeout_ms = 3000;
     memset(u, 0, sizeof *u);
     tps_op_run(req, &ui, &card, res);
     *seen = stop();
@@ -334,6 +354,106 @@ static void test_connection_lost(void)
     EXPECT(res.sentence[0] != 0);
 }
 
+/* What a user may be told after a successful END_OP, and nothing else. */
+static bool success_sentence(const char *s)
+{
+    static const char *const ok[] = {
+        "The card was enrolled.",        "The card was formatted.",
+        "The card was given a new PIN.", "The certificates were renewed.",
+        "The keys were recovered.",      "The token server reported that the operation succeeded.",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strcmp(s, ok[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A failure sentence claims nothing was done (issue 11, defect 8: END_OP 44 result=1 said
+ * "The certificates were renewed."; result=1 message=0 said "completed successfully"). */
+static bool claims_success(const char *s)
+{
+    static const char *const words[] = {"success",        "complete",     "were renewed",
+                                        "were recovered", "was enrolled", "was formatted",
+                                        "given a new PIN"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(s, words[i]))
+            return true;
+    return false;
+}
+
+/* Every END_OP code Dogtag defines (EndOpMsg.TPSStatus 0..46), a few it does not, with both
+ * results, for every operation: the sentence follows the result. */
+static void test_end_op_sentence_follows_result(void)
+{
+    static const int ops[] = {TPS_OP_ENROLL, TPS_OP_FORMAT, TPS_OP_RESET_PIN, TPS_OP_RENEW,
+                              TPS_OP_UNBLOCK};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        for (int code = -1; code <= TPS_STATUS_MAX + 3; code++) {
+            const char *good = tps_end_sentence(ops[i], TPS_RESULT_GOOD, code);
+            const char *err = tps_end_sentence(ops[i], TPS_RESULT_ERROR, code);
+            const char *odd = tps_end_sentence(ops[i], 7, code); /* neither 0 nor 1 */
+            if (!success_sentence(good) || claims_success(err) || success_sentence(err) ||
+                claims_success(odd) || strcmp(err, odd) != 0) {
+                fprintf(stderr, "op %d code %d: result 0 \"%s\", result 1 \"%s\"\n", ops[i], code,
+                        good, err);
+                bad++;
+            }
+        }
+    EXPECT_EQ(bad, 0);
+    EXPECT_STR(tps_end_sentence(TPS_OP_ENROLL, 0, 44), "The certificates were renewed.");
+    EXPECT_STR(tps_end_sentence(TPS_OP_ENROLL, 0, 36), "The keys were recovered.");
+    EXPECT_STR(tps_end_sentence(TPS_OP_ENROLL, 1, 14),
+               "The directory rejected the user ID or password.");
+    EXPECT_STR(tps_end_sentence(TPS_OP_RENEW, 1, 0),
+               "The token server did not perform the operation and gave no reason.");
+}
+
+/* The same through the wire: END_OP result/status as a TPS sends them. */
+static void end_op_case(int result, int message, int want_rc, const char *want)
+{
+    struct tps_op_req req = {.op = TPS_OP_ENROLL, .user = "j", .password = "p"};
+    struct user u;
+    struct tps_op_result res;
+    char *seen;
+    snprintf(end_line, sizeof end_line, "msg_type=13&operation=1&result=%d&message=%d", result,
+             message);
+    run(script_end, "127.0.0.1", &req, &u, &res, &seen);
+    EXPECT_EQ(res.rc, want_rc);
+    EXPECT(res.end_seen);
+    EXPECT_EQ(res.end_result, result);
+    EXPECT_EQ(res.end_message, message);
+    EXPECT_STR(res.sentence, want);
+    EXPECT_EQ(res.last_pct, 10);
+}
+
+static void test_end_op_on_the_wire(void)
+{
+    end_op_case(0, 0, TPS_OP_OK, "The card was enrolled.");
+    end_op_case(0, 44, TPS_OP_OK, "The certificates were renewed.");
+    end_op_case(0, 36, TPS_OP_OK, "The keys were recovered.");
+    end_op_case(1, 44, TPS_OP_SERVER,
+                "The token server reported a failure after renewing the certificates.");
+    end_op_case(1, 36, TPS_OP_SERVER,
+                "The token server reported a failure after recovering the keys.");
+    end_op_case(1, 0, TPS_OP_SERVER,
+                "The token server did not perform the operation and gave no reason.");
+    end_op_case(1, 26, TPS_OP_SERVER, "This card is disabled on the token server.");
+}
+
+/* Issue 11, defect 5: the deadline named is the one that fired (the TPS's per-message one). */
+static void test_timeout_names_the_message_deadline(void)
+{
+    struct tps_op_req req = {.op = TPS_OP_ENROLL, .msg_timeout_ms = 1000};
+    struct user u;
+    struct tps_op_result res;
+    char *seen;
+    run(script_stall, "127.0.0.1", &req, &u, &res, &seen);
+    EXPECT_EQ(res.rc, TPS_OP_NET);
+    EXPECT_EQ(res.conv_rc, TPS_CONV_TIMEOUT);
+    EXPECT_STR(res.sentence, "The token server did not answer within 1 second.");
+}
+
 static void test_refused_host_no_connection_no_prompt(void)
 {
     struct tps_op_req req = {.op = TPS_OP_ENROLL};
@@ -373,6 +493,9 @@ int main(void)
     RUN(test_login_rejected_sentence);
     RUN(test_connection_lost);
     RUN(test_refused_host_no_connection_no_prompt);
+    RUN(test_end_op_sentence_follows_result);
+    RUN(test_end_op_on_the_wire);
+    RUN(test_timeout_names_the_message_deadline);
     curl_global_cleanup();
     return check_status();
 }
