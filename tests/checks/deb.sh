@@ -25,8 +25,8 @@ else
     fail "make deb builds the packages" "$(tail -n 8 "$TMP/make-deb.log" | tr '\n' '|')"
     exit 0
 fi
-DEB_PAM=$(ls "$OUT"/libpam-esc_*.deb 2>/dev/null | head -n 1)
-DEB_AGENT=$(ls "$OUT"/esc-agent_*.deb 2>/dev/null | head -n 1)
+debs=("$OUT"/libpam-esc_*.deb "$OUT"/esc-agent_*.deb)
+DEB_PAM=${debs[0]} DEB_AGENT=${debs[1]}
 check "make deb leaves libpam-esc and esc-agent in build/deb" test -f "$DEB_PAM" -a -f "$DEB_AGENT"
 echo "sizes: $(stat -c '%n %s' "$DEB_PAM" "$DEB_AGENT" | sed "s#$OUT/##" | tr '\n' ' ')"
 echo "build: $((SECONDS - T0)) s"

@@ -52,16 +52,16 @@ paths() {
         -o -path ./var/cache -o -path ./var/lib/dpkg -o -path ./var/lib/apt -o -path ./run \) -prune -o \
         ! -name passwd- ! -name group- ! -name shadow- ! -name gshadow- -print | sort)
 }
-auth_sum() { sha256sum <"$R/etc/pam.d/common-auth"; }
+# common-auth as it was: no difference, or the difference shown
+auth_as_before() { diff "$R/tmp/common-auth.before" "$R/etc/pam.d/common-auth"; }
 etc_sums >"$R/tmp/etc.before"
 paths >"$R/tmp/paths.before"
-AUTH_BEFORE=$(auth_sum)
+cp "$R/etc/pam.d/common-auth" "$R/tmp/common-auth.before"
 
 # install, as an administrator would (offline: the root has every dependency; pcscd, which
 # the packages recommend, is the rig's, through the bind-mounted socket)
-debs=$(cd "$R" && ls tmp/debs/*.deb | sed 's#^#/#')
-# shellcheck disable=SC2086
-if in_root apt-get install -y --no-install-recommends $debs \
+debs=("$R"/tmp/debs/*.deb)
+if in_root apt-get install -y --no-install-recommends "${debs[@]#"$R"}" \
     >"$R/tmp/install.log" 2>&1; then
     pass "apt installs libpam-esc and esc-agent"
 else
@@ -73,31 +73,36 @@ system_account() { chroot "$R" getent passwd esc-agent | awk -F: '$3 < 1000 && $
 check "install creates the esc-agent system account (no shell, no home)" system_account
 check "esc.conf is a conffile" sh -c "chroot '$R' dpkg-query -W -f='\${Conffiles}' esc-agent | grep -q '/etc/pam_esc/esc.conf '"
 check "the user socket is enabled for every session" test -L "$R/etc/systemd/user/sockets.target.wants/esc-agent.socket"
-check "installing changes no PAM stack (Default: no)" test "$(auth_sum)" = "$AUTH_BEFORE"
+check "installing changes no PAM stack (Default: no)" auth_as_before
 
 # enable: pam_esc first in common-auth, ahead of pam_pkcs11 and pam_sss, its result ignored
 in_root pam-auth-update --enable esc
 grep '^auth' "$R/etc/pam.d/common-auth" | sed 's/^/common-auth: /'
-order=$(grep -oE 'pam_(esc|pkcs11|unix|sss)\.so' "$R/etc/pam.d/common-auth" | tr '\n' ' ')
-check "pam-auth-update --enable esc: pam_esc before pam_pkcs11, pam_unix and pam_sss" \
-    test "$order" = "pam_esc.so pam_pkcs11.so pam_unix.so pam_sss.so "
+order() {
+    local o
+    o=$(grep -oE 'pam_(esc|pkcs11|unix|sss)\.so' "$R/etc/pam.d/common-auth" | tr '\n' ' ')
+    [ "$o" = "pam_esc.so pam_pkcs11.so pam_unix.so pam_sss.so " ] || { echo "order: $o"; return 1; }
+}
+check "pam-auth-update --enable esc: pam_esc before pam_pkcs11, pam_unix and pam_sss" order
 check "pam_esc's result is ignored ([success=ignore default=ignore])" \
     grep -qE '^auth\s+\[success=ignore default=ignore\]\s+pam_esc\.so' "$R/etc/pam.d/common-auth"
 
 # the administrator points esc.conf at the TPS (the rig's settings)
 grep -v '^#' "$RIG_DIR/esc.conf" >>"$R/etc/pam_esc/esc.conf"
 
-login() { # OUT ANSWERS [PCSCLITE_CSOCK_NAME]: pamtester on the root's /etc/pam.d/login
-    printf '%s\n' $2 | timeout 180 chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-        PCSCLITE_CSOCK_NAME="${3-$PCSCLITE_CSOCK_NAME}" pamtester -v login "$RIG_USER" authenticate >"$1" 2>&1
+login() { # OUT PCSCD-SOCKET ANSWER...: pamtester on the root's /etc/pam.d/login
+    local out=$1 sock=$2; shift 2
+    printf '%s\n' "$@" | timeout 180 chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        PCSCLITE_CSOCK_NAME="$sock" pamtester -v login "$RIG_USER" authenticate >"$out" 2>&1
 }
+NO_PCSCD=/run/no-pcscd.comm # no pcscd: neither pam_esc nor pam_pkcs11 finds a card
 ok() { grep -q 'successfully authenticated' "$1"; }
 show() { tr '\n' '|' <"$1" | tail -c 400; }
 
 # the first login with a formatted card: enrolled through the installed stack, then
 # pam_pkcs11 logs in with the new PIN pam_esc left in PAM_AUTHTOK
 t=$SECONDS
-login "$R/tmp/first" "$RIG_USER $RIG_LDAP_PASSWORD $PIN $PIN"
+login "$R/tmp/first" "$PCSCLITE_CSOCK_NAME" "$RIG_USER" "$RIG_LDAP_PASSWORD" "$PIN" "$PIN"
 sed 's/^/first login: /' "$R/tmp/first"
 # pam_unix's "Password: " (not "LDAP Password: ") would mean pam_pkcs11 did not take the PIN
 if ok "$R/tmp/first" && grep -q 'New PIN' "$R/tmp/first" && ! grep -qE '(^|[^P] )Password: ' "$R/tmp/first"; then
@@ -107,7 +112,7 @@ else
 fi
 state=$(in_root env PCSCLITE_CSOCK_NAME="$PCSCLITE_CSOCK_NAME" escctl status --json 2>&1 | grep -o '"state": *"[A-Z_]*"' | head -n 1)
 check "the installed escctl sees the card enrolled" sh -c "echo '$state' | grep -q ENROLLED"
-login "$R/tmp/second" "$PIN"
+login "$R/tmp/second" "$PCSCLITE_CSOCK_NAME" "$PIN"
 if ok "$R/tmp/second" && ! grep -q 'LDAP' "$R/tmp/second"; then
     pass "next login: pam_esc says nothing, pam_pkcs11 takes the PIN"
 else
@@ -115,21 +120,21 @@ else
 fi
 
 # never a lock-out: with the profile enabled and the module gone or not loadable, the
-# password login works, and a wrong password is still refused (no pcscd: no card path)
+# password login works, and a wrong password is still refused 
 SO=$(grep '/pam_esc.so$' "$R/tmp/ours")
 mv "$R$SO" "$R$SO.aside"
-login "$R/tmp/missing" "$PASSWORD" /run/no-pcscd.comm
+login "$R/tmp/missing" "$NO_PCSCD" "$PASSWORD"
 if ok "$R/tmp/missing"; then pass "module missing: the password login works"; else fail "module missing: the password login works" "$(show "$R/tmp/missing")"; fi
-login "$R/tmp/missing-bad" wrong /run/no-pcscd.comm
+login "$R/tmp/missing-bad" "$NO_PCSCD" wrong-password
 if ! ok "$R/tmp/missing-bad"; then pass "module missing: a wrong password is refused"; else fail "module missing: a wrong password is refused" "$(show "$R/tmp/missing-bad")"; fi
 echo 'not a module' >"$R$SO"
-login "$R/tmp/broken" "$PASSWORD" /run/no-pcscd.comm
+login "$R/tmp/broken" "$NO_PCSCD" "$PASSWORD"
 if ok "$R/tmp/broken"; then pass "module not loadable: the password login works"; else fail "module not loadable: the password login works" "$(show "$R/tmp/broken")"; fi
 mv "$R$SO.aside" "$R$SO"
 
 # disable: common-auth as before
 in_root pam-auth-update --disable esc
-check "pam-auth-update --disable esc: common-auth as before" test "$(auth_sum)" = "$AUTH_BEFORE"
+check "pam-auth-update --disable esc: common-auth as before" auth_as_before
 
 # purge with the profile enabled and esc.conf edited: the root as it was
 in_root pam-auth-update --enable esc
@@ -138,7 +143,7 @@ if in_root apt-get purge -y libpam-esc esc-agent >"$R/tmp/purge.log" 2>&1; then
 else
     fail "apt purge libpam-esc esc-agent" "$(tail -n 6 "$R/tmp/purge.log" | tr '\n' '|')"
 fi
-check "purge: common-auth as before" test "$(auth_sum)" = "$AUTH_BEFORE"
+check "purge: common-auth as before" auth_as_before
 etc_sums >"$R/tmp/etc.after"
 check "purge: every file of /etc and /var/lib/pam as before (checksums)" diff "$R/tmp/etc.before" "$R/tmp/etc.after"
 paths >"$R/tmp/paths.after"
