@@ -5,6 +5,8 @@
 #   make demo       bring the rig up and show a card enrolled at a real PAM login
 #   make bench      benchmarks, written to docs/benchmarks.md
 #   make lint       clang-format and cppcheck
+#   make deb        Debian packages (libpam-esc, esc-agent) into build/deb/ (config/debian/README.md)
+#   make check-deb  build them and test them installed in a Debian 12 chroot (part of make check)
 BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2 -g
@@ -27,7 +29,8 @@ SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer 
 endif
 BASE_CFLAGS := -std=c11 $(WARN) $(OPT) -fPIC -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Icommon $(SANFLAGS) \
 	-DESC_LIBEXECDIR='"$(LIBEXECDIR)"' -DESC_SYSCONFDIR='"$(SYSCONFDIR)"' -DESC_VERSION='"$(VERSION)"'
-BASE_LDFLAGS := $(SANFLAGS)
+# LDFLAGS: the distribution's linker flags (config/debian/rules passes Debian's hardening ones)
+BASE_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 
 pc = $(shell pkg-config $(1) 2>/dev/null)
 PCSC_CFLAGS := $(call pc,--cflags libpcsclite)
@@ -44,8 +47,10 @@ SSL_CFLAGS  := $(call pc,--cflags libcrypto)
 SSL_LIBS    := $(call pc,--libs libcrypto)
 ZLIB_LIBS   := $(call pc,--libs zlib)
 
-.PHONY: all check demo bench install clean lint deps
+.PHONY: all programs check check-deb deb demo bench install clean lint deps
 all:
+# what `make install` ships (the tests and the rig are not built for it)
+programs: $(BUILD)/pam_esc.so $(BUILD)/esc-agent $(BUILD)/escctl
 
 # Generic compile rule; a module adds include paths with a pattern-specific
 # variable, e.g.  $(BUILD)/obj/agent/%.o: MOD_CFLAGS = $(CURL_CFLAGS)
@@ -83,7 +88,17 @@ bench:
 lint:
 	@tests/lint.sh
 
-install: all
+# Debian packages from the tracked files (config/debian/README.md): build/deb/*.deb
+deb:
+	@config/debian/make-deb $(BUILD)/deb
+
+# the packages installed, enabled, used for a login on the rig, purged, in a Debian 12 chroot
+check-deb:
+	@tests/rig/deps ensure
+	@$(MAKE) --no-print-directory all
+	@tests/run-tests --build $(BUILD) checks/deb
+
+install: programs
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/pam_esc
 	install -m 0644 $(BUILD)/pam_esc.so $(DESTDIR)$(PAMDIR)/pam_esc.so
 	install -m 0755 $(BUILD)/esc-agent $(DESTDIR)$(LIBEXECDIR)/esc-agent
