@@ -9,7 +9,7 @@ rc=$?
 n=$(echo "$out" | grep -c '^authenticate: 0 ')
 if echo "$out" | grep -q '^login(1) runs on a terminal'; then
     # the first login is login(1)'s screen: the enrollment, then escctl status in jsmith's shell
-    if [ $rc = 0 ] && [ "$n" = 1 ] && echo "$out" | grep -q '^  | The card was enrolled\.$' &&
+    if [ $rc = 0 ] && [ "$n" = 1 ] && echo "$out" | grep -q '^  | The card was enrolled: ' &&
         echo "$out" | grep -q '^  | Rig Virtual PCD 00 00: ENROLLED '; then
         pass "make demo: enrollment at login(1) and PIN reset at the screensaver both log in"
     else

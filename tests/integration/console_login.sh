@@ -36,7 +36,7 @@ shot "$s" "first login"
 see first_login_prompts_in_order diff <(prompts "$s") <(printf '%s\n' 'LDAP User ID:' 'LDAP Password:' \
     'New PIN (4-10 characters):' 'Repeat PIN:')
 see first_login_progress_shown has '^Enrolling your smart card: [0-9]+% ' "$s"
-see first_login_says_enrolled has '^The card was enrolled\.$' "$s"
+see first_login_says_enrolled has '^The card was enrolled: 2 certificates, valid until [0-9-]*\.$' "$s"
 see first_login_shell_of_the_user has "^user=$RIG_USER tty=/dev/pts/" "$s"
 see first_login_escctl_status_enrolled has "^$RIG_READER: ENROLLED " "$s"
 see first_login_no_secret_on_screen no_secret "$s"

@@ -52,7 +52,7 @@ shot "$s" "vlock, blocked PIN"
 see reset_prompts_in_order diff <(prompts "$s") <(printf '%s\n' 'LDAP User ID:' 'LDAP Password:' \
     'New PIN (4-10 characters):' 'Repeat PIN:')
 see reset_progress_shown has '^Resetting your smart card PIN: [0-9]+% ' "$s"
-see reset_says_new_pin has '^The card was given a new PIN\.$' "$s"
+see reset_says_new_pin has '^The card was given a new PIN \([0-9]+ tries before it blocks\)\.$' "$s"
 see reset_unlocks_without_asking_again has "^unlocked: user=$RIG_USER$" "$s"
 see reset_no_password_asked no_prompt 'Password:' "$s"
 see reset_escctl_status_enrolled has "^$RIG_READER: ENROLLED " "$s"

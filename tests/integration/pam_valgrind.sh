@@ -61,5 +61,5 @@ if [ -x "$ESC_BUILD/tests/vcard" ] && [ -x "$ESC_BUILD/tests/tps" ] && rig_up --
     vg_rig rig_enrolled_probe -n 3 vg_rig jsmith "$SVC"
     "$RIG" card preset formatted >/dev/null 2>&1
     vg_rig rig_real_enroll -a "$RIG_USER" -a "$RIG_LDAP_PASSWORD" -a 24681357 -a 24681357 vg_rig jsmith "$SVC"
-    expect valgrind_rig_real_enroll_worked "$TMP/vg.rig_real_enroll.out" grep -q '^INFO: The card was enrolled.$' "$TMP/vg.rig_real_enroll.out"
+    expect valgrind_rig_real_enroll_worked "$TMP/vg.rig_real_enroll.out" grep -Eq '^INFO: The card was enrolled: 2 certificates, valid until [0-9-]+\.$' "$TMP/vg.rig_real_enroll.out"
 fi
