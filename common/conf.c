@@ -3,17 +3,16 @@
 #include "conf.h"
 
 #include "log.h"
+#include "safe_file.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef ESC_SYSCONFDIR
@@ -403,7 +402,6 @@ esc_err conf_load(const char *path, struct esc_conf *c, char *err, size_t errlen
     esc_err rv = ESC_ERR_IO;
     ssize_t r;
     size_t len = 0;
-    struct stat st;
     int fd = -1;
 
     if (!c)
@@ -411,17 +409,15 @@ esc_err conf_load(const char *path, struct esc_conf *c, char *err, size_t errlen
     conf_defaults(c);
     if (!path)
         path = conf_default_path();
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        if (errno == ENOENT && !explicit_path)
+    /* root (pam_esc, escctl under sudo) reads only a file that root alone can change: whoever
+     * can write esc.conf chooses where the directory password goes (safe_file.h) */
+    rv = safe_file_open(path, geteuid() == 0, &fd, err, errlen);
+    if (rv != ESC_OK) {
+        if (rv == ESC_ERR_CONF_MISSING && !explicit_path)
             return ESC_OK;
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
-        return errno == ENOENT ? ESC_ERR_CONF_MISSING : ESC_ERR_IO;
+        return rv;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        seterr(err, errlen, "%s: not a regular file", path);
-        goto out;
-    }
+    rv = ESC_ERR_IO;
     buf = malloc(CONF_FILE_MAX + 1);
     if (!buf) {
         rv = ESC_ERR_NOMEM;
