@@ -27,6 +27,7 @@ void conf_defaults(struct esc_conf *c)
     c->tps_message_timeout = 90;
     snprintf(c->agent_user, sizeof c->agent_user, "%s", "esc-agent");
     c->log_level = ESC_LOG_WARN;
+    snprintf(c->login_services, sizeof c->login_services, "%s", CONF_LOGIN_SERVICES_DEFAULT);
 }
 
 const char *conf_default_path(void)
@@ -243,6 +244,16 @@ static bool parse_ops(const char *v, unsigned *out)
     return true;
 }
 
+bool conf_service_list_valid(const char *list)
+{
+    if (!list)
+        return false;
+    for (const char *p = list; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._- \t,", *p))
+            return false;
+    return true;
+}
+
 static bool valid_user(const char *v)
 {
     size_t n = strlen(v);
@@ -263,11 +274,11 @@ static bool valid_url(const char *v)
 /* Apply one key/value. Returns NULL or what is wrong with it. */
 static const char *apply(struct esc_conf *c, const char *k, const char *v, unsigned *seen)
 {
-    enum { PT, LO, PH, AH, AHH, CA, CD, TT, AU, LL, RD, NKEYS };
+    enum { PT, LO, PH, AH, AHH, CA, CD, TT, AU, LL, RD, LS, NKEYS };
     static const char *const keys[NKEYS] = {
         "probe_timeout_ms", "login_operations", "phone_home_url", "allowed_hosts",
         "allow_http_hosts", "ca_file",          "cache_dir",      "tps_message_timeout",
-        "agent_user",       "log_level",        "reader"};
+        "agent_user",       "log_level",        "reader",         "login_services"};
     int i;
 
     for (i = 0; i < NKEYS; i++)
@@ -317,6 +328,10 @@ static const char *apply(struct esc_conf *c, const char *k, const char *v, unsig
         return esc_log_level_parse(v, &c->log_level) == 0
                    ? NULL
                    : "must be one of error, warn, info, debug";
+    case LS:
+        if (!conf_service_list_valid(v))
+            return "must be PAM service names (letters, digits, . _ -) separated by spaces";
+        return copy_str(c->login_services, sizeof c->login_services, v) ? NULL : "value too long";
     default:
         return copy_str(c->reader, sizeof c->reader, v) ? NULL : "value too long";
     }

@@ -21,9 +21,11 @@
 #include "log.h"
 #include "pe_cfg.h"
 #include "pe_helper.h"
+#include "pe_local.h"
 #include "pe_relay.h"
 #include "probe.h"
 #include "safe_file.h"
+#include "seat.h"
 #include "secret.h"
 
 #include <errno.h>
@@ -113,6 +115,28 @@ static esc_err load_conf(struct pe *p)
     if (e != ESC_OK)
         pe_log(p, LOG_ERR, "%s", err[0] ? err : esc_strerror(e));
     return e;
+}
+
+/* Is this the person at the machine logging in or unlocking (pe_local.h)? A network login
+ * (PAM_RHOST another host) or a service that is not a login (sudo, su, polkit, sshd: not in
+ * login_services) gets no operation, not even a look at the card: one log line says why. */
+static bool local_login(const struct pe *p)
+{
+    const void *svc = NULL, *rhost = NULL;
+
+    pam_get_item(p->pamh, PAM_SERVICE, &svc);
+    pam_get_item(p->pamh, PAM_RHOST, &rhost);
+    if (!pe_rhost_is_local(rhost)) {
+        pe_log(p, LOG_INFO, "login from %.100s (service %s), not at this machine: nothing to do",
+               (const char *)rhost, svc ? (const char *)svc : "?");
+        return false;
+    }
+    if (!svc || !conf_list_has(p->conf.login_services, svc)) {
+        pe_log(p, LOG_INFO, "service %s is not in login_services: nothing to do",
+               svc ? (const char *)svc : "(none)");
+        return false;
+    }
+    return true;
 }
 
 /* The operation a card state calls for, if allowed; NULL: nothing to do. */
@@ -322,7 +346,7 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
     struct probe_facts f;
     struct probe_opts po;
     const char *op;
-    char err[160] = "";
+    char err[160] = "", seat[SEAT_NAME_MAX] = "";
     unsigned ops;
 
     memset(&p, 0, sizeof p);
@@ -336,6 +360,9 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
     if (load_conf(&p) != ESC_OK)
         return PAM_IGNORE;
     conf_apply_log_level(&p.conf);
+    /* before anything touches the card: only a login by the person at the machine */
+    if (!local_login(&p))
+        return PAM_IGNORE;
     ops = p.cfg.have_ops ? p.cfg.ops : p.conf.login_operations;
     if (ops == 0) {
         pe_log(&p, LOG_INFO, "no operation offered at login: nothing to do");
@@ -346,6 +373,13 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
                              .reader = p.conf.reader,
                              .decide_only = true,
                              .check_expiry = (ops & CONF_OP_RENEW) != 0};
+    /* where logind runs, only a reader of the login's own seat */
+    if (p.cfg.test_reader_seat[0] || seat_logind_running(NULL)) {
+        pe_session_seat(pamh, seat, sizeof seat);
+        po.seat = seat;
+        if (p.cfg.test_reader_seat[0]) /* tests only (pe_cfg.h) */
+            po.reader_seat = p.cfg.test_reader_seat;
+    }
     if (p.cfg.test_state >= 0) { /* tests only (pe_cfg.h) */
         memset(&f, 0, sizeof f);
         f.state = (enum probe_state)p.cfg.test_state;
@@ -354,6 +388,9 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
         probe_card(&po, &f);
     }
     op = decide(f.state, ops);
+    if (f.other_seat[0])
+        pe_log(&p, LOG_INFO, "card in \"%s\" on %s, not on this login's %s: left alone", f.reader,
+               f.other_seat, seat);
     pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms): %s", probe_state_name(f.state), f.reader,
            f.elapsed_ms, op ? op : "nothing to do");
     if (op)

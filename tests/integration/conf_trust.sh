@@ -17,6 +17,7 @@ stack() {
         "auth required $PAM_MATRIX passdb=$TMP/passdb"
 }
 printf 'jsmith:letmein:trust\n' >"$TMP/passdb"
+stack "$TMP/esc.conf" # the service joins login_services before the conf is copied below
 ran() { grep -q '^INFO: Your smart card is ready.$' "$1"; }
 # CONF NAME: the hand-off did not happen, the password login did, pam_esc said why
 refused() {
