@@ -38,8 +38,8 @@
  * kde, kde-smartcard); the screen lockers' own services; vlock. Not sshd, sudo, su, polkit-1,
  * cron, gdm-fingerprint (no prompt for a PIN there), gdm-autologin, *-greeter. */
 #define CONF_LOGIN_SERVICES_DEFAULT                                                                \
-    "login gdm-password gdm-smartcard sddm lightdm xdm kde kde-smartcard gnome-screensaver "      \
-    "xscreensaver xfce4-screensaver cinnamon-screensaver mate-screensaver i3lock swaylock "      \
+    "login gdm-password gdm-smartcard sddm lightdm xdm kde kde-smartcard gnome-screensaver "       \
+    "xscreensaver xfce4-screensaver cinnamon-screensaver mate-screensaver i3lock swaylock "        \
     "xlock vlock"
 
 /* login_operations bits */

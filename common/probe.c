@@ -370,13 +370,13 @@ static bool on_seat(pcsc_ctx *ctx, const struct probe_opts *o, const char *reade
 
     if (!o || !o->seat)
         return true;
-    if (o->reader_seat)
-        snprintf(seat, cap, "%s", o->reader_seat);
-    else if (pcsc_reader_channel(ctx, reader, &channel) == ESC_OK)
+    if (pcsc_reader_channel(ctx, reader, &channel) == ESC_OK)
         seat_of_channel(channel, o->udev_dir, seat, cap);
     else
         snprintf(seat, cap, "seat0"); /* no USB device to ask udev about: logind's default */
-    log_debug("reader \"%s\" is on %s", reader, seat);
+    if (o->reader_seat)               /* tests only: what udev would have said */
+        snprintf(seat, cap, "%s", o->reader_seat);
+    log_debug("reader \"%s\" (channel %08x) is on %s", reader, (unsigned)channel, seat);
     return strcmp(seat, o->seat) == 0;
 }
 

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define UDEV_RECORD_MAX (64 * 1024)
-#define USB_DEVICE_MAJOR 189
-#define CHANNEL_USB 0x0020u
+#define UDEV_RECORD_MAX  (64 * 1024)
+#define USB_DEVICE_MAJOR 189u
+#define CHANNEL_USB      0x0020u
 
 bool seat_logind_running(const char *root)
 {
@@ -69,8 +69,8 @@ void seat_of_channel(uint32_t channel, const char *udev_dir, char *seat, size_t 
     snprintf(seat, cap, "seat0");
     if ((channel >> 16) != CHANNEL_USB || bus == 0 || addr == 0)
         return;
-    snprintf(path, sizeof path, "%s/c%u:%u", udev_dir ? udev_dir : SEAT_UDEV_DIR,
-             USB_DEVICE_MAJOR, (bus - 1) * 128 + (addr - 1));
+    snprintf(path, sizeof path, "%s/c%u:%u", udev_dir ? udev_dir : SEAT_UDEV_DIR, USB_DEVICE_MAJOR,
+             (bus - 1) * 128 + (addr - 1));
     if (safe_file_open(path, false, &fd, NULL, 0) != ESC_OK)
         return;
     while (len < sizeof buf && (r = read(fd, buf + len, sizeof buf - len)) > 0)

@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SEAT_NAME_MAX 64
-#define SEAT_UDEV_DIR "/run/udev/data"
+#define SEAT_NAME_MAX   64
+#define SEAT_UDEV_DIR   "/run/udev/data"
 #define SEAT_LOGIND_DIR "/run/systemd/seats"
 
 /* Does logind run (its seat directory exists, as sd_get_seats reads it)? root NULL: "/". */

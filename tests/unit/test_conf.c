@@ -326,7 +326,8 @@ static void test_root_symlink_only_through_roots_places(void)
     mkdir(ud, 0755);
     snprintf(link, sizeof link, "%s/user/link.conf", tdir);
     EXPECT(symlink(p, link) == 0);
-    rv_link_in_users_dir = chown(ud, NOBODY, NOBODY) == 0 ? (int)load_as_root(link, err, sizeof err) : -1;
+    rv_link_in_users_dir =
+        chown(ud, NOBODY, NOBODY) == 0 ? (int)load_as_root(link, err, sizeof err) : -1;
     /* root's link pointing into that directory */
     snprintf(p, sizeof p, "%s/user/esc.conf", tdir);
     put(p, "log_level = info\n", 0644);
@@ -337,7 +338,8 @@ static void test_root_symlink_only_through_roots_places(void)
     snprintf(link, sizeof link, "%s/users-link.conf", tdir);
     snprintf(p, sizeof p, "%s/esc.conf", tdir);
     EXPECT(symlink(p, link) == 0);
-    rv_users_link = lchown(link, NOBODY, NOBODY) == 0 ? (int)load_as_root(link, err, sizeof err) : -1;
+    rv_users_link =
+        lchown(link, NOBODY, NOBODY) == 0 ? (int)load_as_root(link, err, sizeof err) : -1;
     rm_tree();
     EXPECT_EQ(rv_root_link, ESC_OK);
     EXPECT_EQ(rv_link_in_users_dir, ESC_ERR_CONF);
