@@ -389,10 +389,11 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
     }
     op = decide(f.state, ops);
     if (f.other_seat[0])
-        pe_log(&p, LOG_INFO, "card in \"%s\" on %s, not on this login's %s: left alone", f.reader,
-               f.other_seat, seat);
-    pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms): %s", probe_state_name(f.state), f.reader,
-           f.elapsed_ms, op ? op : "nothing to do");
+        pe_log(&p, LOG_INFO, "card in \"%s\" on %s, not on this login's %s: left alone (%u ms)",
+               f.reader, f.other_seat, seat, f.elapsed_ms);
+    else
+        pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms): %s", probe_state_name(f.state), f.reader,
+               f.elapsed_ms, op ? op : "nothing to do");
     if (op)
         hand_off(&p, op, f.reader);
     secret_wipe(&f, sizeof f);
