@@ -1,6 +1,9 @@
 /* pam_esc: make a new, blank or PIN-locked smart card usable at login (design.md).
  *
- * pam_sm_authenticate probes the card (common/probe.h) and decides:
+ * It acts only for the person at the machine (pe_local.h): a login from another host
+ * (PAM_RHOST), a service not in login_services (sudo, su, polkit, sshd) or, where logind runs,
+ * a card in a reader of another seat gets PAM_IGNORE before the card is touched.
+ * Otherwise pam_sm_authenticate probes the card (common/probe.h) and decides:
  *   no pcscd, no reader, no card, ENROLLED, probe error -> PAM_IGNORE at once
  *   NO_APPLET / UNINITIALIZED -> enroll, PIN_LOCKED -> pinreset, EXPIRED -> renew, each only
  *   if listed in operations= / login_operations; then it hands the operation to the agent
