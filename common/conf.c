@@ -3,17 +3,16 @@
 #include "conf.h"
 
 #include "log.h"
+#include "safe_file.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef ESC_SYSCONFDIR
@@ -30,6 +29,7 @@ void conf_defaults(struct esc_conf *c)
     c->log_level = ESC_LOG_WARN;
     c->renew_days = 14;
     c->pin_warn_tries = 2;
+    snprintf(c->login_services, sizeof c->login_services, "%s", CONF_LOGIN_SERVICES_DEFAULT);
 }
 
 const char *conf_default_path(void)
@@ -246,6 +246,16 @@ static bool parse_ops(const char *v, unsigned *out)
     return true;
 }
 
+bool conf_service_list_valid(const char *list)
+{
+    if (!list)
+        return false;
+    for (const char *p = list; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._- \t,", *p))
+            return false;
+    return true;
+}
+
 static bool valid_user(const char *v)
 {
     size_t n = strlen(v);
@@ -266,12 +276,12 @@ static bool valid_url(const char *v)
 /* Apply one key/value. Returns NULL or what is wrong with it. */
 static const char *apply(struct esc_conf *c, const char *k, const char *v, unsigned *seen)
 {
-    enum { PT, LO, PH, AH, AHH, CA, CD, TT, AU, LL, RD, RN, PW, NKEYS };
+    enum { PT, LO, PH, AH, AHH, CA, CD, TT, AU, LL, RD, RN, PW, LS, NKEYS };
     static const char *const keys[NKEYS] = {
         "probe_timeout_ms", "login_operations", "phone_home_url", "allowed_hosts",
         "allow_http_hosts", "ca_file",          "cache_dir",      "tps_message_timeout",
         "agent_user",       "log_level",        "reader",         "renew_days",
-        "pin_warn_tries"};
+        "pin_warn_tries",   "login_services"};
     int i;
 
     for (i = 0; i < NKEYS; i++)
@@ -326,6 +336,10 @@ static const char *apply(struct esc_conf *c, const char *k, const char *v, unsig
     case PW:
         return parse_uint(v, 0, 127, &c->pin_warn_tries) ? NULL
                                                          : "must be a number of tries, 0..127";
+    case LS:
+        if (!conf_service_list_valid(v))
+            return "must be PAM service names (letters, digits, . _ -) separated by spaces";
+        return copy_str(c->login_services, sizeof c->login_services, v) ? NULL : "value too long";
     default:
         return copy_str(c->reader, sizeof c->reader, v) ? NULL : "value too long";
     }
@@ -411,7 +425,6 @@ esc_err conf_load(const char *path, struct esc_conf *c, char *err, size_t errlen
     esc_err rv = ESC_ERR_IO;
     ssize_t r;
     size_t len = 0;
-    struct stat st;
     int fd = -1;
 
     if (!c)
@@ -419,17 +432,15 @@ esc_err conf_load(const char *path, struct esc_conf *c, char *err, size_t errlen
     conf_defaults(c);
     if (!path)
         path = conf_default_path();
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        if (errno == ENOENT && !explicit_path)
+    /* root (pam_esc, escctl under sudo) reads only a file that root alone can change: whoever
+     * can write esc.conf chooses where the directory password goes (safe_file.h) */
+    rv = safe_file_open(path, geteuid() == 0, &fd, err, errlen);
+    if (rv != ESC_OK) {
+        if (rv == ESC_ERR_CONF_MISSING && !explicit_path)
             return ESC_OK;
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
-        return errno == ENOENT ? ESC_ERR_CONF_MISSING : ESC_ERR_IO;
+        return rv;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        seterr(err, errlen, "%s: not a regular file", path);
-        goto out;
-    }
+    rv = ESC_ERR_IO;
     buf = malloc(CONF_FILE_MAX + 1);
     if (!buf) {
         rv = ESC_ERR_NOMEM;

@@ -20,6 +20,8 @@
  *                        this many days, 0..3650, default 14 (0: no warning)
  *   pin_warn_tries       the session daemon warns when the PIN has this many tries left or
  *                        fewer (but not 0), 0..127, default 2 (0: no warning)
+ *   login_services       PAM services pam_esc acts for (the logins and screen locks at the
+ *                        machine); default CONF_LOGIN_SERVICES_DEFAULT; empty: none
  * An unknown key, a repeated key, a bad value or a line longer than CONF_LINE_MAX is an error
  * naming file:line. */
 #ifndef ESC_CONF_H
@@ -33,6 +35,16 @@
 #define CONF_LINE_MAX  1024
 #define CONF_VALUE_MAX 512
 #define CONF_FILE_MAX  (64 * 1024)
+
+/* The PAM services of the logins and screen locks at the machine (their /etc/pam.d file names,
+ * Debian 12): console login; GDM's password and smart-card conversations (also GNOME Shell's
+ * lock screen); SDDM, LightDM (also light-locker), XDM; KDE's lock screen (kscreenlocker:
+ * kde, kde-smartcard); the screen lockers' own services; vlock. Not sshd, sudo, su, polkit-1,
+ * cron, gdm-fingerprint (no prompt for a PIN there), gdm-autologin, *-greeter. */
+#define CONF_LOGIN_SERVICES_DEFAULT                                                                \
+    "login gdm-password gdm-smartcard sddm lightdm xdm kde kde-smartcard gnome-screensaver "       \
+    "xscreensaver xfce4-screensaver cinnamon-screensaver mate-screensaver i3lock swaylock "        \
+    "xlock vlock"
 
 /* login_operations bits */
 #define CONF_OP_ENROLL   0x1u
@@ -54,6 +66,7 @@ struct esc_conf {
     char reader[256];
     unsigned renew_days;
     unsigned pin_warn_tries;
+    char login_services[CONF_VALUE_MAX]; /* space-separated PAM service names */
 };
 
 void conf_defaults(struct esc_conf *c);
@@ -77,6 +90,10 @@ esc_err conf_parse(const char *text, size_t len, const char *name, struct esc_co
  * the command line's level: ESC_LOG_WARN, the default, when it asked for nothing, so that the
  * file may also make the log quieter (log_level = error). */
 void conf_apply_log_level(const struct esc_conf *c);
+
+/* login_services: PAM service names (letters, digits, . _ -, as /etc/pam.d file names are),
+ * separated by spaces, tabs or commas; empty: none. */
+bool conf_service_list_valid(const char *list);
 
 /* Does the space-separated list contain word (case-insensitive)? */
 int conf_list_has(const char *list, const char *word);

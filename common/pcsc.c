@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <reader.h>
 #include <winscard.h>
 
 #ifndef PCSCLITE_CSOCK_NAME_DEFAULT
@@ -255,6 +256,42 @@ esc_err pcsc_connect(pcsc_ctx *ctx, const char *reader, pcsc_card **out)
         return e == ESC_ERR_CARD_REMOVED ? ESC_ERR_NO_CARD : e;
     }
     *out = c;
+    return ESC_OK;
+}
+
+esc_err pcsc_reader_channel(pcsc_ctx *ctx, const char *reader, uint32_t *channel)
+{
+    SCARDHANDLE h;
+    DWORD proto = 0, len;
+    BYTE attr[8];
+    LONG r;
+
+    if (!ctx || !reader || !channel)
+        return ESC_ERR_ARG;
+    if (expired(ctx))
+        return ESC_ERR_TIMEOUT;
+    /* direct: no protocol, so no power-up and nothing sent to the card */
+    r = SCardConnect(ctx->h, reader, SCARD_SHARE_DIRECT, 0, &h, &proto);
+    if (r != SCARD_S_SUCCESS) {
+        log_debug("SCardConnect(%s, direct): %s", reader, pcsc_stringify_error(r));
+        return ctx_err(ctx, r);
+    }
+    len = sizeof attr;
+    r = SCardGetAttrib(h, SCARD_ATTR_CHANNEL_ID, attr, &len);
+    SCardDisconnect(h, SCARD_LEAVE_CARD);
+    if (r != SCARD_S_SUCCESS) {
+        log_debug("SCardGetAttrib(%s, CHANNEL_ID): %s", reader, pcsc_stringify_error(r));
+        return r == SCARD_E_UNSUPPORTED_FEATURE ? ESC_ERR_NOT_SUPPORTED : ctx_err(ctx, r);
+    }
+    if (len == 4) { /* a 32-bit value in the host's byte order (the CCID driver's) */
+        memcpy(channel, attr, 4);
+    } else if (len == 8) { /* a DWORD as wide as pcsc-lite's on LP64 */
+        uint64_t v;
+        memcpy(&v, attr, 8);
+        *channel = (uint32_t)v;
+    } else {
+        return ESC_ERR_NOT_SUPPORTED;
+    }
     return ESC_OK;
 }
 

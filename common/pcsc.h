@@ -55,6 +55,10 @@ esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, si
 
 /* Connect (shared, T=0 or T=1) to the card in `reader`. */
 esc_err pcsc_connect(pcsc_ctx *ctx, const char *reader, pcsc_card **out);
+/* SCARD_ATTR_CHANNEL_ID of `reader` (connected directly: the card is neither powered nor sent
+ * anything). For a USB reader (the CCID driver since 1.4.32) 0x0020BBDD: BB the bus number,
+ * DD the device address. ESC_ERR_NOT_SUPPORTED when the driver does not tell (vpcd). */
+esc_err pcsc_reader_channel(pcsc_ctx *ctx, const char *reader, uint32_t *channel);
 /* Disconnect (NULL-safe). reset: reset the card (logs out every PIN) instead of leaving it. */
 void pcsc_disconnect(pcsc_card *card, bool reset);
 

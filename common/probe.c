@@ -361,16 +361,37 @@ size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t 
     return n;
 }
 
+/* Is `reader` on the seat the probe is for? The seat it is on goes to `seat`. No APDU: the
+ * channel ID comes from the driver. */
+static bool on_seat(pcsc_ctx *ctx, const struct probe_opts *o, const char *reader, char *seat,
+                    size_t cap)
+{
+    uint32_t channel = 0;
+
+    if (!o || !o->seat)
+        return true;
+    if (pcsc_reader_channel(ctx, reader, &channel) == ESC_OK)
+        seat_of_channel(channel, o->udev_dir, seat, cap);
+    else
+        snprintf(seat, cap, "seat0"); /* no USB device to ask udev about: logind's default */
+    if (o->reader_seat)               /* tests only: what udev would have said */
+        snprintf(seat, cap, "%s", o->reader_seat);
+    log_debug("reader \"%s\" (channel %08x) is on %s", reader, (unsigned)channel, seat);
+    return strcmp(seat, o->seat) == 0;
+}
+
 /* Opens a context and picks the reader to probe: the named one, else the first holding a card,
- * else the first. Returns false with `out` filled when there is nothing to probe (no pcscd, no
- * reader, the named reader missing); the context is then closed. */
+ * else the first; with opts->seat, only one on that seat. Returns false with `out` filled when
+ * there is nothing to probe (no pcscd, no reader, the named reader missing, the card on another
+ * seat); the context is then closed. */
 static bool pick_reader(const struct probe_opts *opts, uint64_t t0, pcsc_ctx **ctx,
                         struct pcsc_reader *picked, struct probe_facts *out)
 {
     struct pcsc_reader readers[PCSC_MAX_READERS];
     unsigned tmo = opts && opts->timeout_ms ? opts->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
     const char *want = opts && opts->reader && *opts->reader ? opts->reader : NULL;
-    size_t nr = 0, pick;
+    char seat[SEAT_NAME_MAX] = "", elsewhere[SEAT_NAME_MAX] = "";
+    size_t nr = 0, pick, skipped = 0;
     esc_err rv;
 
     *ctx = NULL;
@@ -383,9 +404,26 @@ static bool pick_reader(const struct probe_opts *opts, uint64_t t0, pcsc_ctx **c
         *ctx = NULL;
         return false;
     }
-    for (pick = 0; pick < nr; pick++)
-        if (want ? strcmp(want, readers[pick].name) == 0 : readers[pick].card_present)
+    for (pick = 0; pick < nr; pick++) {
+        if (want ? strcmp(want, readers[pick].name) != 0 : !readers[pick].card_present)
+            continue;
+        if (on_seat(*ctx, opts, readers[pick].name, seat, sizeof seat))
             break;
+        if (!elsewhere[0]) {
+            skipped = pick;
+            memcpy(elsewhere, seat, sizeof elsewhere);
+        }
+        if (want)
+            break;
+    }
+    if (elsewhere[0] && (pick == nr || want)) { /* left alone: another seat's reader */
+        fill_absent(out, ESC_ERR_NO_CARD, t0);
+        snprintf(out->reader, sizeof out->reader, "%s", readers[skipped].name);
+        memcpy(out->other_seat, elsewhere, sizeof out->other_seat);
+        pcsc_close(*ctx);
+        *ctx = NULL;
+        return false;
+    }
     if (pick == nr && want) {
         fill_absent(out, ESC_ERR_NO_READER, t0);
         snprintf(out->reader, sizeof out->reader, "%s", want);

@@ -23,6 +23,7 @@
 #include "coolkey.h"
 #include "esc_err.h"
 #include "pcsc.h"
+#include "seat.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,6 +48,11 @@ struct probe_opts {
     time_t now;          /* "now" for EXPIRED; 0 = time(NULL) */
     bool decide_only;    /* only what the state needs: no versions, issuer info, CUID, subject */
     bool check_expiry;   /* with decide_only: read the certificates so EXPIRED can be told */
+    /* pam_esc where logind runs: only a reader on this seat (seat.h); a card in a reader of
+     * another seat is left alone (state NO_CARD, other_seat names that seat). NULL: any. */
+    const char *seat;
+    const char *udev_dir;    /* udev's database (NULL: SEAT_UDEV_DIR) */
+    const char *reader_seat; /* tests only: every reader's seat, instead of udev's answer */
 };
 #define PROBE_DEFAULT_TIMEOUT_MS 300
 
@@ -70,6 +76,7 @@ struct probe_facts {
     char subject[256]; /* subject of the first certificate */
     char issuer[256];  /* issuer of the first certificate */
     unsigned elapsed_ms;
+    char other_seat[SEAT_NAME_MAX]; /* the card's reader is on this seat, not opts->seat */
 };
 
 /* Probe one card: opts->reader if set, else the first reader holding a card (or the first

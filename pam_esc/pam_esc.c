@@ -1,6 +1,9 @@
 /* pam_esc: make a new, blank or PIN-locked smart card usable at login (design.md).
  *
- * pam_sm_authenticate probes the card (common/probe.h) and decides:
+ * It acts only for the person at the machine (pe_local.h): a login from another host
+ * (PAM_RHOST), a service not in login_services (sudo, su, polkit, sshd) or, where logind runs,
+ * a card in a reader of another seat gets PAM_IGNORE before the card is touched.
+ * Otherwise pam_sm_authenticate probes the card (common/probe.h) and decides:
  *   no pcscd, no reader, no card, ENROLLED, probe error -> PAM_IGNORE at once
  *   NO_APPLET / UNINITIALIZED -> enroll, PIN_LOCKED -> pinreset, EXPIRED -> renew, each only
  *   if listed in operations= / login_operations; then it hands the operation to the agent
@@ -21,8 +24,11 @@
 #include "log.h"
 #include "pe_cfg.h"
 #include "pe_helper.h"
+#include "pe_local.h"
 #include "pe_relay.h"
 #include "probe.h"
+#include "safe_file.h"
+#include "seat.h"
 #include "secret.h"
 
 #include <errno.h>
@@ -72,6 +78,24 @@ static void pe_log(const struct pe *p, int prio, const char *fmt, ...)
         pam_syslog(p->pamh, prio, "%s", msg);
 }
 
+/* The helper trusts the CAs of ca_file for the TPS and Phone Home connections that carry the
+ * directory password: as root, the same rule as for esc.conf itself (safe_file.h). */
+static esc_err check_ca_file(const struct pe *p, char *err, size_t errlen)
+{
+    char why[256] = "";
+    esc_err e;
+    int fd;
+
+    if (!p->conf.ca_file[0] || geteuid() != 0)
+        return ESC_OK;
+    e = safe_file_open(p->conf.ca_file, true, &fd, why, sizeof why);
+    if (e == ESC_OK)
+        close(fd);
+    else
+        snprintf(err, errlen, "ca_file %s", why);
+    return e;
+}
+
 /* esc.conf: the file named by conf=, else the system one (missing = defaults). Never
  * $ESC_CONF: the caller's environment must not choose pam_esc's policy (think su). */
 static esc_err load_conf(struct pe *p)
@@ -89,9 +113,33 @@ static esc_err load_conf(struct pe *p)
         return ESC_OK;
     }
     e = conf_load(p->conf_path, &p->conf, err, sizeof err);
+    if (e == ESC_OK)
+        e = check_ca_file(p, err, sizeof err);
     if (e != ESC_OK)
         pe_log(p, LOG_ERR, "%s", err[0] ? err : esc_strerror(e));
     return e;
+}
+
+/* Is this the person at the machine logging in or unlocking (pe_local.h)? A network login
+ * (PAM_RHOST another host) or a service that is not a login (sudo, su, polkit, sshd: not in
+ * login_services) gets no operation, not even a look at the card: one log line says why. */
+static bool local_login(const struct pe *p)
+{
+    const void *svc = NULL, *rhost = NULL;
+
+    pam_get_item(p->pamh, PAM_SERVICE, &svc);
+    pam_get_item(p->pamh, PAM_RHOST, &rhost);
+    if (!pe_rhost_is_local(rhost)) {
+        pe_log(p, LOG_INFO, "login from %.100s (service %s), not at this machine: nothing to do",
+               (const char *)rhost, svc ? (const char *)svc : "?");
+        return false;
+    }
+    if (!svc || !conf_list_has(p->conf.login_services, svc)) {
+        pe_log(p, LOG_INFO, "service %s is not in login_services: nothing to do",
+               svc ? (const char *)svc : "(none)");
+        return false;
+    }
+    return true;
 }
 
 /* The operation a card state calls for, if allowed; NULL: nothing to do. */
@@ -301,7 +349,7 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
     struct probe_facts f;
     struct probe_opts po;
     const char *op;
-    char err[160] = "";
+    char err[160] = "", seat[SEAT_NAME_MAX] = "";
     unsigned ops;
 
     memset(&p, 0, sizeof p);
@@ -315,6 +363,9 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
     if (load_conf(&p) != ESC_OK)
         return PAM_IGNORE;
     conf_apply_log_level(&p.conf);
+    /* before anything touches the card: only a login by the person at the machine */
+    if (!local_login(&p))
+        return PAM_IGNORE;
     ops = p.cfg.have_ops ? p.cfg.ops : p.conf.login_operations;
     if (ops == 0) {
         pe_log(&p, LOG_INFO, "no operation offered at login: nothing to do");
@@ -325,6 +376,13 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
                              .reader = p.conf.reader,
                              .decide_only = true,
                              .check_expiry = (ops & CONF_OP_RENEW) != 0};
+    /* where logind runs, only a reader of the login's own seat */
+    if (p.cfg.test_reader_seat[0] || seat_logind_running(NULL)) {
+        pe_session_seat(pamh, seat, sizeof seat);
+        po.seat = seat;
+        if (p.cfg.test_reader_seat[0]) /* tests only (pe_cfg.h) */
+            po.reader_seat = p.cfg.test_reader_seat;
+    }
     if (p.cfg.test_state >= 0) { /* tests only (pe_cfg.h) */
         memset(&f, 0, sizeof f);
         f.state = (enum probe_state)p.cfg.test_state;
@@ -333,8 +391,12 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
         probe_card(&po, &f);
     }
     op = decide(f.state, ops);
-    pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms): %s", probe_state_name(f.state), f.reader,
-           f.elapsed_ms, op ? op : "nothing to do");
+    if (f.other_seat[0])
+        pe_log(&p, LOG_INFO, "card in \"%s\" on %s, not on this login's %s: left alone (%u ms)",
+               f.reader, f.other_seat, seat, f.elapsed_ms);
+    else
+        pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms): %s", probe_state_name(f.state), f.reader,
+               f.elapsed_ms, op ? op : "nothing to do");
     if (op)
         hand_off(&p, op, f.reader);
     secret_wipe(&f, sizeof f);

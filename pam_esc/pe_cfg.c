@@ -4,6 +4,7 @@
 #include "conf.h"
 #include "probe.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,19 @@ static int copy_path(char *dst, size_t cap, const char *v)
     if (v[0] != '/' || strlen(v) >= cap)
         return -1;
     memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static int copy_seat(char *dst, size_t cap, const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || n >= cap)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '_')
+            return -1;
+    memcpy(dst, v, n + 1);
     return 0;
 }
 
@@ -94,6 +108,8 @@ static int parse_one(struct pe_cfg *c, const char *a)
         return copy_path(c->test_script, sizeof c->test_script, a + 12);
     else if (strncmp(a, "test_card_state=", 16) == 0)
         return parse_state(a + 16, &c->test_state);
+    else if (strncmp(a, "test_reader_seat=", 17) == 0)
+        return copy_seat(c->test_reader_seat, sizeof c->test_reader_seat, a + 17);
     else if (strncmp(a, "timeout=", 8) == 0)
         return parse_timeout(a + 8, &c->timeout_s);
     else if (strncmp(a, "operations=", 11) == 0) {

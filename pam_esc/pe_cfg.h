@@ -14,7 +14,10 @@
  *                        running the TPS operation. Only an administrator can set a module
  *                        option, so no caller can switch this on.
  *   test_card_state=S    tests only: skip the probe and act as if the card were in state S
- *                        (UNINITIALIZED, PIN_LOCKED, ... as probe_state_name() spells them) */
+ *                        (UNINITIALIZED, PIN_LOCKED, ... as probe_state_name() spells them)
+ *   test_reader_seat=SEAT tests only: apply the seat rule as if logind ran, every reader being
+ *                        on SEAT (the rig has no logind, and vpcd's reader no USB device);
+ *                        the login's own seat is found as always (pe_local.h) */
 #ifndef PE_CFG_H
 #define PE_CFG_H
 
@@ -32,6 +35,7 @@ struct pe_cfg {
     char helper[PE_PATH_MAX];
     char test_script[PE_PATH_MAX];
     int test_state; /* enum probe_state, -1: probe the card */
+    char test_reader_seat[64];
 };
 
 /* Parse argv into c (defaults first). Each bad argument is named in err (first one wins)

@@ -2,7 +2,9 @@
 # tests/pam/lib.sh: shared by the pam_*.sh integration tests (sourced after lib.sh).
 # A private PAM service directory, the scripted helper, and the checks on pam_drive output.
 #   pam_need_built                 skip the whole test unless pam_esc.so, the helpers, pam_drive exist
-#   pam_service NAME LINE...       write service NAME (one PAM line per argument)
+#   pam_service NAME LINE...       write service NAME (one PAM line per argument), a login at
+#                                  the machine: NAME joins login_services of $TMP/*.conf
+#   pam_service_unlisted NAME LINE... the same, NAME not in login_services (sshd, sudo)
 #   pam_script NAME LINE...        write helper script NAME (commands: tests/pam/scripted_agent.c)
 #   pam_esc_line SCRIPT OPTS...    an "auth optional pam_esc.so" line using the scripted helper
 #   pam_run OUT ARGS...            run pam_drive ARGS, output in OUT; $PAM_RC its exit code
@@ -23,7 +25,12 @@ mkdir -p "$SVC" "$OUT"
 chmod 0755 "$TMP"
 chmod 1777 "$OUT"
 printf 'auth required pam_deny.so\naccount required pam_deny.so\n' >"$SVC/other"
-printf 'agent_user = %s\nlogin_operations = enroll pinreset\n' "$PAM_AGENT_USER" >"$TMP/esc.conf"
+# pam_esc acts only for the services in login_services (issue 14). A stack written with
+# pam_service is a login at the machine: its name joins login_services in every $TMP/*.conf
+# that has the key; pam_service_unlisted writes one that is not (sshd, sudo).
+PAM_SERVICES="login gdm-password gdm-smartcard screensaver"
+printf 'agent_user = %s\nlogin_operations = enroll pinreset\nlogin_services = %s\n' \
+    "$PAM_AGENT_USER" "$PAM_SERVICES" >"$TMP/esc.conf"
 chmod 0644 "$TMP/esc.conf"
 printf 'jsmith:letmein:svc\n' >"$TMP/passdb"
 
@@ -36,6 +43,16 @@ pam_need_built() {
 }
 
 pam_service() {
+    local name=$1 f; shift
+    printf '%s\n' "$@" >"$SVC/$name"
+    case " $PAM_SERVICES " in *" $name "*) return 0 ;; esac
+    PAM_SERVICES="$PAM_SERVICES $name"
+    for f in "$TMP"/*.conf; do
+        grep -q '^login_services' "$f" 2>/dev/null && sed -i "s/^login_services.*/login_services = $PAM_SERVICES/" "$f"
+    done
+    return 0
+}
+pam_service_unlisted() {
     local name=$1; shift
     printf '%s\n' "$@" >"$SVC/$name"
 }
@@ -78,7 +95,7 @@ expect() {
 # the profile cache directory.
 rig_for_helper() {
     cp "$RIG_DIR/esc.conf" "$TMP/esc.conf"
-    printf 'agent_user = %s\n' "$PAM_AGENT_USER" >>"$TMP/esc.conf"
+    printf 'agent_user = %s\nlogin_services = %s\n' "$PAM_AGENT_USER" "$PAM_SERVICES" >>"$TMP/esc.conf"
     chmod 0644 "$TMP/esc.conf"
     chmod 0666 "$PCSCLITE_CSOCK_NAME"
     chown "$PAM_AGENT_USER" "$RIG_DIR/cache" 2>/dev/null || chmod 1777 "$RIG_DIR/cache"

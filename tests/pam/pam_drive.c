@@ -15,6 +15,9 @@
  *     -n N          run the stack N times in the same process (leak checks)
  *     -c ign|reap   the application's own SIGCHLD handling: ignored (children reap
  *                   themselves), or a handler that reaps every child (as GLib's child watch)
+ *     -r RHOST      set PAM_RHOST (as sshd, or login -h, set it for a network login)
+ *     -T TTY        set PAM_TTY (login sets its terminal: tty1, /dev/tty1)
+ *     -E NAME=VALUE put NAME=VALUE in the PAM environment (GDM sets XDG_SEAT so)
  *
  * Output, one line each: "PROMPT_ECHO_OFF: <text>", "PROMPT_ECHO_ON: <text>", "INFO: <text>",
  * "ERROR: <text>", then "authenticate: <rc> (<text>) <ms> ms", "user: <PAM_USER>",
@@ -225,6 +228,8 @@ static int children(void)
     return n;
 }
 
+static const char *rhost, *tty, *penv;
+
 static volatile sig_atomic_t reaped_by_app;
 
 static void reap_all(int sig)
@@ -256,6 +261,13 @@ static int run_once(const char *service, const char *user, const char *confdir, 
         printf("pam_start_confdir: %d\n", rv);
         return rv;
     }
+    if ((rhost && pam_set_item(h, PAM_RHOST, rhost) != PAM_SUCCESS) ||
+        (tty && pam_set_item(h, PAM_TTY, tty) != PAM_SUCCESS) ||
+        (penv && pam_putenv(h, penv) != PAM_SUCCESS)) {
+        printf("pam_set_item/pam_putenv failed\n");
+        pam_end(h, PAM_SYSTEM_ERR);
+        return PAM_SYSTEM_ERR;
+    }
     t0 = now_ms();
     rv = pam_authenticate(h, flags);
     printf("authenticate: %d (%s) %ld ms\n", rv, pam_strerror(h, rv), now_ms() - t0);
@@ -280,7 +292,7 @@ int main(int argc, char **argv)
     int flags = 0, snap = 0, runs = 1, opt, rv = PAM_SYSTEM_ERR, diff = 0;
     struct snap before, after;
 
-    while ((opt = getopt(argc, argv, "a:p:sSt:n:c:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:p:sSt:n:c:r:T:E:")) != -1) {
         switch (opt) {
         case 'a':
             if (nanswers < MAX_ANSWERS)
@@ -310,12 +322,22 @@ int main(int argc, char **argv)
         case 'n':
             runs = (int)strtol(optarg, NULL, 10);
             break;
+        case 'r':
+            rhost = optarg;
+            break;
+        case 'T':
+            tty = optarg;
+            break;
+        case 'E':
+            penv = optarg;
+            break;
         default:
             return 2;
         }
     }
     if (argc - optind != 3) {
-        fprintf(stderr, "usage: pam_drive [-a ANSWER]... [-s] [-S] [-t AUTHTOK] [-n N] SERVICE "
+        fprintf(stderr, "usage: pam_drive [-a ANSWER]... [-s] [-S] [-t AUTHTOK] [-n N] [-r RHOST] "
+                        "[-T TTY] [-E NAME=VALUE] SERVICE "
                         "USER|- CONFDIR\n");
         return 2;
     }

@@ -7,3 +7,6 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(VCARD_LIB) $(TPS_LIB) $(AGE
 	@mkdir -p $(@D)
 	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS) $(TESTLIB_LIBS) $(LDAP_LIBS) -lpam
 all: $(UNIT_BINS)
+# test_seat also tests pam_esc's pe_local (is this a login at the machine?)
+$(BUILD)/tests/unit/test_seat: $(BUILD)/obj/pam_esc/pe_local.o
+$(BUILD)/obj/tests/unit/test_seat.o: MOD_CFLAGS += -Ipam_esc

@@ -3,10 +3,12 @@
 #include "check.h"
 #include "conf.h"
 #include "log.h"
+#include "safe_file.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static esc_err parse(const char *text, struct esc_conf *c, char *err, size_t errlen)
@@ -202,6 +204,168 @@ static void test_files(void)
     unsetenv("ESC_CONF");
 }
 
+/* ---- the trust rule for root (safe_file.h): issue 11, defect 1 ---- */
+
+#define NOBODY 65534
+
+static char tdir[64];
+
+static void put(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    chmod(path, mode);
+}
+
+static esc_err load_as_root(const char *path, char *err, size_t errlen)
+{
+    struct esc_conf c;
+    err[0] = '\0';
+    return conf_load(path, &c, err, errlen);
+}
+
+/* A fresh root-owned 0755 tree: tdir/esc.conf (0644, root). */
+static bool trust_tree(void)
+{
+    char p[128];
+    snprintf(tdir, sizeof tdir, "/tmp/test_conf_trust.XXXXXX");
+    if (!mkdtemp(tdir) || chmod(tdir, 0755) != 0)
+        return false;
+    snprintf(p, sizeof p, "%s/esc.conf", tdir);
+    put(p, "allowed_hosts = tps.example.com\n", 0644);
+    return true;
+}
+
+static void rm_tree(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", tdir);
+}
+
+static void test_root_refuses_conf_others_can_write(void)
+{
+    char p[128], err[512];
+    int rv_ok, rv_group, rv_world, rv_owner;
+
+    if (geteuid() != 0)
+        SKIP("the rule applies to root only; run as root");
+    EXPECT(trust_tree());
+    snprintf(p, sizeof p, "%s/esc.conf", tdir);
+    rv_ok = load_as_root(p, err, sizeof err);
+    chmod(p, 0664);
+    rv_group = load_as_root(p, err, sizeof err);
+    chmod(p, 0646);
+    rv_world = load_as_root(p, err, sizeof err);
+    chmod(p, 0644);
+    rv_owner = chown(p, NOBODY, NOBODY) == 0 ? (int)load_as_root(p, err, sizeof err) : -1;
+    rm_tree();
+    EXPECT_EQ(rv_ok, ESC_OK);
+    EXPECT_EQ(rv_group, ESC_ERR_CONF);
+    EXPECT_EQ(rv_world, ESC_ERR_CONF);
+    EXPECT_EQ(rv_owner, ESC_ERR_CONF);
+    EXPECT(strstr(err, "not owned by root") != NULL);
+}
+
+static void test_root_refuses_conf_in_dir_others_can_write(void)
+{
+    char p[128], sub[96], err[512], why[512];
+    int rv_group_dir, rv_owner_dir, rv_sticky, rv_sub;
+
+    if (geteuid() != 0)
+        SKIP("the rule applies to root only; run as root");
+    EXPECT(trust_tree());
+    snprintf(p, sizeof p, "%s/esc.conf", tdir);
+    chmod(tdir, 0775);
+    rv_group_dir = load_as_root(p, err, sizeof err);
+    snprintf(why, sizeof why, "%s", err);
+    chmod(tdir, 0755);
+    rv_owner_dir = chown(tdir, NOBODY, 0) == 0 ? (int)load_as_root(p, err, sizeof err) : -1;
+    if (chown(tdir, 0, 0) != 0)
+        rv_owner_dir = -1;
+    /* root's sticky directory (as /tmp): nobody else can rename or remove root's file */
+    chmod(tdir, 01777);
+    rv_sticky = load_as_root(p, err, sizeof err);
+    chmod(tdir, 0755);
+    /* a directory further up: tdir/a/b/esc.conf with tdir/a writable by others */
+    snprintf(sub, sizeof sub, "%s/a", tdir);
+    mkdir(sub, 0757);
+    chmod(sub, 0757);
+    snprintf(sub, sizeof sub, "%s/a/b", tdir);
+    mkdir(sub, 0755);
+    snprintf(p, sizeof p, "%s/a/b/esc.conf", tdir);
+    put(p, "log_level = info\n", 0644);
+    rv_sub = load_as_root(p, err, sizeof err);
+    rm_tree();
+    EXPECT_EQ(rv_group_dir, ESC_ERR_CONF);
+    EXPECT(strstr(why, "writable by group or others") != NULL);
+    EXPECT_EQ(rv_owner_dir, ESC_ERR_CONF);
+    EXPECT_EQ(rv_sticky, ESC_OK);
+    EXPECT_EQ(rv_sub, ESC_ERR_CONF);
+}
+
+static void test_root_symlink_only_through_roots_places(void)
+{
+    char p[128], link[128], ud[96], err[512];
+    int rv_root_link, rv_link_in_users_dir, rv_link_to_users_dir, rv_users_link;
+
+    if (geteuid() != 0)
+        SKIP("the rule applies to root only; run as root");
+    EXPECT(trust_tree());
+    snprintf(p, sizeof p, "%s/esc.conf", tdir);
+    /* root's link to root's file: followed */
+    snprintf(link, sizeof link, "%s/link.conf", tdir);
+    EXPECT(symlink(p, link) == 0);
+    rv_root_link = load_as_root(link, err, sizeof err);
+    /* a link sitting in a directory that another user owns (it could be swapped) */
+    snprintf(ud, sizeof ud, "%s/user", tdir);
+    mkdir(ud, 0755);
+    snprintf(link, sizeof link, "%s/user/link.conf", tdir);
+    EXPECT(symlink(p, link) == 0);
+    rv_link_in_users_dir =
+        chown(ud, NOBODY, NOBODY) == 0 ? (int)load_as_root(link, err, sizeof err) : -1;
+    /* root's link pointing into that directory */
+    snprintf(p, sizeof p, "%s/user/esc.conf", tdir);
+    put(p, "log_level = info\n", 0644);
+    snprintf(link, sizeof link, "%s/to-user.conf", tdir);
+    EXPECT(symlink(p, link) == 0);
+    rv_link_to_users_dir = load_as_root(link, err, sizeof err);
+    /* a link that another user owns, in root's directory */
+    snprintf(link, sizeof link, "%s/users-link.conf", tdir);
+    snprintf(p, sizeof p, "%s/esc.conf", tdir);
+    EXPECT(symlink(p, link) == 0);
+    rv_users_link =
+        lchown(link, NOBODY, NOBODY) == 0 ? (int)load_as_root(link, err, sizeof err) : -1;
+    rm_tree();
+    EXPECT_EQ(rv_root_link, ESC_OK);
+    EXPECT_EQ(rv_link_in_users_dir, ESC_ERR_CONF);
+    EXPECT_EQ(rv_link_to_users_dir, ESC_ERR_CONF);
+    EXPECT_EQ(rv_users_link, ESC_ERR_CONF);
+}
+
+/* Not root: the caller chooses its own file; only the type is checked. */
+static void test_unprivileged_open_checks_type_only(void)
+{
+    char p[128], err[256] = "";
+    int fd = -1, rv_user, rv_dir;
+
+    EXPECT(trust_tree());
+    snprintf(p, sizeof p, "%s/esc.conf", tdir);
+    chmod(p, 0666);
+    rv_user = safe_file_open(p, false, &fd, err, sizeof err);
+    if (fd >= 0)
+        close(fd);
+    rv_dir = safe_file_open(tdir, false, &fd, err, sizeof err);
+    rm_tree();
+    EXPECT_EQ(rv_user, ESC_OK);
+    EXPECT_EQ(rv_dir, ESC_ERR_IO);
+    EXPECT(strstr(err, "not a regular file") != NULL);
+}
+
 static void test_shipped_conf(void)
 {
     struct esc_conf c, d;
@@ -224,5 +388,9 @@ int main(void)
     RUN(test_log_level_applied);
     RUN(test_files);
     RUN(test_shipped_conf);
+    RUN(test_root_refuses_conf_others_can_write);
+    RUN(test_root_refuses_conf_in_dir_others_can_write);
+    RUN(test_root_symlink_only_through_roots_places);
+    RUN(test_unprivileged_open_checks_type_only);
     return check_status();
 }

@@ -96,10 +96,10 @@ static void no_pcscd_is_ignored_fast_and_silent(void)
     sigaction(SIGCHLD, NULL, &chld0);
     sigaction(SIGPIPE, NULL, &pipe0);
     setenv("PCSCLITE_CSOCK_NAME", "/nonexistent/pcscd.comm", 1);
-    service("nopcscd", "");
+    service("login", "");
     nmsgs = 0;
     for (int i = 0; i < 5; i++) { /* the first run also loads the module */
-        EXPECT_EQ(run("nopcscd", "jsmith", &us), 0);
+        EXPECT_EQ(run("login", "jsmith", &us), 0);
         if (us < best)
             best = us;
     }
@@ -122,9 +122,9 @@ static void nothing_to_do_states_start_no_helper(void)
     snprintf(marker, sizeof marker, "%s/started", dir);
     for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
         snprintf(opts, sizeof opts, "test_card_state=%s", states[i]);
-        service("state", opts);
+        service("login", opts);
         nmsgs = 0;
-        EXPECT_EQ(run("state", "jsmith", NULL), 0);
+        EXPECT_EQ(run("login", "jsmith", NULL), 0);
         EXPECT_EQ(nmsgs, 0);
         EXPECT(access(marker, F_OK) != 0);
     }
@@ -142,10 +142,10 @@ static void bad_options_still_ignore(void)
 
 static void operations_none_never_probes(void)
 {
-    service("none", "operations=none");
+    service("login", "operations=none");
     unsetenv("PCSCLITE_CSOCK_NAME");
     nmsgs = 0;
-    EXPECT_EQ(run("none", "jsmith", NULL), 0);
+    EXPECT_EQ(run("login", "jsmith", NULL), 0);
     EXPECT_EQ(nmsgs, 0);
 }
 
