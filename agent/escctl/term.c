@@ -212,7 +212,7 @@ int term_read_fd_secret(int fd, char *out, size_t cap)
             continue;
         if (r <= 0 || c == '\n')
             break;
-        if (n + 1 >= cap) {
+        if (n + 1 >= cap || c == '\0') { /* too long, or a NUL would cut the secret short */
             explicit_bzero(out, cap);
             return -1;
         }
