@@ -10,6 +10,7 @@
 #include "handoff/handoff.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,12 @@ int main(int argc, char **argv)
     int n = 0;
     const char *op = NULL;
 
+    /* Every mode handles a hostile server's bytes and the user's secrets: nothing it execs
+     * (or is tricked into execing) may gain privileges. pam_esc sets it before exec as well. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        perror("esc-agent: no_new_privs");
+        return ESCCTL_EXIT_FAIL;
+    }
     if (argc > 1 && strncmp(argv[1], "--pam", 5) == 0) /* the pam_esc hand-off */
         return handoff_main(argc, argv, handoff_run_engine);
     esc_log_init("esc-agent", ESC_LOG_WARN, false);
