@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # fault_walk: every call of the project's code to malloc, calloc, realloc, read, write and each
 # PC/SC function fails once, on purpose (tests/fault: a linker --wrap layer, FAULT_AT=N), in
-#   1. the decision probe as pam_esc runs it, and the full probe of escctl status, against the
-#      rig's virtual card (enrolled), and
+#   1. the decision probe as pam_esc runs it, the full probe of escctl status and escctl certs,
+#      against the rig's virtual card (enrolled),
 #   2. a whole enrollment with escctl (phone home with an empty cache, the reference TPS, the
 #      virtual card, formatted again before each run), and
 #   3. escctl phone-home with the profile in the cache,
@@ -103,13 +103,18 @@ probe_decide() { "$FAULT_PROBE"; }
 probe_full() { "$FAULT_PROBE" full; }
 probe_ok() { [ "$2" = 0 ] && grep -q '^ENROLLED OK: ' "$1"; }
 # an error state with the error's name and its sentence (common/esc_err.c), or escctl's one
-# line "escctl: SENTENCE"; never a success sentence, never "Unknown error"
+# line "escctl: SENTENCE" ("escctl certs: ..."); never a success sentence, never "Unknown error"
 error_said() {
-    grep -Eq '^[A-Z_]+ [A-Z_]+: [A-Z][a-z]+ .*[a-z]|^escctl: [A-Za-z/].*[a-z]' "$1" &&
+    grep -Eq '^[A-Z_]+ [A-Z_]+: [A-Z][a-z]+ .*[a-z]|^escctl( certs)?: [A-Za-z/].*[a-z]' "$1" &&
         ! grep -Eq '^[A-Z_]+ OK: |Success|Unknown error|The card was enrolled\.' "$1"
 }
 walk probe_decide "$FAULT_PROBE" no_reset probe_decide probe_ok
 walk probe_full "$FAULT_PROBE" no_reset probe_full probe_ok
+
+# ---- 1b. escctl certs: the card's certificate objects read and decoded ----
+certs() { "$FAULT_ESCCTL" certs; }
+certs_ok() { [ "$2" = 0 ] && grep -q 'SHA-256' "$1"; }
+walk certs "$FAULT_ESCCTL" no_reset certs certs_ok
 
 # ---- 2. enrollment ----
 reset_card() { # formatted, and no phone-home profile cached (the enrollment fetches and stores it)
