@@ -15,6 +15,7 @@
 #include "session/session.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +59,12 @@ int main(int argc, char **argv)
     int n = 0;
     const char *op = NULL;
 
+    /* Every mode handles a hostile server's bytes and the user's secrets: nothing it execs
+     * (or is tricked into execing) may gain privileges. pam_esc sets it before exec as well. */
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        perror("esc-agent: no_new_privs");
+        return ESCCTL_EXIT_FAIL;
+    }
     if (argc > 1 && strcmp(argv[1], "--pam") == 0) { /* the PAM-time helper: events to syslog */
         events_to_syslog();
         return handoff_main(argc, argv, run_logged);

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -67,6 +68,8 @@ static void child(const struct pe_spawn *s, int sock, int devnull)
         if (s->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
             _exit(126); /* privileges must be gone for good */
     }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) /* no set-id program can give them back */
+        _exit(126);
     {
         char *const argv[] = {(char *)"esc-agent", (char *)"--pam", NULL};
         execve(s->path, argv, s->envp);

@@ -144,8 +144,9 @@ int ph_cache_load(const char *dir, const char *cuid, struct ph_profile *p)
         return 1;
     /* O_NONBLOCK: a FIFO planted in the cache must not block the open */
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    /* a profile another user could have written is not ours to trust */
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        st.st_size > FILE_MAX)
+        st.st_size > FILE_MAX || st.st_uid != geteuid() || (st.st_mode & 022))
         goto out;
     buf = malloc((size_t)st.st_size + 1);
     if (!buf)
@@ -201,6 +202,23 @@ static int make_dir(const char *dir)
     }
 }
 
+/* The cache directory itself (not a symlink), ours and writable by no one else: the profile
+ * names the TPS that gets the user's password. -1 with errno set otherwise. */
+static int dir_private(const char *dir)
+{
+    struct stat st;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return -1;
+    int rc = fstat(dfd, &st);
+    close(dfd);
+    if (rc == 0 && (st.st_uid != geteuid() || (st.st_mode & 022))) {
+        errno = EPERM;
+        rc = -1;
+    }
+    return rc;
+}
+
 int ph_cache_store(const char *dir, const struct ph_profile *p, char *err, size_t errlen)
 {
     char path[4096], tmp[4096 + 16];
@@ -214,7 +232,7 @@ int ph_cache_store(const char *dir, const struct ph_profile *p, char *err, size_
         errno = 0;
         goto out;
     }
-    if (make_dir(dir) < 0)
+    if (make_dir(dir) < 0 || dir_private(dir) < 0)
         goto out;
     errno = 0; /* from here a failure without errno is a value that cannot be stored */
     n = snprintf(buf, sizeof buf, "%s %d\n", MAGIC, PH_CACHE_VER);

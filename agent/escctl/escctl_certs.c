@@ -102,8 +102,10 @@ static size_t show(const struct certs_card *card, enum certs_format fmt)
     time_t now = time(NULL);
     size_t bad = 0;
 
-    if (!v)
+    if (!v) { /* nothing decoded: say so, or the exit code would be the only trace */
+        fprintf(stderr, "escctl certs: %s\n", esc_strerror(ESC_ERR_NOMEM));
         return card->n;
+    }
     if (fmt == FMT_TEXT)
         printf("%s: %zu certificate%s%s%s\n", card->reader, card->n, card->n == 1 ? "" : "s",
                card->have_cuid ? ", cuid=" : "", card->have_cuid ? card->cuid_hex : "");

@@ -101,16 +101,6 @@ static double cpu_seconds(void)
 
 /* ---- options ---- */
 
-struct opts {
-    const char *conf;
-    const char *reader;
-    const char *url;
-    const char *user;
-    const char *token_type;
-    int password_fd, pin_fd;
-    bool refresh, test, json, quiet;
-};
-
 enum {
     O_CONF = 256,
     O_READER,
@@ -135,8 +125,7 @@ static int parse_fd(const char *s, int *out)
     return 0;
 }
 
-/* 0 ok, -1 usage error (message printed). ops: allow the operation options. */
-static int parse_opts(int argc, char **argv, bool ops, struct opts *o)
+int escctl_parse_op_args(int argc, char **argv, bool ops, struct escctl_op_args *o)
 {
     static const struct option lo[] = {
         {"conf", required_argument, NULL, O_CONF},
@@ -211,7 +200,7 @@ bad:
     return -1;
 }
 
-static esc_err load_conf(const struct opts *o, struct esc_conf *c)
+static esc_err load_conf(const struct escctl_op_args *o, struct esc_conf *c)
 {
     char err[256] = "";
     esc_err e = conf_load(o->conf, c, err, sizeof err);
@@ -250,10 +239,10 @@ static void print_profile(const struct agent_op_out *o)
 
 int escctl_cmd_phone_home(int argc, char **argv)
 {
-    struct opts o;
+    struct escctl_op_args o;
     struct esc_conf c;
     static struct agent_op_out out;
-    if (parse_opts(argc, argv, false, &o) < 0)
+    if (escctl_parse_op_args(argc, argv, false, &o) < 0)
         return ESCCTL_EXIT_USAGE;
     if (load_conf(&o, &c) != ESC_OK)
         return ESCCTL_EXIT_CONF;
@@ -326,7 +315,7 @@ static void print_json_op(const char *name, esc_err e, const struct agent_op_out
 
 int escctl_cmd_operation(int argc, char **argv)
 {
-    struct opts o;
+    struct escctl_op_args o;
     struct esc_conf c;
     static struct agent_op_out out;
     struct term_ui t;
@@ -334,7 +323,7 @@ int escctl_cmd_operation(int argc, char **argv)
     int op = agent_op_parse(argv[0]);
     int code = ESCCTL_EXIT_FAIL;
 
-    if (op < 0 || parse_opts(argc, argv, true, &o) < 0)
+    if (op < 0 || escctl_parse_op_args(argc, argv, true, &o) < 0)
         return ESCCTL_EXIT_USAGE;
     /* no core file: this process holds the password and the new PIN */
     struct rlimit no_core = {0, 0};

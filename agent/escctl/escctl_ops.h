@@ -29,6 +29,19 @@
 
 int escctl_exit_code(esc_err e);
 
+/* The options of phone-home (ops false) and of the operations (ops true). */
+struct escctl_op_args {
+    const char *conf;
+    const char *reader;
+    const char *url;
+    const char *user;
+    const char *token_type;
+    int password_fd, pin_fd; /* -1: none */
+    bool refresh, test, json, quiet;
+};
+/* Parse argv (argv[0] = the command) into *o: 0 ok, -1 usage error (the usage printed). */
+int escctl_parse_op_args(int argc, char **argv, bool ops, struct escctl_op_args *o);
+
 int escctl_cmd_phone_home(int argc, char **argv);
 /* enroll, format, reset-pin, renew: the operation is taken from argv[0]. */
 int escctl_cmd_operation(int argc, char **argv);

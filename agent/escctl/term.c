@@ -210,9 +210,13 @@ int term_read_fd_secret(int fd, char *out, size_t cap)
         ssize_t r = read(fd, &c, 1);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0 || c == '\n')
+        if (r < 0) { /* an error is no end of line: what was read is not the secret */
+            explicit_bzero(out, cap);
+            return -1;
+        }
+        if (r == 0 || c == '\n')
             break;
-        if (n + 1 >= cap) {
+        if (n + 1 >= cap || c == '\0') { /* too long, or a NUL would cut the secret short */
             explicit_bzero(out, cap);
             return -1;
         }

@@ -26,7 +26,7 @@ void term_progress(void *ctx, int pct, const char *task);
 void term_progress_done(struct term_ui *t);
 
 /* Read one secret line from fd (up to newline or EOF, at most cap-1 bytes; the newline is
- * dropped). 0 ok, -1 on error / empty / too long. The caller wipes out. */
+ * dropped). 0 ok, -1 on error / empty / too long / a NUL byte. The caller wipes out. */
 int term_read_fd_secret(int fd, char *out, size_t cap);
 
 #endif

@@ -6,6 +6,11 @@ $(BUILD)/obj/tests/fuzz/%.o: MOD_CFLAGS = $(PCSC_CFLAGS) $(CURL_CFLAGS) $(XML_CF
 
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(VCARD_LIB) $(TPS_LIB) $(AGENT_LIB) $(COMMON_LIB) $(TESTLIB)
 	@mkdir -p $(@D)
-	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS) $(TESTLIB_LIBS) $(LDAP_LIBS) -lpam
+	$(CC) -fsanitize=fuzzer,address,undefined $(FUZZ_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(AGENT_LIBS) $(COMMON_LIBS) $(TESTLIB_LIBS) $(LDAP_LIBS) -lpam
+# fuzz_tps_op drives the engine through a fake conversation: tps_op_run's call to tps_conv_run
+# lands in the harness's __wrap_tps_conv_run. fuzz_pe_cfg takes pam_esc's option parser, which
+# is no library of its own.
+$(BUILD)/fuzz/fuzz_tps_op: FUZZ_LDFLAGS = -Wl,--wrap=tps_conv_run
+$(BUILD)/fuzz/fuzz_pe_cfg: $(BUILD)/obj/pam_esc/pe_cfg.o
 .PHONY: fuzzers
 fuzzers: $(FUZZ_BINS)

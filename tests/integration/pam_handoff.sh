@@ -56,6 +56,7 @@ expect helper_empty_signal_mask "$d" grep -Eq '^SigBlk:\s+0+$' "$d"
 expect helper_clean_environment "$d" test "$(grep '^env: ' "$d" | cut -d= -f1 | sort | tr '\n' ' ')" = \
     "env: ESC_CONF env: ESC_TEST_SCRIPT env: LC_ALL env: PATH "
 expect helper_argv "$d" grep -q '^argv: esc-agent --pam $' "$d"
+expect helper_no_new_privs "$d" grep -Eq '^NoNewPrivs:\s+1$' "$d"
 # fds: 0 = the socket, 1 and 2 = /dev/null, and what the script itself opened (script, dump)
 expect helper_no_inherited_fds "$d" test "$(grep '^fd: ' "$d" | grep -v "$TMP/" | sed 's/socket:\[[0-9]*\]/socket/; s/ -> / /' | tr '\n' ' ')" = \
     "fd: 0 socket fd: 1 /dev/null fd: 2 /dev/null "

@@ -45,7 +45,8 @@ static esc_err err_by_name(const char *name)
  * environment and open fds. */
 static void dump_self(const char *path)
 {
-    static const char *keys[] = {"Pid:", "Uid:", "Gid:", "Groups:", "SigBlk:", "SigIgn:", "PPid:"};
+    static const char *keys[] = {
+        "Pid:", "Uid:", "Gid:", "Groups:", "SigBlk:", "SigIgn:", "PPid:", "NoNewPrivs:"};
     char line[512];
     FILE *o = fopen(path, "we"), *st;
     DIR *d;

@@ -72,6 +72,11 @@ static void test_read_fd_secret(void)
     close(p[1]); /* empty */
     EXPECT_EQ(term_read_fd_secret(p[0], out, sizeof out), -1);
     close(p[0]);
+    EXPECT_EQ(pipe(p), 0);
+    EXPECT_EQ(write(p[1], "\0\n", 2), 2); /* a NUL byte would leave an empty PIN */
+    close(p[1]);
+    EXPECT_EQ(term_read_fd_secret(p[0], out, sizeof out), -1);
+    close(p[0]);
 }
 
 static void test_no_tty_no_prompt(void)

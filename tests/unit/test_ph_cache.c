@@ -94,6 +94,46 @@ static void test_bad_cuid_and_symlink(void)
     EXPECT_EQ(ph_cache_store(dir, &a, err, sizeof err), -1);
 }
 
+/* A symlink planted as the cache file is replaced, never written through; a cache directory
+ * that is a symlink or that others can write to is refused, and so is a profile file that is
+ * writable by others (it could name a rogue TPS). */
+static void test_symlinks_not_followed(void)
+{
+    struct ph_profile a, b;
+    char err[256], path[256], target[256], link[256], text[64] = "";
+    struct stat st;
+    sample(&a);
+    strcpy(a.cuid, "00CC");
+    snprintf(target, sizeof target, "%s/../victim", dir);
+    write_file("../victim", "untouched\n");
+    snprintf(path, sizeof path, "%s/00CC.profile", dir);
+    EXPECT_EQ(symlink(target, path), 0);
+    EXPECT_EQ(ph_cache_store(dir, &a, err, sizeof err), 0);
+    EXPECT_EQ(lstat(path, &st), 0);
+    EXPECT(S_ISREG(st.st_mode));
+    FILE *f = fopen(target, "r");
+    EXPECT(f && fgets(text, sizeof text, f));
+    if (f)
+        fclose(f);
+    EXPECT_STR(text, "untouched\n");
+
+    snprintf(link, sizeof link, "%s/../linkdir", dir);
+    EXPECT_EQ(symlink(dir, link), 0);
+    EXPECT_EQ(ph_cache_store(link, &a, err, sizeof err), -1);
+    EXPECT(strstr(err, "could not be written") != NULL);
+
+    snprintf(path, sizeof path, "%s/../shared", dir);
+    EXPECT_EQ(mkdir(path, 0700), 0);
+    EXPECT_EQ(chmod(path, 0777), 0);
+    EXPECT_EQ(ph_cache_store(path, &a, err, sizeof err), -1);
+    EXPECT(strstr(err, "Operation not permitted") != NULL);
+
+    EXPECT_EQ(ph_cache_load(dir, "00CC", &b), 0);
+    snprintf(path, sizeof path, "%s/00CC.profile", dir);
+    EXPECT_EQ(chmod(path, 0620), 0);
+    EXPECT_EQ(ph_cache_load(dir, "00CC", &b), 1);
+}
+
 static void test_default_dir(void)
 {
     char out[256];
@@ -119,6 +159,7 @@ int main(void)
     RUN(test_roundtrip_private);
     RUN(test_miss_and_corrupt_ignored);
     RUN(test_bad_cuid_and_symlink);
+    RUN(test_symlinks_not_followed);
     RUN(test_default_dir);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpl);
