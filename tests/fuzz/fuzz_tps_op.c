@@ -66,9 +66,11 @@ int __wrap_tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
         }
         int type = in.type;
         if (type == TPS_MSG_END_OP) {
-            long r, m;
-            end_ok_seen = tps_msg_long(&in, "result", 0, 1000000, &r) == 0 && r == 0 &&
-                          tps_msg_long(&in, "message", 0, 1000000, &m) == 0 && m == 0;
+            long r;
+            /* the result decides (Dogtag sends result 0 only with message 0; 36 and 44 are
+             * "processed" statuses); the card read back after the operation (agent_op) is what
+             * finally tells success */
+            end_ok_seen = tps_msg_long(&in, "result", 0, 1000000, &r) == 0 && r == 0;
         }
         memset(&reply, 0, sizeof reply);
         enum tps_conv_next next = handler(ctx, &in, &reply);

@@ -13,7 +13,7 @@ pam_need_built
 pam_script go "done_ok Your smart card is ready."
 # STACK CONF: pam_esc with a scripted hand-off on an UNINITIALIZED card, then pam_matrix
 stack() {
-    pam_service trust "auth optional $PAM_MODULE conf=$1 helper=$PAM_HELPER test_script=$TMP/script.go test_card_state=UNINITIALIZED timeout=10 debug_file=stderr" \
+    pam_service trust "auth optional $PAM_MODULE conf=$1 helper=$PAM_SCRIPTED test_script=$TMP/script.go test_card_state=UNINITIALIZED timeout=10 debug_file=stderr" \
         "auth required $PAM_MATRIX passdb=$TMP/passdb"
 }
 printf 'jsmith:letmein:trust\n' >"$TMP/passdb"

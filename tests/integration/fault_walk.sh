@@ -126,7 +126,7 @@ enroll() {
     "$FAULT_ESCCTL" enroll --quiet --user "$RIG_USER" --password-fd 3 --pin-fd 4 \
         3< <(printf '%s\n' "$RIG_LDAP_PASSWORD") 4< <(printf '%s\n' "$NEW_PIN")
 }
-enroll_ok() { [ "$2" = 0 ] && grep -q '^The card was enrolled\.$' "$1"; }
+enroll_ok() { [ "$2" = 0 ] && grep -q '^The card was enrolled: ' "$1"; }
 walk enroll "$FAULT_ESCCTL" reset_card enroll enroll_ok
 
 # ---- 3. phone home from the cache (the enrollment above walks the fetch and the store) ----

@@ -130,9 +130,9 @@ if [ -e "$PAM_MODULE" ] && [ -e "$PAM_DRIVE" ]; then
     secret "$RIG_LDAP_PASSWORD"
     "$RIG" card preset locked >/dev/null
     wait_event 3 notified "$R0" 2
-    pam_service sess "auth optional $PAM_MODULE conf=$RIG_DIR/esc.conf helper=$TMP/no-such-helper timeout=30" \
+    pam_service xscreensaver "auth optional $PAM_MODULE conf=$RIG_DIR/esc.conf helper=$TMP/no-such-helper timeout=30" \
         "$(pam_authtok_check_line "$PIN")"
-    XDG_RUNTIME_DIR=$RT pam_run "$TMP/h1" -a "$RIG_USER" -a "$RIG_LDAP_PASSWORD" -a "$PIN" -a "$PIN" sess "$(id -un)" "$SVC"
+    XDG_RUNTIME_DIR=$RT pam_run "$TMP/h1" -a "$RIG_USER" -a "$RIG_LDAP_PASSWORD" -a "$PIN" -a "$PIN" xscreensaver "$(id -un)" "$SVC"
     expect session_handoff_pin_reset "$TMP/h1" test "$PAM_RC" = 0
     handoff_logged() { has op_start "$R0" 'pinreset for' && has op_ok "$R0" '"code":"OK"'; }
     expect session_handoff_events "$LOG" handoff_logged
