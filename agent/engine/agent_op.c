@@ -1,6 +1,7 @@
 /* agent_op: probe -> phone home -> trust -> TPS operation. See agent_op.h. */
 #include "agent_op.h"
 
+#include "card_lock.h"
 #include "clock.h"
 #include "log.h"
 #include "pcsc.h"
@@ -243,7 +244,29 @@ static esc_err stopped(struct op_stop *st, uint64_t t0, struct agent_op_out *out
 }
 
 static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a,
-                      const struct tps_op_ui *ui, struct op_stop *st, struct agent_op_out *out);
+                      const char *reader, const struct tps_op_ui *ui, struct op_stop *st,
+                      struct agent_op_out *out);
+
+/* The reader the probe will pick: the named one, else the first holding a card. */
+static const char *op_reader(const struct esc_conf *c, const struct agent_op_args *a, char *buf,
+                             size_t cap)
+{
+    struct pcsc_reader r[PCSC_MAX_READERS];
+    pcsc_ctx *pc = NULL;
+    size_t n = 0;
+    const char *want = a->reader && *a->reader ? a->reader : c->reader[0] ? c->reader : NULL;
+
+    if (want)
+        return want;
+    buf[0] = '\0';
+    if (pcsc_open(&pc, c->probe_timeout_ms > 2000 ? c->probe_timeout_ms : 2000) == ESC_OK &&
+        pcsc_list_readers(pc, r, PCSC_MAX_READERS, &n) == ESC_OK)
+        for (size_t i = 0; i < n && !buf[0]; i++)
+            if (r[i].card_present && strnlen(r[i].name, sizeof r[i].name) < cap)
+                memcpy(buf, r[i].name, strnlen(r[i].name, sizeof r[i].name) + 1);
+    pcsc_close(pc);
+    return buf[0] ? buf : NULL;
+}
 
 esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
                      const struct tps_op_ui *ui, struct agent_op_out *out)
@@ -258,14 +281,26 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
     } else if (!st->deadline_ms || dl < st->deadline_ms) {
         st->deadline_ms = dl;
     }
-    run_op(c, a, ui, st, out);
+    char rbuf[PCSC_READER_NAME_MAX];
+    const char *reader = op_reader(c, a, rbuf, sizeof rbuf);
+    int lock = -1;
+    if (card_lock_take(reader, &lock) != ESC_OK) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->facts.reader, sizeof out->facts.reader, "%.*s",
+                 (int)sizeof out->facts.reader - 1, reader ? reader : "");
+        out->err = stall_sentence(out, ESC_ERR_CARD_IN_USE, 0);
+    } else {
+        run_op(c, a, reader, ui, st, out);
+    }
+    card_lock_release(lock);
     if (st == &own)
         op_stop_destroy(&own);
     return out->err;
 }
 
 static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a,
-                      const struct tps_op_ui *ui, struct op_stop *st, struct agent_op_out *out)
+                      const char *reader, const struct tps_op_ui *ui, struct op_stop *st,
+                      struct agent_op_out *out)
 {
     pcsc_ctx *pc = NULL;
     struct relay relay = {0};
@@ -275,7 +310,7 @@ static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a,
     unsigned card_ms = 1000u * (c->card_timeout ? c->card_timeout : 60);
 
     memset(out, 0, sizeof *out);
-    out->err = probe(c, a->reader, out);
+    out->err = probe(c, reader, out);
     if (out->err != ESC_OK || stopped(st, t0, out) != ESC_OK)
         return out->err;
     out->err = phone_home(c, a->ph_url, a->refresh, false, st, out);
