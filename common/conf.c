@@ -319,7 +319,7 @@ static const char *apply(struct esc_conf *c, const char *k, const char *v, unsig
                    : "must be a number of seconds, 1..86400";
     case CT:
         return parse_uint(v, 1, 3600, &c->card_timeout) ? NULL
-                                                         : "must be a number of seconds, 1..3600";
+                                                        : "must be a number of seconds, 1..3600";
     case AU:
         if (!valid_user(v))
             return "must be a user name (lower case letters, digits, _ and -)";

@@ -243,9 +243,8 @@ static esc_err stopped(struct op_stop *st, uint64_t t0, struct agent_op_out *out
     }
 }
 
-static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a,
-                      const char *reader, const struct tps_op_ui *ui, struct op_stop *st,
-                      struct agent_op_out *out);
+static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, const char *reader,
+                      const struct tps_op_ui *ui, struct op_stop *st, struct agent_op_out *out);
 
 /* The reader the probe will pick: the named one, else the first holding a card. */
 static const char *op_reader(const struct esc_conf *c, const struct agent_op_args *a, char *buf,
@@ -273,8 +272,8 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
 {
     struct op_stop own;
     struct op_stop *st = a->stop;
-    uint64_t dl = esc_mono_ms() + 1000u * (uint64_t)(c->operation_timeout ? c->operation_timeout
-                                                                           : 600);
+    uint64_t dl =
+        esc_mono_ms() + 1000u * (uint64_t)(c->operation_timeout ? c->operation_timeout : 600);
     if (!st) {
         op_stop_init(&own, dl);
         st = &own;
@@ -298,9 +297,8 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
     return out->err;
 }
 
-static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a,
-                      const char *reader, const struct tps_op_ui *ui, struct op_stop *st,
-                      struct agent_op_out *out)
+static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, const char *reader,
+                      const struct tps_op_ui *ui, struct op_stop *st, struct agent_op_out *out)
 {
     pcsc_ctx *pc = NULL;
     struct relay relay = {0};
@@ -331,8 +329,8 @@ static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a,
      * a second operation on the card is told it is busy within AGENT_OP_ACQUIRE_MS */
     struct pcsc_bounds pb = {.timeout_ms = op_stop_left_ms(st, UINT32_MAX),
                              .call_ms = card_ms,
-                             .acquire_ms = card_ms < AGENT_OP_ACQUIRE_MS ? card_ms
-                                                                         : AGENT_OP_ACQUIRE_MS};
+                             .acquire_ms =
+                                 card_ms < AGENT_OP_ACQUIRE_MS ? card_ms : AGENT_OP_ACQUIRE_MS};
     out->err = pcsc_open_bounded(&pc, &pb);
     if (out->err == ESC_OK) {
         op_stop_attach(st, pc);

@@ -122,8 +122,10 @@ static int on_message(void *ud, const char *payload, size_t len)
     c->waiting = false;
     if (c->max_msgs && c->st->msgs_in > c->max_msgs) {
         char msg[128];
-        snprintf(msg, sizeof msg, "The token server sent more than %lu messages; the operation "
-                 "was stopped.", c->max_msgs);
+        snprintf(msg, sizeof msg,
+                 "The token server sent more than %lu messages; the operation "
+                 "was stopped.",
+                 c->max_msgs);
         set_err(c, TPS_CONV_TOO_MANY, msg);
         return -1;
     }

@@ -397,7 +397,8 @@ static void test_flood_capped(void)
     EXPECT_EQ(res.conv_rc, TPS_CONV_TOO_MANY);
     EXPECT_EQ(res.stats.msgs_in, 51);
     EXPECT_EQ(u.progress_calls, 50);
-    EXPECT_STR(res.sentence, "The token server sent more than 50 messages; the operation was stopped.");
+    EXPECT_STR(res.sentence,
+               "The token server sent more than 50 messages; the operation was stopped.");
     EXPECT(strstr(seen, "FLOODED 50\n") != NULL);
 }
 
