@@ -129,10 +129,10 @@ pam_service session "auth optional $PAM_MODULE conf=$TMP/esc.conf helper=$TMP/no
     "auth required pam_deny.so"
 echo "latency 40" >"$RIG_TPS_FAULTS"
 ends=$(tps_stat end_ok)
-# frozen once every question is answered (the TPS reports key generation after the new PIN)
+# frozen once every question is answered: the new PIN is the last (key generation follows)
 (
-    for _ in $(seq 500); do grep -q '^INFO: Enrolling your smart card: [5-9][0-9]%' "$TMP/s1" 2>/dev/null && break; sleep 0.02; done
-    kill -STOP "$PCSCD"
+    for _ in $(seq 500); do grep -q '^PROMPT_ECHO_OFF: Repeat PIN' "$TMP/s1" 2>/dev/null && break; sleep 0.02; done
+    sleep 0.2 && kill -STOP "$PCSCD"
 ) &
 F=$!
 XDG_RUNTIME_DIR=$RT pam_run "$TMP/s1" -a "$RIG_USER" -a "$RIG_LDAP_PASSWORD" -a 11223344 -a 11223344 session "$(id -un)" "$SVC"
