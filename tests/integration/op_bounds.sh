@@ -16,6 +16,7 @@
 tps_ready op_bounds
 rig_up --card formatted || { fail op_bounds_rig "rig up failed"; exit 0; }
 export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 # pam_pkcs11-free, but pam_drive dlopens PAM
+secret 11112222; secret 11223344
 PCSCD=$(cat "$RIG_DIR/pids/pcscd.pid")
 resume() { kill -CONT "$PCSCD" "$(cat "$RIG_DIR/pids/card.pid" 2>/dev/null)" 2>/dev/null; }
 trap 'resume; [ -n "${AGENT:-}" ] && kill "$AGENT" 2>/dev/null; rig_cleanup' EXIT
