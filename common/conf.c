@@ -25,6 +25,8 @@ void conf_defaults(struct esc_conf *c)
     c->probe_timeout_ms = 300;
     c->login_operations = CONF_OP_ENROLL | CONF_OP_PINRESET;
     c->tps_message_timeout = 90;
+    c->operation_timeout = 600;
+    c->card_timeout = 60;
     snprintf(c->agent_user, sizeof c->agent_user, "%s", "esc-agent");
     c->log_level = ESC_LOG_WARN;
     c->renew_days = 14;
@@ -276,12 +278,23 @@ static bool valid_url(const char *v)
 /* Apply one key/value. Returns NULL or what is wrong with it. */
 static const char *apply(struct esc_conf *c, const char *k, const char *v, unsigned *seen)
 {
-    enum { PT, LO, PH, AH, AHH, CA, CD, TT, AU, LL, RD, RN, PW, LS, NKEYS };
-    static const char *const keys[NKEYS] = {
-        "probe_timeout_ms", "login_operations", "phone_home_url", "allowed_hosts",
-        "allow_http_hosts", "ca_file",          "cache_dir",      "tps_message_timeout",
-        "agent_user",       "log_level",        "reader",         "renew_days",
-        "pin_warn_tries",   "login_services"};
+    enum { PT, LO, PH, AH, AHH, CA, CD, TT, AU, LL, RD, RN, PW, LS, OT, CT, NKEYS };
+    static const char *const keys[NKEYS] = {"probe_timeout_ms",
+                                            "login_operations",
+                                            "phone_home_url",
+                                            "allowed_hosts",
+                                            "allow_http_hosts",
+                                            "ca_file",
+                                            "cache_dir",
+                                            "tps_message_timeout",
+                                            "agent_user",
+                                            "log_level",
+                                            "reader",
+                                            "renew_days",
+                                            "pin_warn_tries",
+                                            "login_services",
+                                            "operation_timeout",
+                                            "card_timeout"};
     int i;
 
     for (i = 0; i < NKEYS; i++)
@@ -323,6 +336,13 @@ static const char *apply(struct esc_conf *c, const char *k, const char *v, unsig
         return parse_uint(v, 1, 3600, &c->tps_message_timeout)
                    ? NULL
                    : "must be a number of seconds, 1..3600";
+    case OT:
+        return parse_uint(v, 1, 86400, &c->operation_timeout)
+                   ? NULL
+                   : "must be a number of seconds, 1..86400";
+    case CT:
+        return parse_uint(v, 1, 3600, &c->card_timeout) ? NULL
+                                                        : "must be a number of seconds, 1..3600";
     case AU:
         if (!valid_user(v))
             return "must be a user name (lower case letters, digits, _ and -)";

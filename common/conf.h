@@ -13,6 +13,8 @@
  *                        $XDG_CACHE_HOME/esc)
  *   tps_message_timeout  seconds per TPS message, 1..3600, default 90
  *                        (ESC's esc.tps.message.timeout)
+ *   operation_timeout    seconds for a whole card operation, 1..86400, default 600
+ *   card_timeout         seconds for one card command of an operation, 1..3600, default 60
  *   agent_user           account the PAM-time helper runs as; default "esc-agent"
  *   log_level            error|warn|info|debug, default warn
  *   reader               PC/SC reader name to use; default empty (= every reader)
@@ -61,6 +63,8 @@ struct esc_conf {
     char ca_file[CONF_VALUE_MAX];
     char cache_dir[CONF_VALUE_MAX];
     unsigned tps_message_timeout; /* seconds */
+    unsigned operation_timeout;   /* seconds, a whole card operation */
+    unsigned card_timeout;        /* seconds, one card command inside an operation */
     char agent_user[64];
     int log_level; /* enum esc_log_level */
     char reader[256];

@@ -6,6 +6,7 @@
 #include "pcsc_watchdog.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,17 @@
 #define VANISH_WAIT_MS 1000
 #define MAX_RETRIES    8 /* 61xx / 6Cxx rounds per transmit */
 
+/* How long a fresh context may take to show that pcscd still answers, after a call of ours
+ * stayed blocked past its bound (pcscd answers SCardEstablishContext in well under 10 ms). */
+#define ALIVE_CHECK_MS 1000
+
 struct pcsc_ctx {
     SCARDCONTEXT h;
     uint64_t deadline; /* CLOCK_MONOTONIC ms; 0 = none */
-    pcsc_wd *wd;       /* enforces the deadline inside libpcsclite; NULL without one */
+    pcsc_wd *wd;       /* enforces the deadlines inside libpcsclite; NULL without one */
+    unsigned call_ms;  /* bound of each card call (pcsc_open_bounded), 0 = none */
+    unsigned acquire_ms;
+    atomic_bool aborted; /* pcsc_abort() was called */
 };
 
 struct pcsc_card {
@@ -96,16 +104,89 @@ static const char *pcscd_socket_path(void)
     return path && *path ? path : PCSCLITE_CSOCK_NAME_DEFAULT;
 }
 
-/* A failed call: the deadline (the watchdog ended the socket under it) or pcsc-lite's reason. */
-static esc_err ctx_err(const pcsc_ctx *ctx, LONG r)
+/* Does pcscd still answer a new client? It does when what blocked us was the card, its reader
+ * or another client's transaction; it does not when pcscd itself is stopped or wedged.
+ * in_use: someone is connected to `reader` (NULL: to a reader holding a card). */
+static bool pcscd_answers(const char *reader, bool *in_use)
 {
-    if (ctx->wd && pcsc_wd_fired(ctx->wd))
-        return ESC_ERR_TIMEOUT;
+    pcsc_ctx *c = NULL;
+    struct pcsc_reader r[PCSC_MAX_READERS];
+    size_t n = 0;
+    esc_err e = pcsc_open(&c, ALIVE_CHECK_MS);
+    if (e == ESC_OK)
+        e = pcsc_list_readers(c, r, PCSC_MAX_READERS, &n);
+    pcsc_close(c);
+    if (in_use) {
+        *in_use = false;
+        for (size_t i = 0; e == ESC_OK && i < n; i++)
+            if (reader && *reader ? strcmp(r[i].name, reader) == 0 : r[i].card_present)
+                *in_use = *in_use || r[i].in_use;
+    }
+    return e == ESC_OK || e == ESC_ERR_NO_READER;
+}
+
+esc_err pcsc_stall_cause(const char *reader)
+{
+    bool in_use = false;
+    if (!pcscd_answers(reader, &in_use))
+        return ESC_ERR_PCSCD_HUNG;
+    return in_use ? ESC_ERR_CARD_IN_USE : ESC_ERR_CARD_MUTE;
+}
+
+/* A failed call: cancelled, the context's deadline, a call's own bound (the watchdog ended
+ * the socket under it) or pcsc-lite's reason. acquiring: the call was SCardConnect or
+ * SCardBeginTransaction, which wait while another client holds the card. */
+static esc_err ctx_err_in(pcsc_ctx *ctx, LONG r, bool acquiring)
+{
+    uint64_t at = 0;
+    if (atomic_load(&ctx->aborted))
+        return ESC_ERR_CANCELLED;
+    if (ctx->wd && pcsc_wd_fired_at(ctx->wd, &at)) {
+        if (at == 0 || at == ctx->deadline || !ctx->call_ms)
+            return ESC_ERR_TIMEOUT;
+        if (!pcscd_answers(NULL, NULL))
+            return ESC_ERR_PCSCD_HUNG;
+        return acquiring ? ESC_ERR_CARD_IN_USE : ESC_ERR_CARD_MUTE;
+    }
     return pcsc_err_from_rv(r);
+}
+
+static esc_err ctx_err(pcsc_ctx *ctx, LONG r)
+{
+    return ctx_err_in(ctx, r, false);
+}
+
+/* Before a call: refuse once cancelled or past the deadline; bound the call itself (ms, 0:
+ * only the context's deadline). After it: back to the context's deadline. */
+static esc_err call_begin(pcsc_ctx *ctx, unsigned ms)
+{
+    if (atomic_load(&ctx->aborted))
+        return ESC_ERR_CANCELLED;
+    if (expired(ctx))
+        return ESC_ERR_TIMEOUT;
+    if (ctx->wd && ms) {
+        uint64_t t = esc_mono_ms() + ms;
+        if (!ctx->deadline || t < ctx->deadline)
+            pcsc_wd_set_deadline(ctx->wd, t);
+    }
+    return ESC_OK;
+}
+
+static void call_end(pcsc_ctx *ctx, unsigned ms)
+{
+    if (ctx->wd && ms)
+        pcsc_wd_set_deadline(ctx->wd, ctx->deadline);
 }
 
 esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms)
 {
+    struct pcsc_bounds b = {.timeout_ms = timeout_ms};
+    return pcsc_open_bounded(out, &b);
+}
+
+esc_err pcsc_open_bounded(pcsc_ctx **out, const struct pcsc_bounds *b)
+{
+    unsigned timeout_ms = b ? b->timeout_ms : 0;
     const char *path = pcscd_socket_path();
     struct stat st;
     pcsc_ctx *ctx;
@@ -121,9 +202,16 @@ esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms)
     ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return ESC_ERR_NOMEM;
-    if (timeout_ms) {
-        ctx->deadline = esc_mono_ms() + timeout_ms;
-        rv = pcsc_wd_start(&ctx->wd, path, ctx->deadline);
+    ctx->call_ms = b ? b->call_ms : 0;
+    ctx->acquire_ms = b && b->acquire_ms ? b->acquire_ms : ctx->call_ms;
+    atomic_init(&ctx->aborted, false);
+    if (timeout_ms || ctx->call_ms) {
+        ctx->deadline = timeout_ms ? esc_mono_ms() + timeout_ms : 0;
+        /* SCardEstablishContext gets the per-call bound too */
+        uint64_t first = ctx->deadline;
+        if (ctx->call_ms && (!first || esc_mono_ms() + ctx->call_ms < first))
+            first = esc_mono_ms() + ctx->call_ms;
+        rv = pcsc_wd_start(&ctx->wd, path, first);
         if (rv != ESC_OK)
             goto fail;
     }
@@ -131,10 +219,11 @@ esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms)
     if (r != SCARD_S_SUCCESS) {
         log_debug("SCardEstablishContext: %s", pcsc_stringify_error(r));
         /* pcscd took the connection and never answered */
-        rv = ctx_err(ctx, r) == ESC_ERR_TIMEOUT ? ESC_ERR_PCSCD_HUNG : pcsc_err_from_rv(r);
+        rv = ctx->wd && pcsc_wd_fired(ctx->wd) ? ESC_ERR_PCSCD_HUNG : pcsc_err_from_rv(r);
         goto fail;
     }
     pcsc_wd_learn(ctx->wd);
+    call_end(ctx, ctx->call_ms);
     *out = ctx;
     return ESC_OK;
 fail:
@@ -143,10 +232,19 @@ fail:
     return rv;
 }
 
+void pcsc_abort(pcsc_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    atomic_store(&ctx->aborted, true);
+    pcsc_wd_fire_now(ctx->wd);
+}
+
 void pcsc_close(pcsc_ctx *ctx)
 {
     if (!ctx)
         return;
+    (void)call_begin(ctx, ctx->call_ms);
     SCardReleaseContext(ctx->h); /* still under the deadline: pcscd may hang here too */
     pcsc_wd_stop(ctx->wd);
     free(ctx);
@@ -163,9 +261,11 @@ esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, si
     if (!ctx || !count || (!out && max))
         return ESC_ERR_ARG;
     *count = 0;
-    if (expired(ctx))
-        return ESC_ERR_TIMEOUT;
+    esc_err g = call_begin(ctx, ctx->call_ms);
+    if (g != ESC_OK)
+        return g;
     r = SCardListReaders(ctx->h, NULL, (LPSTR)&buf, &len);
+    call_end(ctx, ctx->call_ms);
     if (r != SCARD_S_SUCCESS)
         return ctx_err(ctx, r);
     memset(st, 0, sizeof st);
@@ -185,7 +285,10 @@ esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, si
     if (n == 0)
         return ESC_ERR_NO_READER;
     /* timeout 0: report the current state, never wait */
+    if ((g = call_begin(ctx, ctx->call_ms)) != ESC_OK)
+        return g;
     r = SCardGetStatusChange(ctx->h, 0, st, (DWORD)n);
+    call_end(ctx, ctx->call_ms);
     if (r != SCARD_S_SUCCESS && r != (LONG)SCARD_E_TIMEOUT)
         return ctx_err(ctx, r);
     for (size_t i = 0; i < n; i++) {
@@ -193,6 +296,7 @@ esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, si
         out[i].card_present = (ev & SCARD_STATE_PRESENT) != 0;
         out[i].card_mute = (ev & SCARD_STATE_MUTE) != 0;
         out[i].exclusive = (ev & SCARD_STATE_EXCLUSIVE) != 0;
+        out[i].in_use = (ev & SCARD_STATE_INUSE) != 0;
         out[i].atr_len = st[i].cbAtr <= PCSC_ATR_MAX ? st[i].cbAtr : 0;
         memcpy(out[i].atr, st[i].rgbAtr, out[i].atr_len);
     }
@@ -210,7 +314,10 @@ static bool card_gone(pcsc_card *card, int wait_ms)
     memset(&rs, 0, sizeof rs);
     rs.szReader = card->reader;
     rs.dwCurrentState = SCARD_STATE_UNAWARE;
+    if (call_begin(card->ctx, card->ctx->call_ms) != ESC_OK)
+        return false;
     r = SCardGetStatusChange(card->ctx->h, 0, &rs, 1);
+    call_end(card->ctx, card->ctx->call_ms);
     if (r != SCARD_S_SUCCESS)
         return r == (LONG)SCARD_E_UNKNOWN_READER;
     for (int round = 0; round < 8; round++) {
@@ -221,7 +328,11 @@ static bool card_gone(pcsc_card *card, int wait_ms)
         if (left <= 0)
             return false;
         rs.dwCurrentState = rs.dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+        if (call_begin(card->ctx, card->ctx->call_ms ? card->ctx->call_ms + (unsigned)left : 0) !=
+            ESC_OK)
+            return false;
         r = SCardGetStatusChange(card->ctx->h, (DWORD)left, &rs, 1);
+        call_end(card->ctx, card->ctx->call_ms);
         if (r == (LONG)SCARD_E_TIMEOUT)
             return false;
         if (r != SCARD_S_SUCCESS)
@@ -238,17 +349,21 @@ esc_err pcsc_connect(pcsc_ctx *ctx, const char *reader, pcsc_card **out)
     if (!ctx || !reader || !out)
         return ESC_ERR_ARG;
     *out = NULL;
-    if (expired(ctx))
-        return ESC_ERR_TIMEOUT;
+    esc_err g = call_begin(ctx, ctx->acquire_ms);
+    if (g != ESC_OK)
+        return g;
     c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
+        call_end(ctx, ctx->acquire_ms);
         return ESC_ERR_NOMEM;
+    }
     c->ctx = ctx;
     snprintf(c->reader, sizeof c->reader, "%s", reader);
     r = SCardConnect(ctx->h, reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
                      &c->h, &c->proto);
+    call_end(ctx, ctx->acquire_ms);
     if (r != SCARD_S_SUCCESS) {
-        esc_err e = ctx_err(ctx, r);
+        esc_err e = ctx_err_in(ctx, r, true);
         log_debug("SCardConnect(%s): %s", reader, pcsc_stringify_error(r));
         if (e == ESC_ERR_PCSC && card_gone(c, 0))
             e = ESC_ERR_NO_CARD; /* pulled while we connected */
@@ -301,7 +416,10 @@ void pcsc_disconnect(pcsc_card *card, bool reset)
         return;
     if (card->in_tx)
         pcsc_end(card);
-    SCardDisconnect(card->h, reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD);
+    if (call_begin(card->ctx, card->ctx->call_ms) == ESC_OK) {
+        SCardDisconnect(card->h, reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD);
+        call_end(card->ctx, card->ctx->call_ms);
+    }
     free(card);
 }
 
@@ -313,9 +431,11 @@ esc_err pcsc_status(pcsc_card *card, uint8_t *atr, size_t cap, size_t *atr_len)
 
     if (!card || !atr_len)
         return ESC_ERR_ARG;
-    if (expired(card->ctx))
-        return ESC_ERR_TIMEOUT;
+    esc_err g = call_begin(card->ctx, card->ctx->call_ms);
+    if (g != ESC_OK)
+        return g;
     r = SCardStatus(card->h, NULL, NULL, &state, &proto, buf, &alen);
+    call_end(card->ctx, card->ctx->call_ms);
     if (r != SCARD_S_SUCCESS)
         return ctx_err(card->ctx, r);
     if (alen > cap || alen > sizeof buf)
@@ -331,11 +451,15 @@ esc_err pcsc_begin(pcsc_card *card)
     LONG r;
     if (!card)
         return ESC_ERR_ARG;
-    if (expired(card->ctx))
-        return ESC_ERR_TIMEOUT;
+    esc_err g = call_begin(card->ctx, card->ctx->acquire_ms);
+    if (g != ESC_OK)
+        return g;
+    /* pcsc-lite's client retries every 100 ms while another client holds the card: only the
+     * bound ends the wait (ESC_ERR_CARD_IN_USE when pcscd itself still answers) */
     r = SCardBeginTransaction(card->h);
+    call_end(card->ctx, card->ctx->acquire_ms);
     if (r != SCARD_S_SUCCESS)
-        return ctx_err(card->ctx, r);
+        return ctx_err_in(card->ctx, r, true);
     card->in_tx = 1;
     return ESC_OK;
 }
@@ -344,7 +468,10 @@ void pcsc_end(pcsc_card *card)
 {
     if (!card || !card->in_tx)
         return;
-    SCardEndTransaction(card->h, SCARD_LEAVE_CARD);
+    if (call_begin(card->ctx, card->ctx->call_ms) == ESC_OK) {
+        SCardEndTransaction(card->h, SCARD_LEAVE_CARD);
+        call_end(card->ctx, card->ctx->call_ms);
+    }
     card->in_tx = 0;
 }
 
@@ -365,9 +492,11 @@ static esc_err xmit(pcsc_card *card, const uint8_t *cmd, size_t len, uint8_t *re
     const SCARD_IO_REQUEST *pci = card->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
     LONG r;
 
-    if (expired(card->ctx))
-        return ESC_ERR_TIMEOUT;
+    esc_err g = call_begin(card->ctx, card->ctx->call_ms);
+    if (g != ESC_OK)
+        return g;
     r = SCardTransmit(card->h, pci, cmd, (DWORD)len, NULL, resp, rlen);
+    call_end(card->ctx, card->ctx->call_ms);
     if (r != SCARD_S_SUCCESS) {
         log_debug("SCardTransmit: %s", pcsc_stringify_error(r));
         return classify_failure(card, r);

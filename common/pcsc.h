@@ -12,8 +12,14 @@
  *   pcsc_open(): ESC_ERR_PCSCD_HUNG; any later call: ESC_ERR_TIMEOUT. No child process, no
  *   signal, and the thread is joined by pcsc_close().
  * - every call also checks the deadline before it starts (ESC_ERR_TIMEOUT).
- * - a context opened without a deadline (timeout 0, the agent's long operations) is not
- *   bounded inside libpcsclite; the PAM hand-off bounds its helper by killing it.
+ * - a context opened with pcsc_open_bounded() (the agent's operations) also bounds each call
+ *   on its own (call_ms, e.g. one APDU; acquire_ms for SCardConnect and
+ *   SCardBeginTransaction, which wait while another client holds the card). When a call
+ *   outlives its bound, a fresh context asks pcscd whether it still answers: it does not,
+ *   ESC_ERR_PCSCD_HUNG; it does, ESC_ERR_CARD_IN_USE (connect, begin: another client's
+ *   transaction) or ESC_ERR_CARD_MUTE (any other call: the card or its reader). Such a
+ *   context can be ended from another thread (pcsc_abort(): ESC_ERR_CANCELLED).
+ * - a context opened without any deadline (timeout 0) is not bounded inside libpcsclite.
  * - a card pulled mid-command: ESC_ERR_CARD_REMOVED (vpcd returns an empty reply; we wait
  *   up to 1 s, within the deadline, for pcscd to see the reader empty). */
 #ifndef ESC_PCSC_H
@@ -39,6 +45,7 @@ struct pcsc_reader {
     bool card_present;
     bool card_mute; /* present but does not answer reset */
     bool exclusive; /* another program holds it exclusively */
+    bool in_use;    /* some program is connected to the card */
     uint8_t atr[PCSC_ATR_MAX];
     size_t atr_len;
 };
@@ -48,6 +55,19 @@ struct pcsc_reader {
  * both with ESC_ERR_TIMEOUT); 0 means no deadline. */
 esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms);
 void pcsc_close(pcsc_ctx *ctx); /* NULL-safe */
+
+struct pcsc_bounds {
+    unsigned timeout_ms; /* the whole context, as pcsc_open(); 0 = none */
+    unsigned call_ms;    /* each call into libpcsclite; 0 = none */
+    unsigned acquire_ms; /* SCardConnect and SCardBeginTransaction; 0 = call_ms */
+};
+/* A context for a long operation: bounded as a whole and call by call (see above). The
+ * watchdog is moved before and after each call: two lock/signal pairs per APDU. */
+esc_err pcsc_open_bounded(pcsc_ctx **out, const struct pcsc_bounds *b);
+/* End the context's pending call and refuse every later one (ESC_ERR_CANCELLED); safe from
+ * another thread while the context is in use, not after pcsc_close(). Without a bound
+ * (timeout_ms and call_ms both 0) only later calls are refused. */
+void pcsc_abort(pcsc_ctx *ctx);
 
 /* List readers with their presence state (SCardGetStatusChange, timeout 0).
  * ESC_ERR_NO_READER when there is none. At most `max` are returned. */
@@ -75,6 +95,13 @@ void pcsc_end(pcsc_card *card);
  * PCSC_RESP_MAX) is ESC_ERR_CARD_LONG. The status word is NOT interpreted here. */
 esc_err pcsc_transmit(pcsc_card *card, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
                       size_t cap, size_t *resp_len);
+
+/* After a call blocked past its bound (a probe that timed out): does pcscd still answer (no:
+ * ESC_ERR_PCSCD_HUNG), and is someone connected to the card in `reader` (NULL: any reader
+ * holding one) (yes: ESC_ERR_CARD_IN_USE, another client's transaction held us; no:
+ * ESC_ERR_CARD_MUTE, the card or its reader did not answer)? Costs a fresh context, at most
+ * 1 s. */
+esc_err pcsc_stall_cause(const char *reader);
 
 /* Convert a pcsc-lite LONG return code to esc_err (exposed for the agent's reader watcher). */
 esc_err pcsc_err_from_rv(long rv);

@@ -25,7 +25,8 @@ struct pcsc_wd {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t deadline;
+    uint64_t deadline;       /* 0: none (until moved or fired now) */
+    uint64_t fired_deadline; /* the deadline that fired; 0 when fired on demand */
     bool stop, fired;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     dev_t dev; /* the socket file, to recognise pcscd's name reached through a symlink */
@@ -94,15 +95,20 @@ static void fire(pcsc_wd *w)
 static void *wd_main(void *arg)
 {
     pcsc_wd *w = arg;
-    struct timespec at = {.tv_sec = (time_t)(w->deadline / 1000u),
-                          .tv_nsec = (long)(w->deadline % 1000u) * 1000000L};
 
     pthread_mutex_lock(&w->mu);
-    while (!w->stop) {
+    while (!w->stop && !w->fired) {
+        if (!w->deadline) { /* none now: wait until it is moved, fired on demand or stopped */
+            pthread_cond_wait(&w->cv, &w->mu);
+            continue;
+        }
         if (esc_mono_ms() >= w->deadline) {
+            w->fired_deadline = w->deadline;
             fire(w);
             break;
         }
+        struct timespec at = {.tv_sec = (time_t)(w->deadline / 1000u),
+                              .tv_nsec = (long)(w->deadline % 1000u) * 1000000L};
         pthread_cond_timedwait(&w->cv, &w->mu, &at);
     }
     pthread_mutex_unlock(&w->mu);
@@ -177,6 +183,42 @@ void pcsc_wd_learn(pcsc_wd *w)
     if (!w->fired && is_pcscd_socket(w, w->next_fd))
         w->own = w->next_fd;
     pthread_mutex_unlock(&w->mu);
+}
+
+void pcsc_wd_set_deadline(pcsc_wd *w, uint64_t deadline_ms)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->deadline = deadline_ms;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void pcsc_wd_fire_now(pcsc_wd *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    if (!w->fired) {
+        w->fired_deadline = 0;
+        fire(w);
+    }
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool pcsc_wd_fired_at(pcsc_wd *w, uint64_t *deadline_ms)
+{
+    bool f;
+    if (!w)
+        return false;
+    pthread_mutex_lock(&w->mu);
+    f = w->fired;
+    if (deadline_ms)
+        *deadline_ms = w->fired_deadline;
+    pthread_mutex_unlock(&w->mu);
+    return f;
 }
 
 bool pcsc_wd_fired(pcsc_wd *w)

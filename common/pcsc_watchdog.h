@@ -27,7 +27,8 @@
 
 typedef struct pcsc_wd pcsc_wd;
 
-/* Watch the sockets to the pcscd listening at sock_path until deadline_ms (esc_mono_ms()).
+/* Watch the sockets to the pcscd listening at sock_path until deadline_ms (esc_mono_ms();
+ * 0: no deadline until one is set).
  * ESC_ERR_NO_PCSCD when the socket file is gone; ESC_ERR_NOMEM / ESC_ERR_IO when the thread
  * cannot be started. */
 esc_err pcsc_wd_start(pcsc_wd **out, const char *sock_path, uint64_t deadline_ms);
@@ -35,8 +36,17 @@ esc_err pcsc_wd_start(pcsc_wd **out, const char *sock_path, uint64_t deadline_ms
 /* Confirm the context's socket (call it right after SCardEstablishContext returned). */
 void pcsc_wd_learn(pcsc_wd *w);
 
-/* Has the deadline passed and the socket been shut down? */
+/* Move the deadline (0: none). A context bounded per call moves it before each call and
+ * back after it (pcsc.c); one move costs a lock and a wake-up of the thread. */
+void pcsc_wd_set_deadline(pcsc_wd *w, uint64_t deadline_ms);
+
+/* Shut the socket down now, from any thread (a cancelled operation, pcsc_abort()). */
+void pcsc_wd_fire_now(pcsc_wd *w);
+
+/* Has the deadline passed (or pcsc_wd_fire_now been called) and the socket been shut down? */
 bool pcsc_wd_fired(pcsc_wd *w);
+/* The same, with the deadline that fired (0 when fired on demand). */
+bool pcsc_wd_fired_at(pcsc_wd *w, uint64_t *deadline_ms);
 
 /* Stop and join the thread, free w (NULL-safe). */
 void pcsc_wd_stop(pcsc_wd *w);

@@ -1,6 +1,8 @@
 /* agent_op: probe -> phone home -> trust -> TPS operation. See agent_op.h. */
 #include "agent_op.h"
 
+#include "card_lock.h"
+#include "clock.h"
 #include "log.h"
 #include "pcsc.h"
 #include "trust.h"
@@ -101,6 +103,31 @@ static void set_sentence(struct agent_op_out *out, const char *s)
     snprintf(out->sentence, sizeof out->sentence, "%s", s);
 }
 
+/* The sentence for a card call that stayed blocked past its bound of ms. */
+static esc_err stall_sentence(struct agent_op_out *out, esc_err e, unsigned ms)
+{
+    unsigned s = (ms + 999) / 1000;
+    switch (e) {
+    case ESC_ERR_PCSCD_HUNG:
+        snprintf(out->sentence, sizeof out->sentence,
+                 "pcscd (the smart card service) did not answer within %u second%s.", s,
+                 s == 1 ? "" : "s");
+        break;
+    case ESC_ERR_CARD_IN_USE:
+        set_sentence(out, "The card is busy with another operation (another program holds it); "
+                          "try again when it has finished.");
+        break;
+    case ESC_ERR_CARD_MUTE:
+        snprintf(out->sentence, sizeof out->sentence, "The card did not answer within %u second%s.",
+                 s, s == 1 ? "" : "s");
+        break;
+    default:
+        snprintf(out->sentence, sizeof out->sentence, "%s.", esc_strerror(e));
+        break;
+    }
+    return e;
+}
+
 /* Probe the card; ESC_OK when it can be talked to and its CUID is known. */
 static esc_err probe(const struct esc_conf *c, const char *reader, struct agent_op_out *out)
 {
@@ -113,6 +140,12 @@ static esc_err probe(const struct esc_conf *c, const char *reader, struct agent_
     case PROBE_NO_CARD:
     case PROBE_ERROR: {
         esc_err e = out->facts.err != ESC_OK ? out->facts.err : ESC_ERR_NO_CARD;
+        if (e == ESC_ERR_TIMEOUT || e == ESC_ERR_PCSCD_HUNG) {
+            /* blocked: by pcscd, by the card, or by another client's card transaction (pcscd
+             * holds SCardConnect back while one runs) */
+            e = pcsc_stall_cause(out->facts.reader[0] ? out->facts.reader : po.reader);
+            return stall_sentence(out, e, po.timeout_ms);
+        }
         snprintf(out->sentence, sizeof out->sentence, "%s.", esc_strerror(e));
         return e;
     }
@@ -141,13 +174,14 @@ static void ph_opts_from(const struct esc_conf *c, struct ph_opts *o, char *dir,
 }
 
 static esc_err phone_home(const struct esc_conf *c, const char *url, bool refresh, bool test,
-                          struct agent_op_out *out)
+                          struct op_stop *st, struct agent_op_out *out)
 {
     struct ph_opts o;
     char dir[CONF_VALUE_MAX + 32], err[400];
     const char *u = ph_pick_url(url, out->facts.phone_home_url, c->phone_home_url);
     int rc;
     ph_opts_from(c, &o, dir, sizeof dir);
+    o.timeout_ms = op_stop_left_ms(st, (unsigned)o.timeout_ms);
     o.refresh = refresh;
     if (test) {
         if (!u)
@@ -175,7 +209,7 @@ esc_err agent_phone_home(const struct esc_conf *c, const char *reader, const cha
     memset(out, 0, sizeof *out);
     out->err = probe(c, reader, out);
     if (out->err == ESC_OK)
-        out->err = phone_home(c, url, refresh, test, out);
+        out->err = phone_home(c, url, refresh, test, NULL, out);
     return out->err;
 }
 
@@ -205,20 +239,95 @@ static void read_back(const struct esc_conf *c, int op, struct agent_op_out *out
                                                  : "");
 }
 
+/* Why the operation was stopped from outside, as its result; ESC_OK when it was not. */
+static esc_err stopped(struct op_stop *st, uint64_t t0, struct agent_op_out *out)
+{
+    switch (op_stop_check(st)) {
+    case OP_DEADLINE: {
+        unsigned s = (unsigned)((st->deadline_ms - t0 + 500) / 1000);
+        snprintf(out->sentence, sizeof out->sentence,
+                 "The operation did not finish within %u second%s and was stopped.", s,
+                 s == 1 ? "" : "s");
+        return out->err = ESC_ERR_TIMEOUT;
+    }
+    case OP_CANCELLED:
+        set_sentence(out, "The operation was cancelled and stopped before it finished.");
+        return out->err = ESC_ERR_CANCELLED;
+    default:
+        return ESC_OK;
+    }
+}
+
+static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, const char *reader,
+                      const struct tps_op_ui *ui, struct op_stop *st, struct agent_op_out *out);
+
+/* The reader the probe will pick: the named one, else the first holding a card. */
+static const char *op_reader(const struct esc_conf *c, const struct agent_op_args *a, char *buf,
+                             size_t cap)
+{
+    struct pcsc_reader r[PCSC_MAX_READERS];
+    pcsc_ctx *pc = NULL;
+    size_t n = 0;
+    const char *want = a->reader && *a->reader ? a->reader : c->reader[0] ? c->reader : NULL;
+
+    if (want)
+        return want;
+    buf[0] = '\0';
+    if (pcsc_open(&pc, c->probe_timeout_ms > 2000 ? c->probe_timeout_ms : 2000) == ESC_OK &&
+        pcsc_list_readers(pc, r, PCSC_MAX_READERS, &n) == ESC_OK)
+        for (size_t i = 0; i < n && !buf[0]; i++)
+            if (r[i].card_present && strnlen(r[i].name, sizeof r[i].name) < cap)
+                memcpy(buf, r[i].name, strnlen(r[i].name, sizeof r[i].name) + 1);
+    pcsc_close(pc);
+    return buf[0] ? buf : NULL;
+}
+
 esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
                      const struct tps_op_ui *ui, struct agent_op_out *out)
+{
+    struct op_stop own;
+    struct op_stop *st = a->stop;
+    uint64_t dl =
+        esc_mono_ms() + 1000u * (uint64_t)(c->operation_timeout ? c->operation_timeout : 600);
+    if (!st) {
+        op_stop_init(&own, dl);
+        st = &own;
+    } else if (!st->deadline_ms || dl < st->deadline_ms) {
+        st->deadline_ms = dl;
+    }
+    char rbuf[PCSC_READER_NAME_MAX];
+    const char *reader = op_reader(c, a, rbuf, sizeof rbuf);
+    int lock = -1;
+    if (card_lock_take(reader, &lock) != ESC_OK) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->facts.reader, sizeof out->facts.reader, "%.*s",
+                 (int)sizeof out->facts.reader - 1, reader ? reader : "");
+        out->err = stall_sentence(out, ESC_ERR_CARD_IN_USE, 0);
+    } else {
+        run_op(c, a, reader, ui, st, out);
+    }
+    card_lock_release(lock);
+    if (st == &own)
+        op_stop_destroy(&own);
+    return out->err;
+}
+
+static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, const char *reader,
+                      const struct tps_op_ui *ui, struct op_stop *st, struct agent_op_out *out)
 {
     pcsc_ctx *pc = NULL;
     struct relay relay = {0};
     char atr[2 * PCSC_ATR_MAX + 1], err[400];
     bool in_tx = false;
+    uint64_t t0 = esc_mono_ms();
+    unsigned card_ms = 1000u * (c->card_timeout ? c->card_timeout : 60);
 
     memset(out, 0, sizeof *out);
-    out->err = probe(c, a->reader, out);
-    if (out->err != ESC_OK)
+    out->err = probe(c, reader, out);
+    if (out->err != ESC_OK || stopped(st, t0, out) != ESC_OK)
         return out->err;
-    out->err = phone_home(c, a->ph_url, a->refresh, false, out);
-    if (out->err != ESC_OK)
+    out->err = phone_home(c, a->ph_url, a->refresh, false, st, out);
+    if (stopped(st, t0, out) != ESC_OK || out->err != ESC_OK)
         return out->err;
     if (!out->profile.operation[0]) {
         set_sentence(out, "The phone-home profile names no token server (no Operation URL).");
@@ -231,13 +340,23 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
         return out->err = ESC_ERR_UNTRUSTED_HOST;
     }
 
-    out->err = pcsc_open(&pc, 0);
-    if (out->err == ESC_OK)
+    /* bounded as a whole (what is left of the operation) and per command (card_timeout);
+     * a second operation on the card is told it is busy within AGENT_OP_ACQUIRE_MS */
+    struct pcsc_bounds pb = {.timeout_ms = op_stop_left_ms(st, UINT32_MAX),
+                             .call_ms = card_ms,
+                             .acquire_ms =
+                                 card_ms < AGENT_OP_ACQUIRE_MS ? card_ms : AGENT_OP_ACQUIRE_MS};
+    out->err = pcsc_open_bounded(&pc, &pb);
+    if (out->err == ESC_OK) {
+        op_stop_attach(st, pc);
         out->err = pcsc_connect(pc, out->facts.reader, &relay.card);
+    }
     if (out->err == ESC_OK && (out->err = pcsc_begin(relay.card)) == ESC_OK)
         in_tx = true;
     if (out->err != ESC_OK) {
-        snprintf(out->sentence, sizeof out->sentence, "%s.", esc_strerror(out->err));
+        if (stopped(st, t0, out) == ESC_OK)
+            stall_sentence(out, out->err,
+                           out->err == ESC_ERR_CARD_IN_USE ? pb.acquire_ms : pb.call_ms);
         goto done;
     }
     atr_hex(&out->facts, atr, sizeof atr);
@@ -255,15 +374,19 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
         .user = a->user,
         .password = a->password,
         .new_pin = a->new_pin,
+        .stop = st,
+        .max_msgs = AGENT_OP_MAX_MESSAGES,
     };
     struct tps_card_io io = {.transmit = relay_transmit, .ctx = &relay};
     log_info("%s on %s (CUID %s) with %s (BEGIN_OP operation %d)", tps_op_name(a->op),
              out->facts.reader, out->facts.cuid_hex, out->profile.operation, req.op);
     tps_op_run(&req, ui, &io, &out->res);
     out->err = agent_op_err(&out->res);
-    if (out->res.rc == TPS_OP_CARD && relay.err != ESC_OK) {
+    if (!out->res.end_seen && stopped(st, t0, out) != ESC_OK) {
+        /* cancelled or out of time: whatever call it ended */
+    } else if (out->res.rc == TPS_OP_CARD && relay.err != ESC_OK) {
         out->err = relay.err;
-        snprintf(out->sentence, sizeof out->sentence, "%s.", esc_strerror(relay.err));
+        stall_sentence(out, relay.err, pb.call_ms);
     } else {
         set_sentence(out, out->res.sentence);
     }
@@ -276,6 +399,7 @@ done:
         pcsc_end(relay.card);
     /* Reset the card afterwards, as ESC does: no PIN stays logged in, caches are dropped. */
     pcsc_disconnect(relay.card, true);
+    op_stop_attach(st, NULL);
     pcsc_close(pc);
     if (out->have_after)
         read_back(c, a->op, out);

@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "esc_err.h"
+#include "op_stop.h"
 #include "phone_home.h"
 #include "probe.h"
 #include "tps_op.h"
@@ -23,7 +24,19 @@ struct agent_op_args {
     const char *user;       /* preset answers, or NULL to ask */
     const char *password;
     const char *new_pin;
+    /* The front's cancel and deadline (the hand-off's), or NULL. Either way the operation is
+     * also bounded by esc.conf's operation_timeout, each card command by card_timeout, and
+     * the TPS conversation by AGENT_OP_MAX_MESSAGES. */
+    struct op_stop *stop;
 };
+
+/* Messages accepted from the TPS in one operation: an enrollment takes about 100 (64 on the
+ * rig, more with an applet load); a TPS that keeps sending is stopped well before it keeps a
+ * card transaction for long. */
+#define AGENT_OP_MAX_MESSAGES 4000
+/* SCardConnect / SCardBeginTransaction of an operation wait at most this long for a card
+ * another client holds: then the card is reported busy. */
+#define AGENT_OP_ACQUIRE_MS 3000
 
 struct agent_op_out {
     esc_err err;

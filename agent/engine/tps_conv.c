@@ -36,6 +36,7 @@ struct conv {
     curl_socket_t fd;
     tps_conv_handler handler;
     void *ctx;
+    unsigned long max_msgs;
     struct tps_conv_stats *st;
     char *err;
     size_t errlen;
@@ -119,6 +120,15 @@ static int on_message(void *ud, const char *payload, size_t len)
     c->st->msgs_in++;
     c->st->bytes_in += len + 4 + (len >= 1000) + (len >= 100) + (len >= 10); /* + "s=N&" */
     c->waiting = false;
+    if (c->max_msgs && c->st->msgs_in > c->max_msgs) {
+        char msg[128];
+        snprintf(msg, sizeof msg,
+                 "The token server sent more than %lu messages; the operation "
+                 "was stopped.",
+                 c->max_msgs);
+        set_err(c, TPS_CONV_TOO_MANY, msg);
+        return -1;
+    }
     if (c->done) {
         set_err(c, TPS_CONV_PROTOCOL, "The token server sent a message after the end.");
         return -1;
@@ -251,6 +261,10 @@ const char *tps_conv_strerror(int rc)
         return "The token server sent a message that could not be understood.";
     case TPS_CONV_ABORTED:
         return "The operation was abandoned.";
+    case TPS_CONV_STOPPED:
+        return "The operation was stopped.";
+    case TPS_CONV_TOO_MANY:
+        return "The token server sent too many messages; the operation was stopped.";
     default:
         return "An internal error stopped the conversation with the token server.";
     }
@@ -317,6 +331,7 @@ int tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first, tps_co
     c->fd = CURL_SOCKET_BAD;
     c->handler = handler;
     c->ctx = ctx;
+    c->max_msgs = opts->max_msgs;
     c->st = stats;
     c->err = err;
     c->errlen = errlen;
@@ -336,6 +351,10 @@ int tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first, tps_co
             goto out;
         if (!running || c->rc >= 0)
             break;
+        if (op_stop_check(opts->stop) != OP_RUNNING) {
+            set_err(c, TPS_CONV_STOPPED, "The operation was stopped.");
+            break;
+        }
         if (c->waiting && opts->msg_timeout_ms > 0 &&
             (now_s() - c->t_wait) * 1000.0 > (double)opts->msg_timeout_ms) {
             set_err(c, TPS_CONV_TIMEOUT, "The token server did not answer in time.");

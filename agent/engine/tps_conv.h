@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "op_stop.h"
 #include "tps_msg.h"
 
 #include <curl/curl.h>
@@ -25,6 +26,8 @@ enum tps_conv_rc {
     TPS_CONV_PROTOCOL, /* a malformed message or framing error */
     TPS_CONV_ABORTED,  /* the handler gave up (card error, user cancelled, ...) */
     TPS_CONV_INTERNAL, /* out of memory, libcurl setup failure */
+    TPS_CONV_STOPPED,  /* opts->stop said so: cancelled or past the overall deadline */
+    TPS_CONV_TOO_MANY, /* the TPS sent more than opts->max_msgs messages */
 };
 
 /* What the handler decides about one incoming message. */
@@ -43,6 +46,8 @@ struct tps_conv_opts {
     const char *ca_file;     /* extra trust anchors added to the system store, or NULL */
     long msg_timeout_ms;     /* per-message deadline (tps_message_timeout; ESC default 90 s) */
     long connect_timeout_ms; /* 0: libcurl's default */
+    struct op_stop *stop;    /* looked at whenever libcurl returns (<= 100 ms), or NULL */
+    unsigned long max_msgs;  /* messages accepted from the TPS; 0 = no cap */
 };
 
 struct tps_conv_stats {

@@ -339,8 +339,11 @@ int tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
         return res->rc = TPS_OP_INPUT;
     }
     long msg_timeout_ms = req->msg_timeout_ms > 0 ? req->msg_timeout_ms : 90000;
-    struct tps_conv_opts o = {
-        .url = req->url, .ca_file = req->ca_file, .msg_timeout_ms = msg_timeout_ms};
+    struct tps_conv_opts o = {.url = req->url,
+                              .ca_file = req->ca_file,
+                              .msg_timeout_ms = msg_timeout_ms,
+                              .stop = req->stop,
+                              .max_msgs = req->max_msgs};
     res->conv_rc = tps_conv_run(&o, &first, handle, &e, &res->stats, err, sizeof err);
     tps_enc_wipe(&first);
 
@@ -358,7 +361,7 @@ int tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
     } else if (res->conv_rc == TPS_CONV_ABORTED) {
         res->rc = e.fail_rc ? e.fail_rc : TPS_OP_PROTOCOL;
         say(&e, err);
-    } else if (res->conv_rc == TPS_CONV_PROTOCOL) {
+    } else if (res->conv_rc == TPS_CONV_PROTOCOL || res->conv_rc == TPS_CONV_TOO_MANY) {
         res->rc = TPS_OP_PROTOCOL;
         say(&e, err);
     } else {

@@ -56,7 +56,9 @@ struct tps_op_req {
     const char *allowed_hosts; /* trust policy (trust.h) */
     const char *allow_http_hosts;
     const char *ca_file;
-    long msg_timeout_ms; /* tps_message_timeout */
+    long msg_timeout_ms;    /* tps_message_timeout */
+    struct op_stop *stop;   /* cancel and overall deadline (op_stop.h), or NULL */
+    unsigned long max_msgs; /* messages accepted from the TPS; 0 = no cap */
     /* preset answers (scripts: --user, --password-fd, --pin-fd); NULL = ask */
     const char *user;
     const char *password;

@@ -5,11 +5,14 @@
  * echo, and END_OP mapped to a sentence; a refused host gets no connection and no prompt. */
 #include "check.h"
 #include "tps_msg.h"
+#include "clock.h"
+#include "engine/op_stop.h"
 #include "engine/tps_op.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -36,6 +39,12 @@ static const char *script_ok[] = {
 static const char *script_bad_login[] = {
     EXT_LOGIN,
     "msg_type=13&operation=1&result=1&message=14",
+    NULL,
+};
+
+/* "FLOOD:" sends the message after it again and again, each answered, until the client stops */
+static const char *script_flood[] = {
+    "FLOOD:msg_type=14&current_state=50&next_task_name=PROGRESS_KEY_GENERATION",
     NULL,
 };
 
@@ -148,6 +157,19 @@ static void serve(int lfd, const char **script)
         if (strcmp(script[i], "STALL") == 0) {
             sleep(3);
             break;
+        }
+        if (strncmp(script[i], "FLOOD:", 6) == 0) {
+            const char *m = script[i] + 6;
+            int bl = snprintf(body, sizeof body, "s=%zu&%s", strlen(m), m);
+            int n = snprintf(chunk, sizeof chunk, "%x\r\n%s\r\n", bl, body);
+            unsigned long sent = 0;
+            for (;; sent++) { /* until the client gives up; the count goes to the test */
+                if (send(fd, chunk, (size_t)n, MSG_NOSIGNAL) != n || read_msg(&r) < 0)
+                    break;
+            }
+            dprintf(out_pipe[1], "FLOODED %lu\n", sent);
+            close(fd);
+            _exit(0);
         }
         int bl = snprintf(body, sizeof body, "s=%zu&%s", strlen(script[i]), script[i]);
         int n = snprintf(chunk, sizeof chunk, "%x\r\n%s\r\n", bl, body);
@@ -483,6 +505,66 @@ static void test_refused_host_no_connection_no_prompt(void)
     (void)seen;
 }
 
+/* A TPS that sends STATUS_UPDATE forever: stopped after max_msgs messages. */
+static void test_flood_capped(void)
+{
+    struct tps_op_req req = {.op = TPS_OP_ENROLL, .max_msgs = 50};
+    struct user u;
+    struct tps_op_result res;
+    char *seen;
+    run(script_flood, "127.0.0.1", &req, &u, &res, &seen);
+    EXPECT_EQ(res.rc, TPS_OP_PROTOCOL);
+    EXPECT_EQ(res.conv_rc, TPS_CONV_TOO_MANY);
+    EXPECT_EQ(res.stats.msgs_in, 51);
+    EXPECT_EQ(u.progress_calls, 50);
+    EXPECT_STR(res.sentence,
+               "The token server sent more than 50 messages; the operation was stopped.");
+    EXPECT(strstr(seen, "FLOODED 50\n") != NULL);
+}
+
+/* The same TPS without a cap: the operation's deadline ends it. */
+static void test_flood_deadline(void)
+{
+    struct op_stop st;
+    struct tps_op_req req = {.op = TPS_OP_ENROLL, .stop = &st};
+    struct user u;
+    struct tps_op_result res;
+    char *seen;
+    op_stop_init(&st, esc_mono_ms() + 400);
+    run(script_flood, "127.0.0.1", &req, &u, &res, &seen);
+    EXPECT_EQ(res.conv_rc, TPS_CONV_STOPPED);
+    EXPECT_EQ(op_stop_check(&st), OP_DEADLINE);
+    EXPECT(res.stats.wall_s < 2.0);
+    EXPECT(res.stats.msgs_in > 1);
+    op_stop_destroy(&st);
+}
+
+static void *cancel_later(void *arg)
+{
+    usleep(200000);
+    op_stop_cancel(arg);
+    return NULL;
+}
+
+/* A cancel from another thread (the hand-off's watcher) ends the conversation. */
+static void test_cancel_from_another_thread(void)
+{
+    struct op_stop st;
+    struct tps_op_req req = {.op = TPS_OP_ENROLL, .stop = &st};
+    struct user u;
+    struct tps_op_result res;
+    char *seen;
+    pthread_t t;
+    op_stop_init(&st, 0);
+    pthread_create(&t, NULL, cancel_later, &st);
+    run(script_flood, "127.0.0.1", &req, &u, &res, &seen);
+    pthread_join(t, NULL);
+    EXPECT_EQ(res.conv_rc, TPS_CONV_STOPPED);
+    EXPECT_EQ(op_stop_check(&st), OP_CANCELLED);
+    EXPECT(res.stats.wall_s < 2.0);
+    op_stop_destroy(&st);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -496,6 +578,9 @@ int main(void)
     RUN(test_end_op_sentence_follows_result);
     RUN(test_end_op_on_the_wire);
     RUN(test_timeout_names_the_message_deadline);
+    RUN(test_flood_capped);
+    RUN(test_flood_deadline);
+    RUN(test_cancel_from_another_thread);
     curl_global_cleanup();
     return check_status();
 }
