@@ -261,25 +261,32 @@ static esc_err stopped(struct op_stop *st, uint64_t t0, struct agent_op_out *out
 static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, const char *reader,
                       const struct tps_op_ui *ui, struct op_stop *st, struct agent_op_out *out);
 
-/* The reader the probe will pick: the named one, else the first holding a card. */
-static const char *op_reader(const struct esc_conf *c, const struct agent_op_args *a, char *buf,
-                             size_t cap)
+/* The reader the probe will pick: the named one, else the first holding a card (*reader NULL
+ * when none holds one: the probe then says so). A PC/SC failure here is the operation's: going
+ * on without knowing the reader would mean going on without the card's lock. */
+static esc_err op_reader(const struct esc_conf *c, const struct agent_op_args *a, char *buf,
+                         size_t cap, const char **reader)
 {
     struct pcsc_reader r[PCSC_MAX_READERS];
     pcsc_ctx *pc = NULL;
     size_t n = 0;
     const char *want = a->reader && *a->reader ? a->reader : c->reader[0] ? c->reader : NULL;
+    esc_err e;
 
+    *reader = want;
     if (want)
-        return want;
+        return ESC_OK;
     buf[0] = '\0';
-    if (pcsc_open(&pc, c->probe_timeout_ms > 2000 ? c->probe_timeout_ms : 2000) == ESC_OK &&
-        pcsc_list_readers(pc, r, PCSC_MAX_READERS, &n) == ESC_OK)
-        for (size_t i = 0; i < n && !buf[0]; i++)
-            if (r[i].card_present && strnlen(r[i].name, sizeof r[i].name) < cap)
-                memcpy(buf, r[i].name, strnlen(r[i].name, sizeof r[i].name) + 1);
+    e = pcsc_open(&pc, c->probe_timeout_ms > 2000 ? c->probe_timeout_ms : 2000);
+    if (e == ESC_OK)
+        e = pcsc_list_readers(pc, r, PCSC_MAX_READERS, &n);
+    for (size_t i = 0; e == ESC_OK && i < n && !buf[0]; i++)
+        if (r[i].card_present && strnlen(r[i].name, sizeof r[i].name) < cap)
+            memcpy(buf, r[i].name, strnlen(r[i].name, sizeof r[i].name) + 1);
     pcsc_close(pc);
-    return buf[0] ? buf : NULL;
+    *reader = buf[0] ? buf : NULL;
+    /* no pcscd or no reader: the probe finds the same and says it in its own words */
+    return e == ESC_ERR_NO_PCSCD || e == ESC_ERR_NO_READER ? ESC_OK : e;
 }
 
 esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
@@ -296,9 +303,14 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
         st->deadline_ms = dl;
     }
     char rbuf[PCSC_READER_NAME_MAX];
-    const char *reader = op_reader(c, a, rbuf, sizeof rbuf);
+    const char *reader = NULL;
     int lock = -1;
-    if (card_lock_take(reader, &lock) != ESC_OK) {
+    esc_err e = op_reader(c, a, rbuf, sizeof rbuf, &reader);
+    if (e != ESC_OK) {
+        memset(out, 0, sizeof *out);
+        out->err = e;
+        snprintf(out->sentence, sizeof out->sentence, "%s.", esc_strerror(e));
+    } else if (card_lock_take(reader, &lock) != ESC_OK) {
         memset(out, 0, sizeof *out);
         snprintf(out->facts.reader, sizeof out->facts.reader, "%.*s",
                  (int)sizeof out->facts.reader - 1, reader ? reader : "");
