@@ -102,6 +102,8 @@ static enum tok next(struct lex *l)
     }
     if (l->p >= l->end)
         return T_EOF;
+    if (*l->p == '\0') /* (strchr below would match it and never advance) */
+        return T_BAD;
     switch (*l->p) {
     case '{':
         l->p++;
@@ -130,10 +132,9 @@ static enum tok next(struct lex *l)
     }
     default: {
         const char *s = l->p;
-        while (l->p < l->end && !isspace((unsigned char)*l->p) && !strchr("{}=,;#\"", *l->p))
+        while (l->p < l->end && *l->p && !isspace((unsigned char)*l->p) &&
+               !strchr("{}=,;#\"", *l->p))
             l->p++;
-        if (memchr(s, '\0', (size_t)(l->p - s)))
-            return T_BAD;
         copy(l->word, sizeof l->word, s, (size_t)(l->p - s));
         return T_WORD;
     }
