@@ -20,7 +20,7 @@
 #define DIAG_NET_TIMEOUT_MS      10000
 
 static const char *const check_names[DIAG_NCHECKS] = {
-    "conf", "pcscd", "reader", "card", "phone_home_url", "trust", "phone_home", "tps",
+    "conf", "pcscd", "reader", "card", "phone_home_url", "trust", "phone_home", "tps", "login",
 };
 
 bool diag_add(struct diag *d, const char *name, enum diag_result result, int code, const char *fmt,
@@ -157,6 +157,7 @@ static bool check_reader(struct diag *d, pcsc_ctx *ctx, const char *want, char *
         len = cap - 1;
     memcpy(chosen, use->name, len);
     chosen[len] = '\0';
+    snprintf(d->reader, sizeof d->reader, "%s", chosen);
     return diag_add(d, "reader", DIAG_OK, 0, "%zu reader%s: %s; using \"%s\".", n,
                     n == 1 ? "" : "s", names, use->name);
 }
@@ -229,14 +230,20 @@ static bool check_card(struct diag *d, const char *reader)
 
 /* ---- output ---- */
 
-static void json_str(FILE *f, const char *s)
+void diag_json_str(FILE *f, const char *s)
 {
+    if (!s || !*s) {
+        fputs("null", f);
+        return;
+    }
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')
             fprintf(f, "\\%c", *p);
         else if (*p < 0x20 || *p == 0x7F)
             fprintf(f, "\\u%04x", *p);
+        else if (*p >= 0x80) /* our sentences are ASCII; anything else came from outside */
+            fputs("\\ufffd", f);
         else
             fputc(*p, f);
     }
@@ -248,24 +255,29 @@ static const char *result_name(enum diag_result r)
     return r == DIAG_OK ? "ok" : r == DIAG_PROBLEM ? "problem" : "skipped";
 }
 
-static void print(const struct diag *d, bool json)
+static void print(struct diag *d, bool json)
 {
-    if (json)
-        fputs("[\n", stdout);
+    if (!json) {
+        for (size_t i = 0; i < d->n; i++) {
+            const struct diag_check *c = &d->checks[i];
+            printf("%-8s %-15s %s\n", result_name(c->result), c->name, c->detail);
+        }
+        diag_report_text(d, stdout);
+        return;
+    }
+    /* one object: the checks in their order, then the report's fields */
+    fputs("{\n  \"checks\": [\n", stdout);
     for (size_t i = 0; i < d->n; i++) {
         const struct diag_check *c = &d->checks[i];
-        if (!json) {
-            printf("%-8s %-15s %s\n", result_name(c->result), c->name, c->detail);
-            continue;
-        }
-        fputs("  {\"check\": ", stdout);
-        json_str(stdout, c->name);
+        fputs("    {\"check\": ", stdout);
+        diag_json_str(stdout, c->name);
         printf(", \"result\": \"%s\", \"detail\": ", result_name(c->result));
-        json_str(stdout, c->detail);
+        diag_json_str(stdout, c->detail);
         fputs(i + 1 < d->n ? "},\n" : "}\n", stdout);
     }
-    if (json)
-        fputs("]\n", stdout);
+    fputs("  ],\n", stdout);
+    diag_report_json(d, stdout);
+    fputs("}\n", stdout);
 }
 
 /* ---- the command ---- */
@@ -276,8 +288,10 @@ static bool needs_operation(enum probe_state s)
            s == PROBE_EXPIRED;
 }
 
-static bool run_checks(struct diag *d, const char *conf_path, const char *reader, unsigned long tmo)
+static bool run_checks(struct diag *d)
 {
+    const char *conf_path = d->args->conf_path, *reader = d->args->reader;
+    unsigned long tmo = d->args->timeout_ms;
     pcsc_ctx *ctx = NULL;
     char chosen[PCSC_READER_NAME_MAX] = "";
     bool ok;
@@ -305,6 +319,10 @@ static bool run_checks(struct diag *d, const char *conf_path, const char *reader
     curl_global_init(CURL_GLOBAL_DEFAULT);
     ok = diag_check_ph_url(d) && diag_check_trust(d) && diag_check_phone_home(d) &&
          diag_check_tps(d);
+    /* the login check needs the card's certificate: after a card problem (a locked PIN) it
+     * still runs when the servers are fine, as they are for the fix */
+    if (ok)
+        ok = diag_check_login(d);
     curl_global_cleanup();
     return ok;
 }
@@ -312,14 +330,15 @@ static bool run_checks(struct diag *d, const char *conf_path, const char *reader
 int escctl_cmd_diag(int argc, char **argv)
 {
     static struct diag d; /* large: profiles and facts */
-    struct escctl_card_args a;
-    int code = escctl_parse_card_args(argc, argv, ESCCTL_DIAG_USAGE, &a);
+    struct diag_args a;
+    int code = diag_parse_args(argc, argv, &a);
 
     if (code >= 0)
         return code;
     code = ESCCTL_EXIT_OK;
     memset(&d, 0, sizeof d);
-    run_checks(&d, a.conf_path, a.reader, a.timeout_ms);
+    d.args = &a;
+    run_checks(&d);
     for (size_t i = d.n; i < DIAG_NCHECKS; i++)
         diag_add(&d, check_names[i], DIAG_SKIPPED, 0,
                  "Not checked: it depends on the check that found a problem.");
@@ -327,5 +346,8 @@ int escctl_cmd_diag(int argc, char **argv)
         if (d.checks[i].result == DIAG_PROBLEM)
             code = d.checks[i].code;
     print(&d, a.json);
+    certs_card_free(&d.certs);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return ESCCTL_EXIT_FAIL;
     return code;
 }

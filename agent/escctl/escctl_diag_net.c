@@ -160,6 +160,7 @@ bool diag_check_phone_home(struct diag *d)
                         "Phone home to %s failed: %s; %s.", d->ph_url,
                         err[0] ? err : ph_strerror(rc), ph_hint(rc));
     }
+    d->have_fetched = true;
     if (!d->fetched.operation[0])
         return diag_add(d, "phone_home", DIAG_PROBLEM, ESCCTL_EXIT_NET,
                         "The phone-home server answered HTTP 200, but its ServiceInfo names no "

@@ -7,24 +7,28 @@
 # phone-home host not in allowed_hosts (6, and the TPS counts no request), a cached TPS URL not
 # allowed (6), the TPS's certificate from another CA (5), the TPS down (5), a phone-home server
 # answering 404 (5), the TPS down behind a working phone-home server (5). --json parses.
+# The login check (9) runs against a pam_pkcs11.conf whose ca_dir holds the rig's CA
+# (escctl_diag_login.sh tests it); the report's fields are in escctl_diag_report.sh.
 . "$(dirname "$0")/lib.sh"
 
 ms() { date +%s%3N; }
-NCHECKS=8
+NCHECKS=9
+# the login check: pam_pkcs11 with the rig's CA linked in its ca_dir (written after rig_up)
+LOGIN=(--pam-module pam_pkcs11 --pam-pkcs11-conf "$TMP/pam_pkcs11.conf" --user jsmith)
 # diag ARGS...: escctl diag --json; the JSON in $J, the exit code in $RC, stderr in $ERR, $MS
 diag() {
     local t0; t0=$(ms)
-    J=$(timeout 60 "$ESCCTL" diag --json "$@" 2>"$TMP/diag.err"); RC=$?
+    J=$(timeout 60 "$ESCCTL" diag --json "${LOGIN[@]}" "$@" 2>"$TMP/diag.err"); RC=$?
     MS=$(($(ms) - t0))
     ERR=$(cat "$TMP/diag.err")
 }
-detail() { jq -r --arg c "$1" '.[] | select(.check == $c) | .detail' <<<"$J"; }
+detail() { jq -r --arg c "$1" '.checks[] | select(.check == $c) | .detail' <<<"$J"; }
 # expect NAME CHECK CODE REGEX ARGS...: the first problem is CHECK, exit CODE, its detail
 # matches REGEX; the checks before it are ok, the ones after it skipped.
 expect() {
     local name=$1 check=$2 code=$3 re=$4; shift 4
     diag "$@"
-    if [ "$RC" = "$code" ] && jq -e --arg c "$check" --argjson n $NCHECKS '
+    if [ "$RC" = "$code" ] && jq -e --arg c "$check" --argjson n $NCHECKS '.checks |
         (map(.check) | index($c)) as $i | length == $n and $i != null and
         .[$i].result == "problem" and ([.[:$i][] | .result == "ok"] | all) and
         ([.[$i + 1:][] | .result == "skipped"] | all)' <<<"$J" >/dev/null &&
@@ -51,6 +55,10 @@ if ! [ -x "$ESC_BUILD/tests/vcard" ] || ! [ -x "$ESC_BUILD/tests/tps" ]; then
     exit 0
 fi
 if ! rig_up --card enrolled; then fail diag_rig_up "$(tail -5 "$TMP/rig-up.log")"; exit 0; fi
+mkdir -p "$TMP/cacerts"
+cp "$RIG_CA_DIR/ca.cert.pem" "$TMP/cacerts/rig-ca.pem"
+ln -s rig-ca.pem "$TMP/cacerts/$(openssl x509 -noout -subject_hash -in "$RIG_CA_DIR/ca.cert.pem").0"
+sed "s#/etc/pam_pkcs11/cacerts#$TMP/cacerts#" "$ESC_TOP/config/pam.d/pam_pkcs11.conf" >"$TMP/pam_pkcs11.conf"
 tps_stat() { curl -s --max-time 5 "$RIG_TPS_STATS_URL" | sed -n "s/^$1=//p"; }
 mkdir -p "$TMP/cache" && chmod 700 "$TMP/cache"
 conf() { # conf KEY VALUE...: a copy of the rig's esc.conf with these keys replaced
@@ -64,7 +72,7 @@ conf() { # conf KEY VALUE...: a copy of the rig's esc.conf with these keys repla
 # ---- all ok, text and JSON; a look only: nothing is cached, no operation started
 ops0=$(tps_stat operations) tps0=$(tps_stat tps_connections) ph0=$(tps_stat phone_home)
 t0=$(ms)
-"$ESCCTL" diag >"$TMP/text" 2>&1
+"$ESCCTL" diag "${LOGIN[@]}" >"$TMP/text" 2>&1
 RC=$? MS=$(($(ms) - t0))
 if [ $RC = 0 ] && [ "$(grep -c '^ok ' "$TMP/text")" = $NCHECKS ] &&
     grep -q "^ok  *card  *ENROLLED: CUID [0-9A-F]\{20\}, applet [0-9.]*, [0-9]* PIN tries left" "$TMP/text" &&
@@ -73,9 +81,9 @@ if [ $RC = 0 ] && [ "$(grep -c '^ok ' "$TMP/text")" = $NCHECKS ] &&
     pass "diag_all_ok_text (${MS} ms)"
 else fail diag_all_ok_text "exit $RC: $(cat "$TMP/text")"; fi
 diag
-if [ $RC = 0 ] && jq -e --argjson n $NCHECKS 'length == $n and all(.[]; .result == "ok" and
+if [ $RC = 0 ] && jq -e --argjson n $NCHECKS '.checks | length == $n and all(.[]; .result == "ok" and
         (.detail | length > 0)) and (map(.check) == ["conf","pcscd","reader","card",
-        "phone_home_url","trust","phone_home","tps"])' <<<"$J" >/dev/null; then
+        "phone_home_url","trust","phone_home","tps","login"])' <<<"$J" >/dev/null; then
     pass "diag_all_ok_json (${MS} ms)"
 else fail diag_all_ok_json "exit $RC: $J"; fi
 if [ "$(tps_stat operations)" = "$ops0" ] && [ "$(tps_stat tps_connections)" = "$tps0" ] &&
@@ -106,7 +114,7 @@ diag
 expect diag_reader_absent reader 4 "\"No Such Reader\" is not connected.*Rig Virtual PCD" --reader "No Such Reader"
 "$RIG" card remove >/dev/null 2>&1
 expect diag_card_removed reader 4 "No card .*insert the card"
-"$ESCCTL" diag >"$TMP/text" 2>&1
+"$ESCCTL" diag "${LOGIN[@]}" >"$TMP/text" 2>&1
 RC=$?
 [ $RC = 4 ] && grep -q '^problem  *reader ' "$TMP/text" && ! grep -q '^ok  *card' "$TMP/text" &&
     pass diag_card_removed_text || fail diag_card_removed_text "exit $RC: $(cat "$TMP/text")"
@@ -116,7 +124,7 @@ RC=$?
 if "$RIG" card preset locked >"$TMP/preset.log" 2>&1; then
     diag
     if [ "$RC" = 4 ] && grep -Eq "PIN locked.*escctl reset-pin" <<<"$(detail card)" &&
-        jq -e --argjson n $NCHECKS 'length == $n and
+        jq -e --argjson n $NCHECKS '.checks | length == $n and
             ([.[] | select(.check == "card") | .result == "problem"] | all) and
             ([.[] | select(.check != "card") | .result == "ok"] | all)' <<<"$J" >/dev/null; then
         pass "diag_pin_locked_servers_still_checked (exit $RC: $(detail card))"

@@ -39,7 +39,8 @@ void tpsd_config_usage(const char *prog)
             "  --ldap-url URL --ldap-base DN --db FILE --archive-dir DIR\n"
             "  --faults FILE --stats FILE --log FILE --ready-file FILE --verbose\n"
             "  --issuer-name S --operation-url URL --phone-home-token-type T --ui-url URL\n"
-            "  --enrolled-token-browser-url URL --enrolled-token-url URL --issuer-info URL\n"
+            "  --enrolled-token-browser-url URL --enrolled-token-url URL --ca-chain-url URL\n"
+            "  --issuer-info URL\n"
             "  --default-type T --auth TYPE.OP=on|off --applet-version V --key-size BITS\n"
             "  --pin-min N --pin-max N --cert-days N --msg-timeout SECONDS\n"
             "  --default-policy 'RE_ENROLL=YES;RENEW=NO;...' --no-le-byte\n"
@@ -175,6 +176,7 @@ int tpsd_config_parse(struct tpsd_config *c, int argc, char **argv)
         O_UI,
         O_ETB,
         O_ET,
+        O_CACHAIN,
         O_IINFO,
         O_DEFTYPE,
         O_AUTH,
@@ -208,6 +210,7 @@ int tpsd_config_parse(struct tpsd_config *c, int argc, char **argv)
                                          {"ui-url", 1, 0, O_UI},
                                          {"enrolled-token-browser-url", 1, 0, O_ETB},
                                          {"enrolled-token-url", 1, 0, O_ET},
+                                         {"ca-chain-url", 1, 0, O_CACHAIN},
                                          {"issuer-info", 1, 0, O_IINFO},
                                          {"default-type", 1, 0, O_DEFTYPE},
                                          {"auth", 1, 0, O_AUTH},
@@ -290,6 +293,9 @@ int tpsd_config_parse(struct tpsd_config *c, int argc, char **argv)
             break;
         case O_ET:
             c->enrolled_token_url = optarg;
+            break;
+        case O_CACHAIN:
+            c->ca_chain_url = optarg;
             break;
         case O_IINFO:
             if (strlen(optarg) > 224)

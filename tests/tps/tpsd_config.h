@@ -41,6 +41,8 @@ struct tpsd_config {
     const char *operation_url; /* <Operation> */
     const char *phone_home_token_type;
     const char *ui_url, *enrolled_token_browser_url, *enrolled_token_url;
+    const char
+        *ca_chain_url; /* <CAChainUI> when set (ESC's "get CA chain"; not in Dogtag's stock XML) */
     const char *issuer_info; /* written to the card (SET ISSUER INFO) */
     /* profile */
     const char *default_type; /* when BEGIN_OP has no tokenType */

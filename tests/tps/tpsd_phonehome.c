@@ -74,6 +74,8 @@ size_t tpsd_phonehome_xml(const struct tpsd_config *c, const char *operation_url
     element(&b, "  ", "EnrolledTokenBrowserURL", c->enrolled_token_browser_url);
     element(&b, "  ", "EnrolledTokenURL", c->enrolled_token_url ? c->enrolled_token_url : "");
     element(&b, "  ", "TokenType", c->phone_home_token_type);
+    if (c->ca_chain_url) /* optional: an administrator adds it to Dogtag's phoneHome.xml */
+        element(&b, "  ", "CAChainUI", c->ca_chain_url);
     put(&b, " </Services>\n</ServiceInfo>\n");
     return b.err ? 0 : b.len;
 }
