@@ -393,6 +393,9 @@ static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, c
     log_info("%s on %s (CUID %s) with %s (BEGIN_OP operation %d)", tps_op_name(a->op),
              out->facts.reader, out->facts.cuid_hex, out->profile.operation, req.op);
     tps_op_run(&req, ui, &io, &out->res);
+    if (a->op == TPS_OP_RENEW && out->res.end_seen) /* the user asked to renew: say it so */
+        snprintf(out->res.sentence, sizeof out->res.sentence, "%s",
+                 tps_end_sentence(TPS_OP_RENEW, out->res.end_result, out->res.end_message));
     out->err = agent_op_err(&out->res);
     if (!out->res.end_seen && stopped(st, t0, out) != ESC_OK) {
         /* cancelled or out of time: whatever call it ended */
