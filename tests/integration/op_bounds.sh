@@ -95,6 +95,8 @@ sleep 0.5
 status_tells op_bounds_operation_timeout
 
 # 4. two escctl enroll at once on one card: the second is busy at once, the first completes
+# (cases 1-3 never reach the directory; say whether slapd still answers, for the log)
+echo "slapd before case 4: $(ldapsearch -x -H "$RIG_LDAP_URL" -s base -b "$RIG_LDAP_BASE" dn >/dev/null 2>&1 && echo answers || echo "does not answer (pid $(cat "$RIG_DIR/pids/slapd.pid" 2>/dev/null): $(kill -0 "$(cat "$RIG_DIR/pids/slapd.pid" 2>/dev/null)" 2>/dev/null && echo alive || echo gone))")"
 "$RIG" card preset formatted >/dev/null 2>&1
 conf
 echo "latency 40" >"$RIG_TPS_FAULTS"
