@@ -279,7 +279,8 @@ static void card_facts_roundtrip(void)
     snprintf(f.applet_version, sizeof f.applet_version, "1.4.58768072");
     f.life_cycle = 0x0F;
     f.pin_tries_left = 0;
-    snprintf(f.phone_home_url, sizeof f.phone_home_url, "http://127.0.0.1:1/cgi-bin/home/index.cgi");
+    snprintf(f.phone_home_url, sizeof f.phone_home_url,
+             "http://127.0.0.1:1/cgi-bin/home/index.cgi");
     f.ncerts = 2;
     f.not_after = 253402300799LL; /* 9999-12-31: past 32 bits */
     snprintf(f.subject, sizeof f.subject, "CN=jsmith,O=Example");
