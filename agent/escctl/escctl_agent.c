@@ -89,7 +89,10 @@ struct relay {
     const struct escctl_op_args *o;
     const char *pw, *pin;
     struct term_ui *t;
-    bool pw_used, user_used, preset_rejected;
+    bool pw_used, user_used, pin_used;
+    bool last_preset;     /* the last question was answered from a preset */
+    const char *rejected; /* a preset answer was refused: the sentence, as in-process */
+    char last_error[IPC_TEXT_MAX + 1];
 };
 
 /* The answer to one prompt: a preset one, or the terminal's. NULL ok=0 (cancel). */
@@ -107,10 +110,14 @@ static bool answer_for(struct relay *r, const struct ipc_msg *m, char *out, size
         used = &r->pw_used;
     } else if ((strcmp(id, "new_pin") == 0 || strcmp(id, "new_pin_again") == 0) && r->pin) {
         preset = r->pin;
+        used = strcmp(id, "new_pin") == 0 ? &r->pin_used : NULL;
     }
+    r->last_preset = preset != NULL;
     if (preset) {
-        if (used && *used) { /* a preset answer was rejected: asking again would loop */
-            r->preset_rejected = true;
+        if (used && *used) { /* a preset answer was refused: asking again would loop */
+            r->rejected = used == &r->pin_used && r->last_error[0]
+                              ? r->last_error
+                              : "The directory rejected the user ID or password.";
             return false;
         }
         if (used)
@@ -174,7 +181,10 @@ int escctl_agent_op(const char *op, const struct escctl_op_args *o, const char *
             if (relay_prompt(fd, &r, &m, deadline) != ESC_OK)
                 log_debug("the session agent went away during a question");
         } else if (m.type == IPC_INFO || m.type == IPC_ERROR) {
-            if (m.type == IPC_ERROR || !t->quiet) {
+            if (m.type == IPC_ERROR)
+                snprintf(r.last_error, sizeof r.last_error, "%s", m.text);
+            /* what a preset answer got is said once, by the sentence (as in-process) */
+            if ((m.type == IPC_ERROR && !r.last_preset) || (m.type == IPC_INFO && !t->quiet)) {
                 term_progress_done(t);
                 fprintf(stderr, "%s\n", m.text);
             }
@@ -186,9 +196,7 @@ int escctl_agent_op(const char *op, const struct escctl_op_args *o, const char *
             *e = m.ok ? ESC_OK : (esc_err)m.code;
             if (!m.ok && *e == ESC_OK)
                 *e = ESC_ERR_INTERNAL;
-            snprintf(sentence, cap, "%s",
-                     r.preset_rejected && !m.ok ? "The directory rejected the user ID or password."
-                                                : m.text);
+            snprintf(sentence, cap, "%s", r.rejected && !m.ok ? r.rejected : m.text);
             break;
         } else {
             *e = ESC_ERR_PROTOCOL;

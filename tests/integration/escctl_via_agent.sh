@@ -48,9 +48,9 @@ a=$("$ESCCTL" status --json | jq -S 'map(del(.elapsed_ms))'); b=$(ESC_NO_AGENT=1
 
 # op NAME [escctl options]: an operation as $RIG_USER, answers on fds; stdout/stderr/rc in $TMP
 op() {
-    local name=$1; shift
+    local name=$1 pin=$NEW_PIN; shift
     "$ESCCTL" "$@" "$name" --user "$RIG_USER" --password-fd 3 --pin-fd 4 >"$TMP/out" 2>"$TMP/err" \
-        3< <(printf '%s\n' "${OP_PASSWORD:-$(ldap_password)}") 4< <(printf '%s\n' "$NEW_PIN")
+        3< <(printf '%s\n' "${OP_PASSWORD:-$(ldap_password)}") 4< <(printf '%s\n' "$pin")
     echo $? >"$TMP/rc"
 }
 events() { grep -F "\"event\":\"$1\"" "$LOG" 2>/dev/null; }
@@ -67,6 +67,20 @@ ip="$(cat "$TMP/rc") $(cat "$TMP/err")"
     fail via_agent_wrong_password "agent: $ag | in-process: $ip | $(events op_failed)"
 [ "$(card_state)" = UNINITIALIZED ] && pass via_agent_wrong_password_card_unchanged ||
     fail via_agent_wrong_password_card_unchanged "state $(card_state)"
+
+# ---- a PIN of the wrong length on --pin-fd: exit 9 both ways, the sentence said once (after
+# the progress lines of the applet load the TPS may start with), card unchanged
+said() { echo "$(cat "$TMP/rc") $(grep -c 'characters long' "$TMP/err") $(tail -n1 "$TMP/err")"; }
+NEW_PIN=12 op enroll
+ag=$(said)
+NEW_PIN=12 op enroll --no-agent
+ip=$(said)
+case "$ag|$ip" in
+"9 1 escctl: The PIN must be "*" characters long.|9 1 escctl: The new PIN must be "*" characters long.")
+    [ "$(card_state)" = UNINITIALIZED ] && pass via_agent_bad_pin ||
+        fail via_agent_bad_pin "state $(card_state)" ;;
+*) fail via_agent_bad_pin "agent: $ag | in-process: $ip" ;;
+esac
 
 # ---- enroll through the agent
 op enroll
