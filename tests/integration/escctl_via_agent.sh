@@ -128,6 +128,17 @@ pass "via_agent_status_cost (through the agent: wall ${aw} ms, escctl CPU ${ac} 
 # ---- agent gone: in-process, silently
 kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
 out=$("$ESCCTL" -v status 2>"$TMP/err"); rc=$?
+in_process=$("$ESCCTL" --no-agent status 2>&1)
 [ $rc = 0 ] && grep -q ENROLLED <<<"$out" && ! grep -q "through the session agent" "$TMP/err" &&
-    ! grep -qi "agent" <<<"$out" && pass via_agent_down_in_process ||
+    [ "$out" = "$in_process" ] && pass via_agent_down_in_process ||
     fail via_agent_down_in_process "rc $rc, $out, $(cat "$TMP/err")"
+
+# ---- the session daemon (esc-agent --session) answers status the same way
+rm -f "$RT/esc-agent/socket" # the stopped agent's
+env XDG_STATE_HOME="$STATE" HOME="$TMP" XDG_RUNTIME_DIR="$RT" DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent \
+    "$ESC_BUILD/esc-agent" --session >"$TMP/session.log" 2>&1 &
+AGENT_PID=$!
+for _ in $(seq 100); do [ -S "$RT/esc-agent/socket" ] && break; sleep 0.05; done
+out=$("$ESCCTL" -v status 2>"$TMP/err")
+[ "$out" = "$in_process" ] && grep -q "through the session agent" "$TMP/err" && pass via_session_daemon_status ||
+    fail via_session_daemon_status "$out | $(cat "$TMP/err") | $(tail -2 "$TMP/session.log")"
