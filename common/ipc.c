@@ -35,6 +35,11 @@ static const struct type_rule rules[IPC_TYPE__END] = {
     [IPC_PROGRESS] = {"PROGRESS", B(PCT) | B(TEXT), B(PCT), 600},
     [IPC_ANSWER] = {"ANSWER", B(OK) | B(SECRET), B(OK), 300},
     [IPC_DONE] = {"DONE", B(OK) | B(CODE) | B(TEXT) | B(SECRET) | B(USER), B(OK) | B(CODE), 1200},
+    [IPC_CARD] = {"CARD",
+                  B(READER) | B(CODE) | B(STATE) | B(ATR) | B(CUID) | B(APPLET) | B(LIFE) |
+                      B(TRIES) | B(URL) | B(NCERTS) | B(NOT_AFTER) | B(SUBJECT) | B(ISSUER) |
+                      B(ELAPSED),
+                  B(READER) | B(CODE) | B(STATE), IPC_PAYLOAD_MAX},
 };
 #undef B
 
@@ -53,6 +58,18 @@ static const struct {
     [IPC_F_READER] = {true, true, IPC_NAME_MAX},
     [IPC_F_TIMEOUT] = {false, false, 4},
     [IPC_F_FLAGS] = {false, false, 4},
+    [IPC_F_STATE] = {false, false, 1},
+    [IPC_F_ATR] = {true, true, IPC_ATR_HEX_MAX},
+    [IPC_F_CUID] = {true, true, IPC_CUID_HEX_MAX},
+    [IPC_F_APPLET] = {true, true, IPC_APPLET_MAX},
+    [IPC_F_LIFE] = {false, false, 1},
+    [IPC_F_TRIES] = {false, false, 1},
+    [IPC_F_URL] = {true, true, IPC_URL_MAX},
+    [IPC_F_NCERTS] = {false, false, 2},
+    [IPC_F_NOT_AFTER] = {false, false, 8},
+    [IPC_F_SUBJECT] = {true, true, IPC_DN_MAX},
+    [IPC_F_ISSUER] = {true, true, IPC_DN_MAX},
+    [IPC_F_ELAPSED] = {false, false, 4},
 };
 
 static bool type_ok(unsigned t)
@@ -95,6 +112,18 @@ static char *str_field(struct ipc_msg *m, enum ipc_tag tag)
         return m->reader;
     case IPC_F_SECRET:
         return m->secret;
+    case IPC_F_ATR:
+        return m->atr;
+    case IPC_F_CUID:
+        return m->cuid;
+    case IPC_F_APPLET:
+        return m->applet;
+    case IPC_F_URL:
+        return m->url;
+    case IPC_F_SUBJECT:
+        return m->subject;
+    case IPC_F_ISSUER:
+        return m->issuer;
     default:
         return NULL;
     }
@@ -126,7 +155,8 @@ esc_err ipc_set_str(struct ipc_msg *m, enum ipc_tag tag, const char *s)
     return strnlen(s, cap + 1) > cap ? ESC_ERR_TOO_BIG : ESC_OK;
 }
 
-esc_err ipc_set_num(struct ipc_msg *m, enum ipc_tag tag, uint32_t v)
+/* Every number field: the range its width allows (and its own where it has one). */
+static esc_err set_num(struct ipc_msg *m, enum ipc_tag tag, uint64_t v)
 {
     if (!m)
         return ESC_ERR_ARG;
@@ -147,10 +177,28 @@ esc_err ipc_set_num(struct ipc_msg *m, enum ipc_tag tag, uint32_t v)
         m->ok = v != 0;
         break;
     case IPC_F_TIMEOUT:
-        m->timeout_ms = v;
-        break;
     case IPC_F_FLAGS:
-        m->flags = v;
+    case IPC_F_ELAPSED:
+        if (v > UINT32_MAX)
+            return ESC_ERR_ARG;
+        *(tag == IPC_F_TIMEOUT ? &m->timeout_ms
+          : tag == IPC_F_FLAGS ? &m->flags
+                               : &m->elapsed_ms) = (uint32_t)v;
+        break;
+    case IPC_F_STATE:
+    case IPC_F_LIFE:
+    case IPC_F_TRIES:
+        if (v > UINT8_MAX)
+            return ESC_ERR_ARG;
+        *(tag == IPC_F_STATE ? &m->state : tag == IPC_F_LIFE ? &m->life : &m->tries) = (uint8_t)v;
+        break;
+    case IPC_F_NCERTS:
+        if (v > UINT16_MAX)
+            return ESC_ERR_ARG;
+        m->ncerts = (uint16_t)v;
+        break;
+    case IPC_F_NOT_AFTER:
+        m->not_after = (int64_t)v; /* two's complement on the wire */
         break;
     default:
         return ESC_ERR_ARG;
@@ -159,7 +207,17 @@ esc_err ipc_set_num(struct ipc_msg *m, enum ipc_tag tag, uint32_t v)
     return ESC_OK;
 }
 
-static uint32_t num_value(const struct ipc_msg *m, enum ipc_tag tag)
+esc_err ipc_set_num(struct ipc_msg *m, enum ipc_tag tag, uint32_t v)
+{
+    return tag == IPC_F_NOT_AFTER ? ESC_ERR_ARG : set_num(m, tag, v);
+}
+
+esc_err ipc_set_time(struct ipc_msg *m, enum ipc_tag tag, int64_t v)
+{
+    return tag == IPC_F_NOT_AFTER ? set_num(m, tag, (uint64_t)v) : ESC_ERR_ARG;
+}
+
+static uint64_t num_value(const struct ipc_msg *m, enum ipc_tag tag)
 {
     switch (tag) {
     case IPC_F_PCT:
@@ -172,20 +230,32 @@ static uint32_t num_value(const struct ipc_msg *m, enum ipc_tag tag)
         return m->timeout_ms;
     case IPC_F_FLAGS:
         return m->flags;
+    case IPC_F_STATE:
+        return m->state;
+    case IPC_F_LIFE:
+        return m->life;
+    case IPC_F_TRIES:
+        return m->tries;
+    case IPC_F_NCERTS:
+        return m->ncerts;
+    case IPC_F_NOT_AFTER:
+        return (uint64_t)m->not_after;
+    case IPC_F_ELAPSED:
+        return m->elapsed_ms;
     default:
         return 0;
     }
 }
 
-static void put_be(uint8_t *p, uint32_t v, size_t n)
+static void put_be(uint8_t *p, uint64_t v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-static uint32_t get_be(const uint8_t *p, size_t n)
+static uint64_t get_be(const uint8_t *p, size_t n)
 {
-    uint32_t v = 0;
+    uint64_t v = 0;
     for (size_t i = 0; i < n; i++)
         v = (v << 8) | p[i];
     return v;
@@ -255,7 +325,7 @@ static esc_err decode_field(struct ipc_msg *m, unsigned tag, const uint8_t *v, s
     }
     if (n != fields[tag].size)
         return ESC_ERR_PROTOCOL;
-    return ipc_set_num(m, (enum ipc_tag)tag, get_be(v, n)) == ESC_OK ? ESC_OK : ESC_ERR_PROTOCOL;
+    return set_num(m, (enum ipc_tag)tag, get_be(v, n)) == ESC_OK ? ESC_OK : ESC_ERR_PROTOCOL;
 }
 
 esc_err ipc_decode(const uint8_t *buf, size_t len, struct ipc_msg *m)

@@ -15,6 +15,13 @@
  *                      INFO (text), ERROR (text), PROGRESS (pct, text), DONE (ok, code = esc_err,
  *                      text = one sentence, secret = the new PIN, user = the directory user ID)
  *
+ * escctl uses the same protocol with the session agent: an operation is a REQUEST with
+ * IPC_FLAG_NO_SECRET (DONE never carries the new PIN: a terminal has no PAM_AUTHTOK) and
+ * IPC_FLAG_RAW_TASK (PROGRESS text is the TPS's own label, as escctl prints it in-process).
+ * `escctl status|list` is a REQUEST with id IPC_REQ_STATUS (reader = the one reader or none,
+ * timeout = the probe's): the agent probes, sends one CARD per reader (the facts of
+ * common/probe.h, see ipc_card.h) and ends with DONE.
+ *
  * The conversation is lock-step: the agent sends any number of INFO/ERROR/PROGRESS, then
  * either a PROMPT (and waits for one ANSWER) or DONE (and hangs up). ANSWER with ok=0 means
  * the user cancelled; a closed socket means the same. Secrets travel only in the `secret`
@@ -47,6 +54,7 @@ enum ipc_type {
     IPC_PROGRESS,
     IPC_ANSWER,
     IPC_DONE,
+    IPC_CARD, /* agent -> escctl: one reader's probe facts (ipc_card.h) */
     IPC_TYPE__END
 };
 
@@ -61,11 +69,34 @@ enum ipc_tag {
     IPC_F_READER,  /* REQUEST: reader name */
     IPC_F_TIMEOUT, /* 4 bytes, ms left of the hand-off deadline */
     IPC_F_FLAGS,   /* 4 bytes, IPC_FLAG_* */
+    /* CARD only (ipc_card.h): the probe facts; an absent optional field means "unknown" */
+    IPC_F_STATE,     /* 1 byte, enum probe_state */
+    IPC_F_ATR,       /* hex */
+    IPC_F_CUID,      /* hex */
+    IPC_F_APPLET,    /* applet version */
+    IPC_F_LIFE,      /* 1 byte, life cycle */
+    IPC_F_TRIES,     /* 1 byte, PIN tries left */
+    IPC_F_URL,       /* phone-home URL */
+    IPC_F_NCERTS,    /* 2 bytes */
+    IPC_F_NOT_AFTER, /* 8 bytes, signed seconds */
+    IPC_F_SUBJECT,
+    IPC_F_ISSUER,
+    IPC_F_ELAPSED, /* 4 bytes, ms */
     IPC_F__END
 };
 #define IPC_BIT(tag) (1u << (tag))
 
-#define IPC_FLAG_SILENT 0x1u /* PAM_SILENT: the agent may skip INFO/PROGRESS */
+#define IPC_FLAG_SILENT    0x1u /* PAM_SILENT: the agent may skip INFO/PROGRESS */
+#define IPC_FLAG_NO_SECRET 0x2u /* escctl: DONE carries no new PIN */
+#define IPC_FLAG_RAW_TASK  0x4u /* escctl: PROGRESS text is the TPS's label, not a phrase */
+
+#define IPC_REQ_STATUS "status" /* REQUEST id of escctl status / list */
+
+#define IPC_ATR_HEX_MAX  66 /* 2 * PCSC_ATR_MAX */
+#define IPC_CUID_HEX_MAX 20
+#define IPC_APPLET_MAX   31
+#define IPC_URL_MAX      224 /* CK_ISSUER_INFO_LEN */
+#define IPC_DN_MAX       255
 
 struct ipc_msg {
     enum ipc_type type;
@@ -80,6 +111,17 @@ struct ipc_msg {
     uint16_t code;
     uint32_t timeout_ms;
     uint32_t flags;
+    /* CARD */
+    uint8_t state, life, tries;
+    uint16_t ncerts;
+    uint32_t elapsed_ms;
+    int64_t not_after;
+    char atr[IPC_ATR_HEX_MAX + 1];
+    char cuid[IPC_CUID_HEX_MAX + 1];
+    char applet[IPC_APPLET_MAX + 1];
+    char url[IPC_URL_MAX + 1];
+    char subject[IPC_DN_MAX + 1];
+    char issuer[IPC_DN_MAX + 1];
 };
 
 /* Empty message of this type (no field). */
@@ -87,12 +129,14 @@ void ipc_msg_init(struct ipc_msg *m, enum ipc_type type);
 /* Wipe the whole message (it may hold a secret). */
 void ipc_msg_wipe(struct ipc_msg *m);
 
-/* Set a string field (IPC_F_TEXT, _ID, _USER, _READER, _SECRET). Display fields have control
- * characters replaced by spaces; a value too long is cut at the cap (ESC_ERR_TOO_BIG is
- * returned, the field is still set). */
+/* Set a string field (IPC_F_TEXT, _ID, _USER, _READER, _SECRET, and CARD's strings). Display fields
+ * have control characters replaced by spaces; a value too long is cut at the cap (ESC_ERR_TOO_BIG
+ * is returned, the field is still set). */
 esc_err ipc_set_str(struct ipc_msg *m, enum ipc_tag tag, const char *s);
-/* Set a number field (IPC_F_PCT, _CODE, _OK, _TIMEOUT, _FLAGS); out of range: ESC_ERR_ARG. */
+/* Set a number field (IPC_F_PCT, _CODE, _OK, _TIMEOUT, _FLAGS, and CARD's numbers); out of
+ * range: ESC_ERR_ARG. IPC_F_NOT_AFTER is set with ipc_set_time. */
 esc_err ipc_set_num(struct ipc_msg *m, enum ipc_tag tag, uint32_t v);
+esc_err ipc_set_time(struct ipc_msg *m, enum ipc_tag tag, int64_t v);
 static inline bool ipc_has(const struct ipc_msg *m, enum ipc_tag tag)
 {
     return (m->present & IPC_BIT(tag)) != 0;

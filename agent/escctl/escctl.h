@@ -2,7 +2,9 @@
  * handler `int cmd(int argc, char **argv)` (argv[0] = the command name) returning an exit
  * code below.
  *
- *   escctl [--conf FILE] [-v|--verbose] COMMAND [ARGS...]
+ *   escctl [--conf FILE] [-v|--verbose] [--no-agent] COMMAND [ARGS...]
+ *   (status, list and the operations go through the session agent when it runs, see
+ *   escctl_agent.h; --no-agent or ESC_NO_AGENT=1 runs them in-process)
  *   escctl status ESCCTL_STATUS_USAGE   every reader: state and facts
  *   escctl list ESCCTL_STATUS_USAGE     every reader: state and CUID
  *   escctl help [COMMAND]

@@ -2,7 +2,9 @@
 #include "escctl_ops.h"
 
 #include "engine/agent_op.h"
+#include "escctl_agent.h"
 #include "conf.h"
+#include "ipc.h"
 #include "log.h"
 #include "term.h"
 
@@ -336,6 +338,23 @@ int escctl_cmd_operation(int argc, char **argv)
         goto out;
     }
     term_ui_init(&t, o.quiet || o.json);
+    /* The session agent runs it when there is one, unless an option only the engine here
+     * knows is given (--json prints the engine's own figures). */
+    if (!o.json && !o.url && !o.refresh && !o.token_type && !o.conf) {
+        esc_err ae;
+        char sentence[IPC_TEXT_MAX + 1];
+        if (escctl_agent_op(argv[0], &o, o.password_fd >= 0 ? pw : NULL, o.pin_fd >= 0 ? pin : NULL,
+                            c.operation_timeout * 1000u, &t, &ae, sentence, sizeof sentence)) {
+            term_progress_done(&t);
+            if (ae == ESC_OK)
+                printf("%s\n", sentence);
+            else
+                fprintf(stderr, "%s: %s\n", program_invocation_short_name,
+                        sentence[0] ? sentence : esc_strerror(ae));
+            code = escctl_exit_code(ae);
+            goto out;
+        }
+    }
     struct tps_op_ui ui = {.ask = term_ask, .progress = term_progress, .ctx = &t};
     struct agent_op_args a = {.op = op,
                               .reader = o.reader,

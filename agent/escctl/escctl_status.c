@@ -3,6 +3,7 @@
 #include "escctl.h"
 
 #include "conf.h"
+#include "escctl_agent.h"
 #include "log.h"
 #include "probe.h"
 
@@ -177,7 +178,10 @@ static int run(int argc, char **argv, bool full)
                         : (conf.probe_timeout_ms > ESCCTL_MIN_TIMEOUT_MS ? conf.probe_timeout_ms
                                                                          : ESCCTL_MIN_TIMEOUT_MS);
     po.reader = a.reader ? a.reader : conf.reader;
-    n = probe_all(&po, facts, PCSC_MAX_READERS);
+    /* the session agent probes when there is one (its facts are the same) */
+    if (a.conf_path ||
+        escctl_agent_status(po.reader, po.timeout_ms, facts, PCSC_MAX_READERS, &n) != 0)
+        n = probe_all(&po, facts, PCSC_MAX_READERS);
     if (a.json)
         print_json(facts, n);
     else

@@ -1,6 +1,7 @@
 /* escctl: dispatcher. One line per command in `commands`; see escctl.h for exit codes. */
 #include "escctl.h"
 #include "escctl_certs.h"
+#include "escctl_agent.h"
 #include "escctl_diag.h"
 #include "escctl_log.h"
 #include "escctl_ops.h"
@@ -57,7 +58,7 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: escctl [--conf FILE] [-v|--verbose] COMMAND [ARGS...]\n"
+    fprintf(f, "usage: escctl [--conf FILE] [-v|--verbose] [--no-agent] COMMAND [ARGS...]\n"
                "       escctl -h|--help | --version\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         const char *d = commands[i].help;
@@ -65,7 +66,8 @@ static void usage(FILE *f)
     }
     fprintf(f,
             "\n`escctl help COMMAND` shows a command's options. --conf FILE (or $ESC_CONF) selects "
-            "esc.conf.\n");
+            "esc.conf.\nstatus, list and the operations go through the session agent when it "
+            "runs;\n--no-agent (or ESC_NO_AGENT=1) runs them here.\n");
 }
 
 static const struct command *find(const char *name)
@@ -99,6 +101,7 @@ int main(int argc, char **argv)
     int i = 1, level = ESC_LOG_WARN;
 
     signal(SIGPIPE, SIG_IGN);
+    escctl_agent_enabled = true; /* unless --no-agent */
     /* global options before the command */
     while (i < argc && argv[i][0] == '-') {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -109,6 +112,9 @@ int main(int argc, char **argv)
             return ESCCTL_EXIT_OK;
         } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
             level++;
+            i++;
+        } else if (strcmp(argv[i], "--no-agent") == 0) {
+            escctl_agent_enabled = false; /* in-process, even with a session agent running */
             i++;
         } else if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc) {
             setenv("ESC_CONF", argv[i + 1], 1); /* every command reads esc.conf through conf_load */

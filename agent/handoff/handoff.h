@@ -14,8 +14,9 @@
  * "New PIN" and "Repeat PIN", a mismatch or a length outside the TPS's rules is said in an ERROR
  * and asked again); `progress` sends PROGRESS. It ends with DONE: ok or the esc_err, one
  * sentence, and after success the new PIN and the directory user ID, so that pam_esc can hand
- * them to the next module. Every copy of a secret is wiped. The tests build the same server
- * with a scripted runner instead of the engine (tests/pam/scripted_agent.c). */
+ * them to the next module (not to escctl, which asks with IPC_FLAG_NO_SECRET). escctl status
+ * and list are answered too (handoff_status.c). Every copy of a secret is wiped. The tests build
+ * the same server with a scripted runner instead of the engine (tests/pam/scripted_agent.c). */
 #ifndef ESC_HANDOFF_H
 #define ESC_HANDOFF_H
 
@@ -31,6 +32,8 @@ struct handoff {
     int fd;
     long deadline;
     bool silent;
+    bool no_secret;  /* IPC_FLAG_NO_SECRET: escctl, DONE without the new PIN */
+    bool raw_task;   /* IPC_FLAG_RAW_TASK: PROGRESS with the TPS's label */
     bool cancelled;  /* the user cancelled or pam_esc went away: ask nothing more */
     bool retry_said; /* "not accepted" was said for this round of login questions */
     int last_pct;
@@ -50,6 +53,10 @@ int handoff_main(int argc, char **argv, handoff_runner run);
 
 /* Serve one hand-off on a connected socket (the caller has checked the peer's uid). */
 esc_err handoff_serve(int fd, const struct esc_conf *c, handoff_runner run);
+
+/* escctl status / list (REQUEST id IPC_REQ_STATUS): probe, one CARD per reader, DONE. Served
+ * by handoff_serve itself, whatever the runner. */
+esc_err handoff_run_status(struct handoff *h, const struct ipc_msg *req);
 
 /* The real runner: the operation engine with the hand-off's ask and progress callbacks. */
 esc_err handoff_run_engine(struct handoff *h, const struct esc_conf *c, const struct ipc_msg *req);

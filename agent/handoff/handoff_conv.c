@@ -151,7 +151,10 @@ void handoff_progress(void *ctx, int pct, const char *task)
     if (pct == h->last_pct)
         return;
     h->last_pct = pct;
-    task_phrase(task, label, sizeof label);
+    if (h->raw_task) /* escctl words the TPS's label itself, as in-process */
+        snprintf(label, sizeof label, "%s", task ? task : "");
+    else
+        task_phrase(task, label, sizeof label);
     ipc_msg_init(&m, IPC_PROGRESS);
     ipc_set_num(&m, IPC_F_PCT, (uint32_t)pct);
     if (label[0])
@@ -168,7 +171,7 @@ void handoff_done(struct handoff *h, esc_err e, const char *sentence)
     ipc_set_num(&m, IPC_F_OK, e == ESC_OK);
     ipc_set_num(&m, IPC_F_CODE, (uint32_t)e);
     ipc_set_str(&m, IPC_F_TEXT, sentence && sentence[0] ? sentence : esc_strerror(e));
-    if (e == ESC_OK && h->pin[0])
+    if (e == ESC_OK && h->pin[0] && !h->no_secret)
         ipc_set_str(&m, IPC_F_SECRET, h->pin);
     if (e == ESC_OK && h->user[0])
         ipc_set_str(&m, IPC_F_USER, h->user);

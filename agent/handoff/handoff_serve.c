@@ -35,9 +35,14 @@ esc_err handoff_serve(int fd, const struct esc_conf *c, handoff_runner run)
     h.deadline =
         ipc_now_ms() + (req.timeout_ms < HANDOFF_MAX_MS ? (long)req.timeout_ms : HANDOFF_MAX_MS);
     h.silent = (req.flags & IPC_FLAG_SILENT) != 0;
+    h.no_secret = (req.flags & IPC_FLAG_NO_SECRET) != 0;
+    h.raw_task = (req.flags & IPC_FLAG_RAW_TASK) != 0;
     log_info("hand-off: %s for %s on \"%s\"", req.id, ipc_has(&req, IPC_F_USER) ? req.user : "?",
              req.reader);
-    e = run(&h, c, &req);
+    if (strcmp(req.id, IPC_REQ_STATUS) == 0)
+        e = handoff_run_status(&h, &req);
+    else
+        e = run(&h, c, &req);
     ipc_msg_wipe(&req);
     secret_wipe(&h, sizeof h);
     return e;

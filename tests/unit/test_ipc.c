@@ -1,9 +1,12 @@
 /* test_ipc: the hand-off protocol codec and its socket I/O (common/ipc.h). */
 #include "check.h"
 #include "ipc.h"
+#include "ipc_card.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -256,6 +259,94 @@ static void wipe_clears_secret(void)
     EXPECT_EQ(m.present, 0u);
 }
 
+/* escctl status through the agent: the facts survive the trip, unknowns stay unknown */
+static void card_facts_roundtrip(void)
+{
+    uint8_t buf[IPC_HEADER_LEN + IPC_PAYLOAD_MAX];
+    struct probe_facts f, g;
+    struct ipc_msg m, d;
+    size_t len;
+
+    memset(&f, 0, sizeof f);
+    f.state = PROBE_ENROLLED;
+    f.err = ESC_OK;
+    snprintf(f.reader, sizeof f.reader, "Rig Virtual PCD 00 00");
+    f.atr_len = PCSC_ATR_MAX;
+    memset(f.atr, 0x3B, sizeof f.atr);
+    f.atr[1] = 0x00; /* a NUL byte in the ATR travels as hex */
+    f.have_cuid = true;
+    snprintf(f.cuid_hex, sizeof f.cuid_hex, "4090A0B1C2D3E4F50617");
+    snprintf(f.applet_version, sizeof f.applet_version, "1.4.58768072");
+    f.life_cycle = 0x0F;
+    f.pin_tries_left = 0;
+    snprintf(f.phone_home_url, sizeof f.phone_home_url,
+             "http://127.0.0.1:1/cgi-bin/home/index.cgi");
+    f.ncerts = 2;
+    f.not_after = 253402300799LL; /* 9999-12-31: past 32 bits */
+    snprintf(f.subject, sizeof f.subject, "CN=jsmith,O=Example");
+    snprintf(f.issuer, sizeof f.issuer, "CN=Test CA");
+    f.elapsed_ms = 42;
+    ipc_card_from_facts(&f, &m);
+    len = enc(&m, buf, sizeof buf);
+    EXPECT(len > IPC_HEADER_LEN);
+    EXPECT_EQ(ipc_decode(buf, len, &d), ESC_OK);
+    EXPECT_EQ(ipc_card_to_facts(&d, &g), ESC_OK);
+    EXPECT_EQ(g.state, PROBE_ENROLLED);
+    EXPECT_STR(g.reader, f.reader);
+    EXPECT_EQ(g.atr_len, (size_t)PCSC_ATR_MAX);
+    EXPECT(memcmp(g.atr, f.atr, PCSC_ATR_MAX) == 0);
+    EXPECT(g.have_cuid);
+    EXPECT_STR(g.cuid_hex, f.cuid_hex);
+    EXPECT_EQ(g.cuid[0], 0x40);
+    EXPECT_STR(g.applet_version, f.applet_version);
+    EXPECT_EQ(g.life_cycle, 0x0F);
+    EXPECT_EQ(g.pin_tries_left, 0);
+    EXPECT_STR(g.phone_home_url, f.phone_home_url);
+    EXPECT_EQ(g.ncerts, (size_t)2);
+    EXPECT(g.not_after == 253402300799LL);
+    EXPECT_STR(g.subject, f.subject);
+    EXPECT_STR(g.issuer, f.issuer);
+    EXPECT_EQ(g.elapsed_ms, 42u);
+
+    /* no card: unknown facts stay unknown (-1, no CUID), the error code travels */
+    memset(&f, 0, sizeof f);
+    f.state = PROBE_NO_CARD;
+    f.err = ESC_ERR_NO_CARD;
+    f.life_cycle = f.pin_tries_left = -1;
+    snprintf(f.reader, sizeof f.reader, "Rig Virtual PCD 00 01");
+    ipc_card_from_facts(&f, &m);
+    len = enc(&m, buf, sizeof buf);
+    EXPECT_EQ(ipc_decode(buf, len, &d), ESC_OK);
+    EXPECT_EQ(ipc_card_to_facts(&d, &g), ESC_OK);
+    EXPECT_EQ(g.state, PROBE_NO_CARD);
+    EXPECT_EQ(g.err, ESC_ERR_NO_CARD);
+    EXPECT(!g.have_cuid);
+    EXPECT_EQ(g.life_cycle, -1);
+    EXPECT_EQ(g.pin_tries_left, -1);
+    EXPECT_EQ(g.atr_len, (size_t)0);
+
+    /* what no probe gives is refused */
+    d.state = PROBE_ERROR + 1;
+    EXPECT_EQ(ipc_card_to_facts(&d, &g), ESC_ERR_PROTOCOL);
+    d.state = PROBE_NO_CARD;
+    ipc_set_str(&d, IPC_F_ATR, "3B0");
+    EXPECT_EQ(ipc_card_to_facts(&d, &g), ESC_ERR_PROTOCOL);
+    ipc_set_str(&d, IPC_F_ATR, "3BZZ");
+    EXPECT_EQ(ipc_card_to_facts(&d, &g), ESC_ERR_PROTOCOL);
+    ipc_set_str(&d, IPC_F_ATR, "3B00");
+    ipc_set_str(&d, IPC_F_CUID, "4090");
+    EXPECT_EQ(ipc_card_to_facts(&d, &g), ESC_ERR_PROTOCOL);
+    /* a CARD field on another type, and NOT_AFTER only through ipc_set_time */
+    ipc_msg_init(&m, IPC_DONE);
+    ipc_set_num(&m, IPC_F_OK, 1);
+    ipc_set_num(&m, IPC_F_CODE, 0);
+    ipc_set_num(&m, IPC_F_STATE, 1);
+    EXPECT_EQ(enc(&m, buf, sizeof buf), (size_t)0);
+    EXPECT_EQ(ipc_set_num(&m, IPC_F_NOT_AFTER, 1), ESC_ERR_ARG);
+    EXPECT_EQ(ipc_set_time(&m, IPC_F_CODE, 1), ESC_ERR_ARG);
+    EXPECT_EQ(ipc_set_num(&m, IPC_F_STATE, 256), ESC_ERR_ARG);
+}
+
 int main(void)
 {
     RUN(roundtrip_every_type);
@@ -267,5 +358,6 @@ int main(void)
     RUN(session_socket_checks_dir_and_peer);
     RUN(session_dir_symlink_refused);
     RUN(wipe_clears_secret);
+    RUN(card_facts_roundtrip);
     return check_status();
 }
