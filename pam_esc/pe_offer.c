@@ -1,8 +1,6 @@
 /* pe_offer: the warning, the renewal offer and its "not now" memory (see pe_offer.h). */
 #include "pe_offer.h"
 
-#include "secret.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <security/pam_ext.h>
@@ -33,7 +31,7 @@ bool pe_offer_ask(pam_handle_t *pamh, const char *question)
     if (pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &answer, "%s", question) != PAM_SUCCESS || !answer)
         return false;
     yes = answer[0] == 'y' || answer[0] == 'Y';
-    secret_wipe(answer, strlen(answer));
+    explicit_bzero(answer, strlen(answer));
     free(answer);
     return yes;
 }
