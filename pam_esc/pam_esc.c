@@ -25,6 +25,7 @@
 #include "pe_cfg.h"
 #include "pe_helper.h"
 #include "pe_local.h"
+#include "pe_offer.h"
 #include "pe_relay.h"
 #include "probe.h"
 #include "safe_file.h"
@@ -39,6 +40,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PE_EXPORT __attribute__((visibility("default")))
@@ -322,10 +324,11 @@ static void finish(struct pe *p, const char *op, struct pe_relay_out *r)
            r->sentence[0] ? r->sentence : esc_strerror(r->err));
 }
 
-static void hand_off(struct pe *p, const char *op, const char *reader)
+static esc_err hand_off(struct pe *p, const char *op, const char *reader)
 {
     struct pe_helper h = {.pid = 0, .fd = -1};
     struct pe_relay_out r;
+    esc_err e;
     const char *user = pam_user(p->pamh);
     struct pe_relay_in in = {
         .op = op, .user = user, .reader = reader, .silent = p->silent, .deadline_ms = p->deadline};
@@ -340,7 +343,54 @@ out:
     if (!pe_helper_stop(&h, HELPER_GRACE_MS, p->deadline))
         pe_log(p, LOG_ERR, "the helper could not be reaped");
     finish(p, op, &r);
+    e = r.err;
     secret_wipe(&r, sizeof r);
+    return e;
+}
+
+/* An enrolled card (pe_offer.h): the tries for the after_failure line, a warning when few are
+ * left, and the renewal offer when its certificates expire soon. */
+static const char *enrolled(struct pe *p, const struct probe_facts *f, unsigned ops)
+{
+    char q[160], dir[PE_PATH_MAX];
+    const char *user = pam_user(p->pamh), *rt = pam_getenv(p->pamh, "XDG_RUNTIME_DIR");
+
+    if (f->pin_tries_left > 0)
+        pe_offer_store_tries(p->pamh, f->pin_tries_left);
+    if (!p->silent)
+        pe_offer_warn_tries(p->pamh, f->pin_tries_left, p->conf.pin_warn_tries);
+    if (!(ops & CONF_OP_RENEW) || !pe_offer_renew_due(f->not_after, p->conf.renew_days, time(NULL)))
+        return NULL;
+    pe_offer_state_dir(p->cfg.state_dir, rt && rt[0] ? rt : getenv("XDG_RUNTIME_DIR"), dir,
+                       sizeof dir);
+    if (pe_offer_declined(dir, user, time(NULL))) {
+        pe_log(p, LOG_INFO, "renewal declined within the last day: not asked");
+        return NULL;
+    }
+    pe_offer_renew_question(f->not_after, q, sizeof q);
+    if (pe_offer_ask(p->pamh, q))
+        return "renew";
+    if (!pe_offer_remember_decline(dir, user))
+        pe_log(p, LOG_INFO, "cannot remember the declined renewal in %s", dir[0] ? dir : "(none)");
+    return NULL;
+}
+
+/* The after_failure line, reached when the card login failed: if that spent a PIN try (the
+ * first line's probe saw more), the user may have forgotten the PIN: offer a reset. */
+static const char *after_failure(struct pe *p, const struct probe_facts *f, unsigned ops)
+{
+    int before = pe_offer_stored_tries(p->pamh);
+
+    if (!(ops & CONF_OP_PINRESET) || before <= 0)
+        return NULL;
+    if (!(f->state == PROBE_PIN_LOCKED ||
+          (f->state == PROBE_ENROLLED && f->pin_tries_left >= 0 && f->pin_tries_left < before)))
+        return NULL;
+    pe_log(p, LOG_INFO, "the card login spent a PIN try (%d left, %d before)", f->pin_tries_left,
+           before);
+    return pe_offer_ask(p->pamh, "Forgot your PIN? Reset it with your directory password? [y/N] ")
+               ? "pinreset"
+               : NULL;
 }
 
 PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -390,15 +440,22 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
     } else {
         probe_card(&po, &f);
     }
-    op = decide(f.state, ops);
+    op = p.cfg.after_failure         ? after_failure(&p, &f, ops)
+         : f.state == PROBE_ENROLLED ? enrolled(&p, &f, ops)
+                                     : decide(f.state, ops);
     if (f.other_seat[0])
         pe_log(&p, LOG_INFO, "card in \"%s\" on %s, not on this login's %s: left alone (%u ms)",
                f.reader, f.other_seat, seat, f.elapsed_ms);
     else
         pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms): %s", probe_state_name(f.state), f.reader,
                f.elapsed_ms, op ? op : "nothing to do");
-    if (op)
-        hand_off(&p, op, f.reader);
+    if (op && hand_off(&p, op, f.reader) == ESC_OK && p.cfg.after_failure) {
+        /* the card login module cannot run twice in one transaction (pam_pkcs11 0.6.12
+         * crashes): this attempt ends here, the next one logs in with the new PIN */
+        pam_info(pamh, "Your PIN was reset. Try again with the new PIN.");
+        secret_wipe(&f, sizeof f);
+        return PAM_AUTH_ERR;
+    }
     secret_wipe(&f, sizeof f);
     return PAM_IGNORE; /* never PAM_SUCCESS: the next module logs the user in */
 }

@@ -100,6 +100,10 @@ static int parse_one(struct pe_cfg *c, const char *a)
         c->set_user = true;
     else if (strcmp(a, "no_session") == 0)
         c->no_session = true;
+    else if (strcmp(a, "after_failure") == 0)
+        c->after_failure = true;
+    else if (strncmp(a, "state_dir=", 10) == 0)
+        return copy_path(c->state_dir, sizeof c->state_dir, a + 10);
     else if (strncmp(a, "conf=", 5) == 0)
         return copy_path(c->conf, sizeof c->conf, a + 5);
     else if (strncmp(a, "helper=", 7) == 0)

@@ -10,6 +10,11 @@
  *   set_user             set PAM_USER to the directory user ID when the greeter had none
  *   no_session           never use a running session agent; always start the helper
  *   helper=PATH          the helper to start (default ESC_LIBEXECDIR/esc-agent)
+ *   after_failure        the second pam_esc line, after the card login module: when that
+ *                        failed and the PIN lost tries since the first line's probe, offer a
+ *                        PIN reset (pe_offer.h)
+ *   state_dir=DIR        where a "not now" to the renewal offer is remembered (default
+ *                        /run/pam_esc as root, else $XDG_RUNTIME_DIR/pam_esc)
  *   test_script=FILE     tests only: the helper replays FILE (ESC_TEST_SCRIPT) instead of
  *                        running the TPS operation. Only an administrator can set a module
  *                        option, so no caller can switch this on.
@@ -27,13 +32,14 @@
 #define PE_PATH_MAX        512
 
 struct pe_cfg {
-    bool debug, debug_stderr, quiet, set_user, no_session;
+    bool debug, debug_stderr, quiet, set_user, no_session, after_failure;
     unsigned timeout_s;
     bool have_ops;
     unsigned ops; /* CONF_OP_* when have_ops */
     char conf[PE_PATH_MAX];
     char helper[PE_PATH_MAX];
     char test_script[PE_PATH_MAX];
+    char state_dir[PE_PATH_MAX];
     int test_state; /* enum probe_state, -1: probe the card */
     char test_reader_seat[64];
 };

@@ -10,6 +10,8 @@
 #   (directory user ID and password, new PIN twice), pam_pkcs11 unlocks with the new PIN
 #   without asking for it, and `escctl status` says ENROLLED;
 # - the next lock: the new PIN unlocks;
+# - a forgotten PIN (one wrong PIN, the card not blocked): "Forgot your PIN?", y, the reset,
+#   "Try again with the new PIN."; the next attempt unlocks with it;
 # - the PIN blocked again and the TPS down: pam_esc says so in one line, and the user's
 #   password unlocks.
 . "$(dirname "$0")/lib.sh"
@@ -71,6 +73,53 @@ shot "$s" "vlock, the new PIN"
 see next_lock_asks_the_pin_only diff <(prompts "$s") <(echo 'Smart card PIN:')
 see next_lock_new_pin_unlocks has "^unlocked: user=$RIG_USER$" "$s"
 see next_lock_no_secret_on_screen no_secret "$s"
+
+# 2b. a forgotten PIN, the card not blocked: one wrong PIN, "Forgot your PIN?" -> y, the reset
+# (the other tries are not spent), this attempt ends; the next one unlocks with the newest PIN
+FORGOT_PIN=86421357
+SECRETS+=("$FORGOT_PIN")
+secret "$FORGOT_PIN"
+s=$TMP/forgot
+c mark
+c type vlock
+at 10 'Please press \[ENTER\] to unlock\.$' &&
+    c key Enter &&
+    at 20 'PIN: $' 11112222 &&
+    at 20 'Reset it with your directory password\? \[y/N\] $' y &&
+    at 20 'LDAP User ID: $' "$RIG_USER" &&
+    at 10 'LDAP Password: $' "$RIG_LDAP_PASSWORD" &&
+    at 30 'New PIN .*: $' "$FORGOT_PIN" &&
+    at 10 'Repeat PIN: $' "$FORGOT_PIN" &&
+    at 40 'Try again with the new PIN\.$'
+shot "$s" "vlock, a wrong PIN, then the reset"
+see forgot_question_after_wrong_pin has '^Forgot your PIN\? Reset it with your directory password\? \[y/N\]' "$s"
+see forgot_prompts_in_order diff <(prompts "$s") <(printf '%s\n' 'Smart card PIN:' 'LDAP User ID:' \
+    'LDAP Password:' 'New PIN (4-10 characters):' 'Repeat PIN:')
+see forgot_says_new_pin has 'The card was given a new PIN \(5 tries before it blocks\)\.$' "$s"
+see forgot_says_try_again has '^Your PIN was reset\. Try again with the new PIN\.$' "$s"
+see forgot_no_password_asked no_prompt 'Password:' "$s"
+s=$TMP/forgot2
+# vlock follows a failed attempt with root's, as after any wrong password: empty answers end
+# that one, and vlock asks for ENTER again
+c mark
+for _ in $(seq 20); do
+    c screen | grep -q 'Please press \[ENTER\] to unlock\.$' && break
+    c screen | tail -n 1 | grep -q ': $' && c key Enter
+    sleep 0.5
+done
+c screen >"$TMP/forgot-root"
+echo "--- the terminal (vlock, root's attempt after the failed one):"
+sed 's/^/  | /' "$TMP/forgot-root"
+c mark
+c key Enter &&
+    at 20 'PIN: $' "$FORGOT_PIN" &&
+    at 20 '@console:~\$ $' "$UNLOCKED"
+at 10 '^unlocked: '
+shot "$s" "vlock, again with the new PIN"
+see forgot_next_attempt_asks_the_pin_only diff <(prompts "$s") <(echo 'Smart card PIN:')
+see forgot_new_pin_unlocks has "^unlocked: user=$RIG_USER$" "$s"
+cat "$TMP/forgot" "$TMP/forgot-root" "$s" >"$s.all"
+see forgot_no_secret_on_screen no_secret "$s.all"
 
 # 3. the PIN blocked again, the TPS down: one line says why; pam_pkcs11 still asks for the PIN
 # of the blocked card, and what is typed there is also what pam_unix checks (pam_pkcs11 keeps

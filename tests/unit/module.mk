@@ -10,3 +10,6 @@ all: $(UNIT_BINS)
 # test_seat also tests pam_esc's pe_local (is this a login at the machine?)
 $(BUILD)/tests/unit/test_seat: $(BUILD)/obj/pam_esc/pe_local.o
 $(BUILD)/obj/tests/unit/test_seat.o: MOD_CFLAGS += -Ipam_esc
+# test_pe_offer tests pam_esc's pe_offer (the renewal offer's "not now" memory)
+$(BUILD)/tests/unit/test_pe_offer: $(BUILD)/obj/pam_esc/pe_offer.o
+$(BUILD)/obj/tests/unit/test_pe_offer.o: MOD_CFLAGS += -Ipam_esc
