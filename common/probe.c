@@ -309,6 +309,7 @@ static void probe_one(pcsc_ctx *ctx, const struct pcsc_reader *r, const struct p
 {
     init_facts(f);
     snprintf(f->reader, sizeof f->reader, "%s", r->name);
+    f->event_count = r->event_count;
     if (!r->card_present) {
         f->state = PROBE_NO_CARD;
         f->err = ESC_ERR_NO_CARD;
@@ -444,6 +445,19 @@ void probe_card(const struct probe_opts *opts, struct probe_facts *out)
 
     if (!out || !pick_reader(opts, t0, &ctx, &r, out))
         return;
+    if (opts && opts->known && r.card_present && !r.card_mute) {
+        init_facts(out);
+        snprintf(out->reader, sizeof out->reader, "%s", r.name);
+        out->event_count = r.event_count;
+        out->atr_len = r.atr_len;
+        memcpy(out->atr, r.atr, r.atr_len);
+        if (opts->known(opts->known_arg, &r, out)) {
+            out->from_cache = true;
+            out->elapsed_ms = (unsigned)(esc_mono_ms() - t0);
+            pcsc_close(ctx);
+            return;
+        }
+    }
     probe_one(ctx, &r, opts, now, t0, out);
     pcsc_close(ctx);
 }

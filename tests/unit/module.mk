@@ -10,3 +10,6 @@ all: $(UNIT_BINS)
 # test_seat also tests pam_esc's pe_local (is this a login at the machine?)
 $(BUILD)/tests/unit/test_seat: $(BUILD)/obj/pam_esc/pe_local.o
 $(BUILD)/obj/tests/unit/test_seat.o: MOD_CFLAGS += -Ipam_esc
+# test_pe_cache tests pam_esc's decision cache
+$(BUILD)/tests/unit/test_pe_cache: $(BUILD)/obj/pam_esc/pe_cache.o
+$(BUILD)/obj/tests/unit/test_pe_cache.o: MOD_CFLAGS += -Ipam_esc
