@@ -99,12 +99,12 @@ static bool take(const char *buf, size_t len, size_t *pos, const char *key, cons
     return true;
 }
 
-/* a decimal number of at most 18 digits, nothing else */
+/* a decimal number of at most 18 digits, no leading zero, nothing else */
 static bool num(const char *v, size_t n, int64_t *out)
 {
     int64_t x = 0;
 
-    if (n == 0 || n > 18)
+    if (n == 0 || n > 18 || (n > 1 && v[0] == '0'))
         return false;
     for (size_t i = 0; i < n; i++) {
         if (v[i] < '0' || v[i] > '9')

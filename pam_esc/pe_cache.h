@@ -4,18 +4,19 @@
  *
  * One entry: pcscd (its socket), the reader, pcscd's insertion/removal counter for it and
  * the card's ATR (the key: the same card has stayed in the reader while all four are
- * unchanged), the PIN tries left, the latest notAfter when it was read, and whether the entry
- * is CONFIRMED.
+ * unchanged), the PIN tries left and the latest notAfter when it was read.
  *
  * Why a PIN blocked since insertion is still caught: the tries counter drops only through a
  * failed VERIFY, and at this machine's login that VERIFY is sent by the module after pam_esc
- * (pam_pkcs11), in a transaction pam_esc has already left. So an entry is trusted for one
- * transaction only: using it (or writing it after a probe) leaves it PENDING, and only
+ * (pam_pkcs11), in a transaction pam_esc has already left. So an entry decides one
+ * transaction only: pam_esc removes the file it read before it returns, and only
  * pam_sm_setcred of a transaction that authenticated (the PIN was right, so the tries are
- * back to their maximum) makes it CONFIRMED again. A failed transaction leaves it PENDING,
- * the next one probes the card and sees PIN_LOCKED. Counter 0 (the card was already in when
- * pcscd or the reader started; after a restart another card could have the same key) is
- * never trusted. A card not ENROLLED is never remembered; a hand-off forgets the entry.
+ * back to their maximum) writes it again (confirmed=1: the only kind on disk). After a
+ * failed transaction there is none; the next one probes the card and sees PIN_LOCKED. Removing
+ * costs an unlink, where rewriting would cost a rename in the time to the PIN prompt. Counter 0
+ * (the card was already in when pcscd or the reader started; after a restart another card could
+ * have the same key) is never trusted. A card not ENROLLED is never remembered; a hand-off forgets
+ * the entry.
  *
  * Where: root (the greeter): /run/pam_esc, 0700 root; anyone else (the lock screen):
  * $XDG_RUNTIME_DIR/pam_esc, 0700, the user's. The directory and the file must be owned by

@@ -44,33 +44,30 @@ static void free_entry(pam_handle_t *pamh, void *data, int status)
 
 void pe_cache_decided(pam_handle_t *pamh, struct pe_cache_use *u, const struct probe_facts *f)
 {
-    struct pe_cache_entry e, *copy;
+    struct pe_cache_entry *e;
 
     if (!u->on)
         return;
+    /* an entry decides one transaction only: used, stale or damaged, it goes now, before the
+     * module after us can send a wrong PIN; pam_sm_setcred writes it again after a success */
+    if (u->have)
+        pe_cache_forget(u->dir, u->pcscd);
     if (f->state != PROBE_ENROLLED || f->event_count == 0 || f->pin_tries_left < 1 ||
-        f->atr_len == 0) {
-        if (u->have)
-            pe_cache_forget(u->dir, u->pcscd);
+        f->atr_len == 0 || f->atr_len > PCSC_ATR_MAX)
         return;
-    }
-    memset(&e, 0, sizeof e);
-    snprintf(e.pcscd, sizeof e.pcscd, "%s", u->pcscd);
-    snprintf(e.reader, sizeof e.reader, "%s", f->reader);
-    e.event_count = f->event_count;
-    memcpy(e.atr, f->atr, f->atr_len);
-    e.atr_len = f->atr_len;
-    e.tries = f->pin_tries_left;
-    e.not_after = f->not_after > 0 ? f->not_after : 0;
-    e.confirmed = false; /* the module after us may send a wrong PIN in this transaction */
-    if (!pe_cache_store(u->dir, &e))
+    e = calloc(1, sizeof *e);
+    if (!e)
         return;
-    copy = malloc(sizeof *copy);
-    if (!copy)
-        return;
-    *copy = e;
-    if (pam_set_data(pamh, PE_CACHE_DATA, copy, free_entry) != PAM_SUCCESS)
-        free(copy);
+    snprintf(e->pcscd, sizeof e->pcscd, "%s", u->pcscd);
+    snprintf(e->reader, sizeof e->reader, "%s", f->reader);
+    e->event_count = f->event_count;
+    memcpy(e->atr, f->atr, f->atr_len);
+    e->atr_len = f->atr_len;
+    e->tries = f->pin_tries_left;
+    e->not_after = f->not_after > 0 ? f->not_after : 0;
+    e->confirmed = true; /* written only by pam_sm_setcred, after a successful login */
+    if (pam_set_data(pamh, PE_CACHE_DATA, e, free_entry) != PAM_SUCCESS)
+        free(e);
 }
 
 void pe_cache_confirm(pam_handle_t *pamh, int flags)
@@ -85,6 +82,5 @@ void pe_cache_confirm(pam_handle_t *pamh, int flags)
         !pe_cache_dir(dir, sizeof dir))
         return;
     e = *(const struct pe_cache_entry *)data;
-    e.confirmed = true;
     pe_cache_store(dir, &e);
 }

@@ -21,10 +21,10 @@ struct pe_cache_use {
 
 /* Read the cache and point the probe at it. */
 void pe_cache_hook(struct pe_cache_use *u, struct probe_opts *po, bool need_expiry);
-/* After the decision: an ENROLLED card is remembered PENDING (and the entry kept in PAM data
- * for pam_sm_setcred); anything else forgets the entry. */
+/* After the decision: the entry read (used or not) is removed; an ENROLLED card's entry is
+ * kept in PAM data for pam_sm_setcred. */
 void pe_cache_decided(pam_handle_t *pamh, struct pe_cache_use *u, const struct probe_facts *f);
-/* pam_sm_setcred: the transaction authenticated, the entry becomes CONFIRMED. */
+/* pam_sm_setcred: the transaction authenticated, the entry is written (CONFIRMED). */
 void pe_cache_confirm(pam_handle_t *pamh, int flags);
 
 #endif
