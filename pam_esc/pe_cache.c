@@ -1,6 +1,8 @@
 /* pe_cache: pam_esc's decision cache (pe_cache.h has the rules and why they are enough). */
 #include "pe_cache.h"
 
+#include "decision_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -10,9 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PE_CACHE_NAME   "card"
-#define PE_CACHE_MAGIC  "pam_esc-cache 1\n"
-#define PE_PCSCD_SOCKET "/run/pcscd/pcscd.comm" /* libpcsclite's default */
+#define PE_CACHE_NAME  "card"
+#define PE_CACHE_MAGIC "pam_esc-cache 1\n"
 
 /* dir exists (or is made) as a directory of the effective user, 0700, not a symlink */
 static bool own_private_dir(const char *dir)
@@ -28,26 +29,12 @@ static bool own_private_dir(const char *dir)
 
 bool pe_cache_pcscd(char *id, size_t cap)
 {
-    const char *sock = getenv("PCSCLITE_CSOCK_NAME"); /* what libpcsclite itself will use */
-    struct stat st;
-    int n;
-
-    if (!sock || sock[0] != '/')
-        sock = PE_PCSCD_SOCKET;
-    if (strchr(sock, '\n') || stat(sock, &st) != 0 || !S_ISSOCK(st.st_mode))
-        return false;
-    n = snprintf(id, cap, "%s %llu", sock, (unsigned long long)st.st_ino);
-    return n > 0 && (size_t)n < cap;
+    return decision_pcscd_id(id, cap);
 }
 
-/* DIR/card-HASH: one file per pcscd (FNV-1a of its identity) */
 static bool entry_path(const char *dir, const char *pcscd, char *path, size_t cap)
 {
-    uint32_t h = 2166136261u;
-
-    for (const char *c = pcscd; *c; c++)
-        h = (h ^ (uint8_t)*c) * 16777619u;
-    return snprintf(path, cap, "%s/" PE_CACHE_NAME "-%08x", dir, (unsigned)h) < (int)cap;
+    return decision_path(dir, pcscd, path, cap);
 }
 
 bool pe_cache_dir(char *dir, size_t cap)

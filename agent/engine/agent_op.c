@@ -1,11 +1,11 @@
 /* agent_op: probe -> phone home -> trust -> TPS operation. See agent_op.h. */
 #include "agent_op.h"
 
+#include "decision_file.h"
 #include "log.h"
 #include "pcsc.h"
 #include "trust.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,31 +208,6 @@ static void read_back(const struct esc_conf *c, int op, struct agent_op_out *out
                                                  : "");
 }
 
-/* pam_esc's decision cache (pam_esc/pe_cache.h) may remember the card just changed as
- * ENROLLED: forget this user's entries (root's in /run/pam_esc), so the next login or unlock
- * probes the card instead of trusting the entry one login too long. */
-static void forget_pam_decisions(void)
-{
-    const char *rt = getenv("XDG_RUNTIME_DIR");
-    char dir[512];
-    struct dirent *de;
-    DIR *d;
-
-    if (geteuid() == 0)
-        snprintf(dir, sizeof dir, "/run/pam_esc");
-    else if (rt && rt[0] == '/' && strlen(rt) < sizeof dir - 16)
-        snprintf(dir, sizeof dir, "%s/pam_esc", rt);
-    else
-        return;
-    d = opendir(dir);
-    if (!d)
-        return;
-    while ((de = readdir(d)))
-        if (strncmp(de->d_name, "card-", 5) == 0)
-            unlinkat(dirfd(d), de->d_name, 0);
-    closedir(d);
-}
-
 esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
                      const struct tps_op_ui *ui, struct agent_op_out *out)
 {
@@ -305,8 +280,9 @@ done:
     /* Reset the card afterwards, as ESC does: no PIN stays logged in, caches are dropped. */
     pcsc_disconnect(relay.card, true);
     pcsc_close(pc);
+    /* pam_esc may remember this card as ENROLLED (pam_esc/pe_cache.h): the next login probes */
     if (in_tx)
-        forget_pam_decisions();
+        decision_forget();
     if (out->have_after)
         read_back(c, a->op, out);
     return out->err;

@@ -60,3 +60,15 @@ login reinserted "$RIG_PIN"
 "$RIG" card insert >/dev/null 2>&1
 login after_reinsert "$RIG_PIN"
 expect reinserted_card_probed "$TMP/after_reinsert.err" probed after_reinsert
+
+# an operation by escctl changes the card: it removes the entry of its pcscd, and only that one
+login before_op "$RIG_PIN"
+other=/run/pam_esc/card-00000000
+printf 'another pcscd\n' >"$other" && chmod 0600 "$other"
+printf '%s\n' "$RIG_LDAP_PASSWORD" >"$TMP/pw"
+printf '%s\n' "$RIG_PIN" >"$TMP/pin"
+had=$(entry)
+"$ESCCTL" reset-pin --user "$RIG_LDAP_USER" --password-fd 3 --pin-fd 4 --quiet 3<"$TMP/pw" 4<"$TMP/pin" >"$TMP/op" 2>&1
+expect escctl_operation_forgets_entry "$TMP/op" sh -c "[ -n '$had' ] && [ -z \"\$(grep -ls '^pcscd=$PCSCLITE_CSOCK_NAME ' /run/pam_esc/card-* 2>/dev/null)\" ]"
+expect escctl_operation_leaves_other_pcscd "$TMP/op" test -e "$other"
+rm -f "$other"

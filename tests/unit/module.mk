@@ -12,4 +12,5 @@ $(BUILD)/tests/unit/test_seat: $(BUILD)/obj/pam_esc/pe_local.o
 $(BUILD)/obj/tests/unit/test_seat.o: MOD_CFLAGS += -Ipam_esc
 # test_pe_cache tests pam_esc's decision cache
 $(BUILD)/tests/unit/test_pe_cache: $(BUILD)/obj/pam_esc/pe_cache.o
+$(BUILD)/tests/unit/test_pe_cache: AGENT_LIBS += $(COMMON_LIB)
 $(BUILD)/obj/tests/unit/test_pe_cache.o: MOD_CFLAGS += -Ipam_esc
