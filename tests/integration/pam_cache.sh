@@ -72,3 +72,17 @@ had=$(entry)
 expect escctl_operation_forgets_entry "$TMP/op" sh -c "[ -n '$had' ] && [ -z \"\$(grep -ls '^pcscd=$PCSCLITE_CSOCK_NAME ' /run/pam_esc/card-* 2>/dev/null)\" ]"
 expect escctl_operation_leaves_other_pcscd "$TMP/op" test -e "$other"
 rm -f "$other"
+
+# What the cache cannot see (pam_esc(8)): wrong PINs from another program (here pkcs11-tool
+# through coolkey, as a browser would) after a successful login, the card left in. The next
+# login is decided from the entry and fails at pam_pkcs11; the one after it probes and hands
+# the PIN reset off: caught one login late, never more.
+login before_block "$RIG_PIN"
+for i in 1 2 3 4 5 6 7 8; do
+    pkcs11-tool --module "$COOLKEY" --login --pin "0000000$i" -O >/dev/null 2>&1
+    "$ESCCTL" status 2>/dev/null | grep -q ": PIN_LOCKED " && break
+done
+login outside1 "$RIG_PIN"
+login outside2 "$RIG_PIN"
+expect pin_blocked_outside_pam_first_login_fails "$TMP/outside1" sh -c "grep -q '^authenticate: [1-9]' '$TMP/outside1' && grep -q remembered '$TMP/outside1.err'"
+expect pin_blocked_outside_pam_next_login_handed_off "$TMP/outside2" test -e "$OUT/started"
