@@ -390,8 +390,10 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
         f.state = (enum probe_state)p.cfg.test_state;
         snprintf(f.reader, sizeof f.reader, "test reader");
     } else {
-        /* the login after a successful one with the same card in: no APDU (pe_cache.h) */
-        pe_cache_hook(&cache, &po, po.check_expiry);
+        /* with remember: the login after a successful one, same card in: no APDU (pe_cache.h) */
+        memset(&cache, 0, sizeof cache);
+        if (p.cfg.remember)
+            pe_cache_hook(&cache, &po, po.check_expiry);
         probe_card(&po, &f);
         pe_cache_decided(pamh, &cache, &f);
     }
@@ -412,7 +414,8 @@ PE_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char
 {
     (void)argc;
     (void)argv;
-    /* called after a successful authentication: the PIN was right (pe_cache.h) */
+    /* called after a successful authentication: the PIN was right (pe_cache.h); only with
+     * remember does pam_sm_authenticate leave an entry to confirm */
     pe_cache_confirm(pamh, flags);
     return PAM_IGNORE;
 }

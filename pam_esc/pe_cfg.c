@@ -100,6 +100,8 @@ static int parse_one(struct pe_cfg *c, const char *a)
         c->set_user = true;
     else if (strcmp(a, "no_session") == 0)
         c->no_session = true;
+    else if (strcmp(a, "remember") == 0)
+        c->remember = true;
     else if (strncmp(a, "conf=", 5) == 0)
         return copy_path(c->conf, sizeof c->conf, a + 5);
     else if (strncmp(a, "helper=", 7) == 0)

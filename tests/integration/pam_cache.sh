@@ -18,7 +18,7 @@ sed -e "s#/etc/pam_pkcs11/cacerts#$TMP/cacerts#; s#/etc/pam_pkcs11/crls#$TMP/crl
     "$ESC_TOP/config/pam.d/pam_pkcs11.conf" >"$TMP/pam_pkcs11.conf"
 pam_script marker "dump $OUT/started" "done_fail CANCELLED"
 pam_service login \
-    "$(pam_esc_line marker timeout=10 debug debug_file=stderr)" \
+    "$(pam_esc_line marker timeout=10 remember debug debug_file=stderr)" \
     "auth [success=done default=ignore] pam_pkcs11.so config_file=$TMP/pam_pkcs11.conf" \
     "auth required pam_deny.so"
 # login NAME PIN: one card login answering PIN, pam_setcred after a success (as login does)
