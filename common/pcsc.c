@@ -297,6 +297,7 @@ esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, si
         out[i].card_mute = (ev & SCARD_STATE_MUTE) != 0;
         out[i].exclusive = (ev & SCARD_STATE_EXCLUSIVE) != 0;
         out[i].in_use = (ev & SCARD_STATE_INUSE) != 0;
+        out[i].event_count = (unsigned)((ev >> 16) & 0xFFFFu);
         out[i].atr_len = st[i].cbAtr <= PCSC_ATR_MAX ? st[i].cbAtr : 0;
         memcpy(out[i].atr, st[i].rgbAtr, out[i].atr_len);
     }

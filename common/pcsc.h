@@ -48,6 +48,10 @@ struct pcsc_reader {
     bool in_use;    /* some program is connected to the card */
     uint8_t atr[PCSC_ATR_MAX];
     size_t atr_len;
+    /* pcscd's count of card insertions and removals in this reader (the high 16 bits of
+     * dwEventState): the same card stayed in while it is unchanged. pcscd starts it at 0
+     * for a new reader (its own start, the reader plugged in again). */
+    unsigned event_count;
 };
 
 /* Establish a context. timeout_ms bounds the whole life of the context, every call and

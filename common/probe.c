@@ -309,6 +309,7 @@ static void probe_one(pcsc_ctx *ctx, const struct pcsc_reader *r, const struct p
 {
     init_facts(f);
     snprintf(f->reader, sizeof f->reader, "%s", r->name);
+    f->event_count = r->event_count;
     if (!r->card_present) {
         f->state = PROBE_NO_CARD;
         f->err = ESC_ERR_NO_CARD;
@@ -380,6 +381,43 @@ static bool on_seat(pcsc_ctx *ctx, const struct probe_opts *o, const char *reade
     return strcmp(seat, o->seat) == 0;
 }
 
+/* opts->known decides for the card: the named reader's, else the only one in any reader. This
+ * comes before the seat check (pcscd round trips of its own): a remembered card is left alone,
+ * which is also what a card on another seat gets. */
+static bool known_card(const struct probe_opts *o, const struct pcsc_reader *r, uint64_t t0,
+                       struct probe_facts *out)
+{
+    if (!r->card_present || r->card_mute)
+        return false;
+    init_facts(out);
+    snprintf(out->reader, sizeof out->reader, "%s", r->name);
+    out->event_count = r->event_count;
+    out->atr_len = r->atr_len;
+    memcpy(out->atr, r->atr, r->atr_len);
+    if (!o->known(o->known_arg, r, out))
+        return false;
+    out->from_cache = true;
+    out->elapsed_ms = (unsigned)(esc_mono_ms() - t0);
+    return true;
+}
+
+static bool remembered(const struct probe_opts *o, const struct pcsc_reader *readers, size_t nr,
+                       uint64_t t0, struct probe_facts *out)
+{
+    const char *want = o && o->reader && *o->reader ? o->reader : NULL;
+    size_t with_card = 0, at = 0;
+
+    if (!o || !o->known)
+        return false;
+    for (size_t i = 0; i < nr; i++) {
+        if (want ? strcmp(want, readers[i].name) == 0 : readers[i].card_present) {
+            with_card++;
+            at = i;
+        }
+    }
+    return with_card == 1 && known_card(o, &readers[at], t0, out);
+}
+
 /* Opens a context and picks the reader to probe: the named one, else the first holding a card,
  * else the first; with opts->seat, only one on that seat. Returns false with `out` filled when
  * there is nothing to probe (no pcscd, no reader, the named reader missing, the card on another
@@ -400,6 +438,11 @@ static bool pick_reader(const struct probe_opts *opts, uint64_t t0, pcsc_ctx **c
         rv = pcsc_list_readers(*ctx, readers, PCSC_MAX_READERS, &nr);
     if (rv != ESC_OK) {
         fill_absent(out, rv, t0);
+        pcsc_close(*ctx);
+        *ctx = NULL;
+        return false;
+    }
+    if (remembered(opts, readers, nr, t0, out)) {
         pcsc_close(*ctx);
         *ctx = NULL;
         return false;
@@ -444,6 +487,10 @@ void probe_card(const struct probe_opts *opts, struct probe_facts *out)
 
     if (!out || !pick_reader(opts, t0, &ctx, &r, out))
         return;
+    if (opts && opts->known && known_card(opts, &r, t0, out)) { /* several cards: this seat's */
+        pcsc_close(ctx);
+        return;
+    }
     probe_one(ctx, &r, opts, now, t0, out);
     pcsc_close(ctx);
 }

@@ -42,6 +42,8 @@ enum probe_state {
     PROBE_ERROR,
 };
 
+struct probe_facts;
+
 struct probe_opts {
     unsigned timeout_ms; /* whole probe; 0 = PROBE_DEFAULT_TIMEOUT_MS */
     const char *reader;  /* only this reader; NULL or "" = every reader */
@@ -53,6 +55,11 @@ struct probe_opts {
     const char *seat;
     const char *udev_dir;    /* udev's database (NULL: SEAT_UDEV_DIR) */
     const char *reader_seat; /* tests only: every reader's seat, instead of udev's answer */
+    /* pam_esc's decision cache (pam_esc/pe_cache.h): asked about the picked reader (name,
+     * pcscd's event counter, ATR) before the card is touched; true when it filled `out`'s
+     * state and facts, and then no APDU is sent. NULL: always probe. */
+    bool (*known)(void *arg, const struct pcsc_reader *r, struct probe_facts *out);
+    void *known_arg;
 };
 #define PROBE_DEFAULT_TIMEOUT_MS 300
 
@@ -64,6 +71,8 @@ struct probe_facts {
     char reader[PCSC_READER_NAME_MAX];
     uint8_t atr[PCSC_ATR_MAX];
     size_t atr_len;
+    unsigned event_count; /* pcscd's insertion/removal counter of the reader (pcsc.h) */
+    bool from_cache;      /* decided by opts->known, no APDU sent */
     bool have_cuid;
     uint8_t cuid[CK_CUID_LEN];
     char cuid_hex[2 * CK_CUID_LEN + 1];

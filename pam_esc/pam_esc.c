@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "ipc.h"
 #include "log.h"
+#include "pe_cache_pam.h"
 #include "pe_cfg.h"
 #include "pe_helper.h"
 #include "pe_local.h"
@@ -398,6 +399,7 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
     struct pe p;
     struct probe_facts f;
     struct probe_opts po;
+    struct pe_cache_use cache;
     const char *op;
     char err[160] = "", seat[SEAT_NAME_MAX] = "";
     unsigned ops;
@@ -438,7 +440,12 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
         f.state = (enum probe_state)p.cfg.test_state;
         snprintf(f.reader, sizeof f.reader, "test reader");
     } else {
+        /* with remember: the login after a successful one, same card in: no APDU (pe_cache.h) */
+        memset(&cache, 0, sizeof cache);
+        if (p.cfg.remember)
+            pe_cache_hook(&cache, &po, po.check_expiry);
         probe_card(&po, &f);
+        pe_cache_decided(pamh, &cache, &f);
     }
     op = p.cfg.after_failure         ? after_failure(&p, &f, ops)
          : f.state == PROBE_ENROLLED ? enrolled(&p, &f, ops)
@@ -447,8 +454,8 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
         pe_log(&p, LOG_INFO, "card in \"%s\" on %s, not on this login's %s: left alone (%u ms)",
                f.reader, f.other_seat, seat, f.elapsed_ms);
     else
-        pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms): %s", probe_state_name(f.state), f.reader,
-               f.elapsed_ms, op ? op : "nothing to do");
+        pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms%s): %s", probe_state_name(f.state), f.reader,
+               f.elapsed_ms, f.from_cache ? ", remembered" : "", op ? op : "nothing to do");
     if (op && hand_off(&p, op, f.reader) == ESC_OK && p.cfg.after_failure) {
         /* the card login module cannot run twice in one transaction (pam_pkcs11 0.6.12
          * crashes): this attempt ends here, the next one logs in with the new PIN */
@@ -462,9 +469,10 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
 
 PE_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-    (void)pamh;
-    (void)flags;
     (void)argc;
     (void)argv;
+    /* called after a successful authentication: the PIN was right (pe_cache.h); only with
+     * remember does pam_sm_authenticate leave an entry to confirm */
+    pe_cache_confirm(pamh, flags);
     return PAM_IGNORE;
 }

@@ -3,12 +3,15 @@
 
 #include "card_lock.h"
 #include "clock.h"
+#include "decision_file.h"
 #include "log.h"
 #include "pcsc.h"
 #include "trust.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct relay {
     pcsc_card *card;
@@ -416,6 +419,9 @@ done:
     pcsc_disconnect(relay.card, true);
     op_stop_attach(st, NULL);
     pcsc_close(pc);
+    /* pam_esc may remember this card as ENROLLED (pam_esc/pe_cache.h): the next login probes */
+    if (in_tx)
+        decision_forget();
     if (out->have_after)
         read_back(c, a->op, out);
     return out->err;

@@ -1,4 +1,4 @@
-/* bench_pam [-x] SERVICE USER CONFDIR: one pam_authenticate of SERVICE from a private PAM
+/* bench_pam [-x | -P PIN] SERVICE USER CONFDIR: one pam_authenticate of SERVICE from a private PAM
  * directory (pam_start_confdir), timed in microseconds, as a login program runs it once.
  * Prints one line: "<rc> <auth_us> <prompt_us|-> <prompts> <first prompt text|->"
  *   auth_us    pam_authenticate's whole time ("-" with -x when a prompt came)
@@ -9,7 +9,10 @@
  * prints its line and exits at the first PROMPT_ECHO_OFF instead: pam_pkcs11 0.6.12 reads the
  * missing PIN after a failed conversation and sometimes crashes (a measured prompt would be
  * lost), and what follows the prompt is not measured anyway. One run per process:
- * pam_pkcs11 does not survive a second pam_start in the same process. */
+ * pam_pkcs11 does not survive a second pam_start in the same process.
+ * With -P PIN the first PROMPT_ECHO_OFF is answered with PIN instead (a whole card login, as
+ * a user unlocking: the PIN is right, so no try is spent) and after a successful
+ * authentication pam_setcred(PAM_ESTABLISH_CRED) runs, as login and GDM call it. */
 #include <security/pam_appl.h>
 
 #include <stdio.h>
@@ -22,6 +25,7 @@ static long long t_start, t_prompt = -1;
 static int nprompts;
 static char first_prompt[128] = "-";
 static int exit_at_prompt;
+static const char *pin;
 
 static long long now_us(void)
 {
@@ -54,6 +58,15 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
                 _exit(0);
             }
         }
+        if (pin && style == PAM_PROMPT_ECHO_OFF && nprompts == 1) {
+            *resp = calloc((size_t)n, sizeof **resp);
+            if (!*resp || !((*resp)[i].resp = strdup(pin))) {
+                free(*resp);
+                *resp = NULL;
+                return PAM_BUF_ERR;
+            }
+            return PAM_SUCCESS;
+        }
         return PAM_CONV_ERR;
     }
     /* informational messages only: an empty answer array */
@@ -72,9 +85,13 @@ int main(int argc, char **argv)
         exit_at_prompt = 1;
         argv++;
         argc--;
+    } else if (argc > 2 && strcmp(argv[1], "-P") == 0) {
+        pin = argv[2];
+        argv += 2;
+        argc -= 2;
     }
     if (argc != 4) {
-        fprintf(stderr, "usage: bench_pam [-x] SERVICE USER CONFDIR\n");
+        fprintf(stderr, "usage: bench_pam [-x | -P PIN] SERVICE USER CONFDIR\n");
         return 2;
     }
     rv = pam_start_confdir(argv[1], argv[2], &c, argv[3], &h);
@@ -85,6 +102,8 @@ int main(int argc, char **argv)
     t_start = now_us();
     rv = pam_authenticate(h, 0);
     auth = now_us() - t_start;
+    if (pin && rv == PAM_SUCCESS)
+        pam_setcred(h, PAM_ESTABLISH_CRED);
     pam_end(h, rv);
     if (t_prompt >= 0)
         printf("%d %lld %lld %d %s\n", rv, auth, t_prompt, nprompts, first_prompt);

@@ -12,5 +12,6 @@ $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(VCARD_LIB) $(TPS_LIB) $(AGENT_LIB
 # is no library of its own.
 $(BUILD)/fuzz/fuzz_tps_op: FUZZ_LDFLAGS = -Wl,--wrap=tps_conv_run
 $(BUILD)/fuzz/fuzz_pe_cfg: $(BUILD)/obj/pam_esc/pe_cfg.o
+$(BUILD)/fuzz/fuzz_pe_cache: $(BUILD)/obj/pam_esc/pe_cache.o
 .PHONY: fuzzers
 fuzzers: $(FUZZ_BINS)

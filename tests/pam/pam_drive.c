@@ -18,6 +18,8 @@
  *     -r RHOST      set PAM_RHOST (as sshd, or login -h, set it for a network login)
  *     -T TTY        set PAM_TTY (login sets its terminal: tty1, /dev/tty1)
  *     -E NAME=VALUE put NAME=VALUE in the PAM environment (GDM sets XDG_SEAT so)
+ *     -C            after a successful authenticate, pam_setcred(PAM_ESTABLISH_CRED) as login
+ *                   and GDM do ("setcred: <rc>")
  *
  * Output, one line each: "PROMPT_ECHO_OFF: <text>", "PROMPT_ECHO_ON: <text>", "INFO: <text>",
  * "ERROR: <text>", then "authenticate: <rc> (<text>) <ms> ms", "user: <PAM_USER>",
@@ -40,6 +42,7 @@ static const char *answers[MAX_ANSWERS];
 static int nanswers, next_answer;
 static char *keyed[MAX_ANSWERS]; /* "TEXT=ANSWER" */
 static int nkeyed;
+static int do_setcred;
 
 /* The -p answer for this prompt, or NULL. */
 static const char *keyed_answer(const char *prompt)
@@ -275,6 +278,8 @@ static int run_once(const char *service, const char *user, const char *confdir, 
         printf("user: %s\n", (const char *)item);
     else
         printf("user: (none)\n");
+    if (do_setcred && rv == PAM_SUCCESS)
+        printf("setcred: %d\n", pam_setcred(h, PAM_ESTABLISH_CRED));
     if (want_tok) {
         item = NULL;
         pam_get_item(h, PAM_AUTHTOK, &item);
@@ -292,7 +297,7 @@ int main(int argc, char **argv)
     int flags = 0, snap = 0, runs = 1, opt, rv = PAM_SYSTEM_ERR, diff = 0;
     struct snap before, after;
 
-    while ((opt = getopt(argc, argv, "a:p:sSt:n:c:r:T:E:")) != -1) {
+    while ((opt = getopt(argc, argv, "a:p:sSt:n:c:r:T:E:C")) != -1) {
         switch (opt) {
         case 'a':
             if (nanswers < MAX_ANSWERS)
@@ -307,6 +312,9 @@ int main(int argc, char **argv)
             break;
         case 'S':
             snap = 1;
+            break;
+        case 'C':
+            do_setcred = 1;
             break;
         case 't':
             want_tok = optarg;
@@ -337,7 +345,7 @@ int main(int argc, char **argv)
     }
     if (argc - optind != 3) {
         fprintf(stderr, "usage: pam_drive [-a ANSWER]... [-s] [-S] [-t AUTHTOK] [-n N] [-r RHOST] "
-                        "[-T TTY] [-E NAME=VALUE] SERVICE "
+                        "[-T TTY] [-E NAME=VALUE] [-C] SERVICE "
                         "USER|- CONFDIR\n");
         return 2;
     }

@@ -13,3 +13,7 @@ $(BUILD)/obj/tests/unit/test_seat.o: MOD_CFLAGS += -Ipam_esc
 # test_pe_offer tests pam_esc's pe_offer (the renewal offer's "not now" memory)
 $(BUILD)/tests/unit/test_pe_offer: $(BUILD)/obj/pam_esc/pe_offer.o
 $(BUILD)/obj/tests/unit/test_pe_offer.o: MOD_CFLAGS += -Ipam_esc
+# test_pe_cache tests pam_esc's decision cache
+$(BUILD)/tests/unit/test_pe_cache: $(BUILD)/obj/pam_esc/pe_cache.o
+$(BUILD)/tests/unit/test_pe_cache: AGENT_LIBS += $(COMMON_LIB)
+$(BUILD)/obj/tests/unit/test_pe_cache.o: MOD_CFLAGS += -Ipam_esc

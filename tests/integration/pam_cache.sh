@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# pam_cache: pam_esc's decision cache on the rig (pam_esc/pe_cache.h), with the real
+# pam_pkcs11 (coolkey) after it. After a successful card login (pam_setcred called), the next
+# login with the same card still in decides with no APDU ("remembered"); a login that fails
+# leaves the entry untrusted, so a PIN blocked at this very login screen since the card was
+# inserted is still handed off (PIN reset); a card removed and inserted again is probed anew.
+. "$(dirname "$0")/lib.sh"
+. "$ESC_TOP/tests/pam/lib.sh"
+pam_need_built
+[ -x "$ESC_BUILD/tests/vcard" ] || { skip pam_cache "virtual card not built"; exit 0; }
+rig_up --card enrolled || { fail pam_cache "rig up failed"; exit 0; }
+rig_for_helper
+# pam_pkcs11 and coolkey leak; pam_esc's leaks are pam_valgrind.sh's business
+export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0
+mkdir -p "$TMP/cacerts" "$TMP/crls"
+cp "$RIG_CA_DIR/ca.cert.pem" "$TMP/cacerts/" && pkcs11_make_hash_link "$TMP/cacerts" >/dev/null 2>&1
+sed -e "s#/etc/pam_pkcs11/cacerts#$TMP/cacerts#; s#/etc/pam_pkcs11/crls#$TMP/crls#" \
+    "$ESC_TOP/config/pam.d/pam_pkcs11.conf" >"$TMP/pam_pkcs11.conf"
+pam_script marker "dump $OUT/started" "done_fail CANCELLED"
+pam_service login \
+    "$(pam_esc_line marker timeout=10 remember debug debug_file=stderr)" \
+    "auth [success=done default=ignore] pam_pkcs11.so config_file=$TMP/pam_pkcs11.conf" \
+    "auth required pam_deny.so"
+# login NAME PIN: one card login answering PIN, pam_setcred after a success (as login does)
+login() { rm -f "$OUT/started"; pam_run "$TMP/$1" -C -a "$2" login "$RIG_USER" "$SVC"; }
+remembered() { grep -q 'remembered' "$TMP/$1.err"; }
+probed() { grep -q 'card [A-Z_]* in .*ms): ' "$TMP/$1.err" && ! remembered "$1"; }
+entry() { grep -ls "^pcscd=$PCSCLITE_CSOCK_NAME " /run/pam_esc/card-* 2>/dev/null | head -n 1; }
+
+login first "$RIG_PIN"
+expect first_login_card_login "$TMP/first" test "$PAM_RC" = 0
+expect first_login_probes "$TMP/first.err" probed first
+expect first_login_confirms_entry "$TMP/first" sh -c "grep -q '^confirmed=1' '$(entry)'"
+login second "$RIG_PIN"
+expect second_login_card_login "$TMP/second" test "$PAM_RC" = 0
+expect second_login_remembered_no_apdu "$TMP/second.err" remembered second
+expect second_login_not_handed_off "$TMP/second" test ! -e "$OUT/started"
+
+# Wrong PINs at this login screen until the PIN blocks: the first one after a success is
+# decided from the entry, every later one probes (the failure left the entry untrusted); the
+# login after the block must hand off the PIN reset.
+handed=0 wrong=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    login "wrong$i" 00000000
+    if [ -e "$OUT/started" ]; then handed=$i; break; fi
+    wrong=$i
+    [ "$i" = 1 ] && expect wrong1_remembered "$TMP/wrong1.err" remembered wrong1
+    [ "$i" -gt 1 ] && ! probed "wrong$i" && { fail "wrong${i}_probed" "$(tail -c 400 "$TMP/wrong$i.err")"; }
+done
+expect pin_blocked_since_insertion_handed_off "$TMP/wrong$handed" test "$handed" -gt 1
+expect pin_blocked_handoff_after_probe "$TMP/wrong$handed.err" sh -c "grep -q 'card PIN_LOCKED in .*: pinreset' '$TMP/wrong$handed.err'"
+expect pin_blocked_wrong_pins_failed "$TMP/wrong$wrong" sh -c "grep -q '^authenticate: [1-9]' '$TMP/wrong$wrong'"
+expect pin_blocked_entry_forgotten "$TMP/wrong$handed" test -z "$(entry)"
+
+# a card removed and inserted again is another card until probed
+"$RIG" card preset enrolled >/dev/null 2>&1
+login again "$RIG_PIN"
+login reinserted "$RIG_PIN"
+"$RIG" card remove >/dev/null 2>&1
+"$RIG" card insert >/dev/null 2>&1
+login after_reinsert "$RIG_PIN"
+expect reinserted_card_probed "$TMP/after_reinsert.err" probed after_reinsert
+
+# an operation by escctl changes the card: it removes the entry of its pcscd, and only that one
+login before_op "$RIG_PIN"
+other=/run/pam_esc/card-00000000
+printf 'another pcscd\n' >"$other" && chmod 0600 "$other"
+printf '%s\n' "$RIG_LDAP_PASSWORD" >"$TMP/pw"
+printf '%s\n' "$RIG_PIN" >"$TMP/pin"
+had=$(entry)
+"$ESCCTL" reset-pin --user "$RIG_LDAP_USER" --password-fd 3 --pin-fd 4 --quiet 3<"$TMP/pw" 4<"$TMP/pin" >"$TMP/op" 2>&1
+expect escctl_operation_forgets_entry "$TMP/op" sh -c "[ -n '$had' ] && [ -z \"\$(grep -ls '^pcscd=$PCSCLITE_CSOCK_NAME ' /run/pam_esc/card-* 2>/dev/null)\" ]"
+expect escctl_operation_leaves_other_pcscd "$TMP/op" test -e "$other"
+rm -f "$other"
+
+# What the cache cannot see (pam_esc(8)): wrong PINs from another program (here pkcs11-tool
+# through coolkey, as a browser would) after a successful login, the card left in. The next
+# login is decided from the entry and fails at pam_pkcs11; the one after it probes and hands
+# the PIN reset off: caught one login late, never more.
+login before_block "$RIG_PIN"
+for i in 1 2 3 4 5 6 7 8; do
+    pkcs11-tool --module "$COOLKEY" --login --pin "0000000$i" -O >/dev/null 2>&1
+    "$ESCCTL" status 2>/dev/null | grep -q ": PIN_LOCKED " && break
+done
+login outside1 "$RIG_PIN"
+login outside2 "$RIG_PIN"
+expect pin_blocked_outside_pam_first_login_fails "$TMP/outside1" sh -c "grep -q '^authenticate: [1-9]' '$TMP/outside1' && grep -q remembered '$TMP/outside1.err'"
+expect pin_blocked_outside_pam_next_login_handed_off "$TMP/outside2" test -e "$OUT/started"
