@@ -5,6 +5,8 @@
 #include "log.h"
 #include "safe_file.h"
 
+#include "esc_err.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -38,18 +40,6 @@ const char *conf_default_path(void)
 {
     const char *e = getenv("ESC_CONF");
     return (e && *e) ? e : ESC_SYSCONFDIR "/pam_esc/esc.conf";
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 static bool parse_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
@@ -415,14 +405,14 @@ esc_err conf_parse(const char *text, size_t len, const char *name, struct esc_co
 
         lineno++;
         if (n > CONF_LINE_MAX) {
-            seterr(err, errlen, "%s:%zu: line longer than %d characters", name, lineno,
-                   CONF_LINE_MAX);
+            esc_seterr(err, errlen, "%s:%zu: line longer than %d characters", name, lineno,
+                       CONF_LINE_MAX);
             return ESC_ERR_CONF;
         }
         memcpy(line, text + pos, n);
         line[n] = '\0';
         if (memchr(text + pos, '\0', n)) {
-            seterr(err, errlen, "%s:%zu: NUL byte in line", name, lineno);
+            esc_seterr(err, errlen, "%s:%zu: NUL byte in line", name, lineno);
             return ESC_ERR_CONF;
         }
         pos += n + (nl ? 1 : 0);
@@ -430,8 +420,8 @@ esc_err conf_parse(const char *text, size_t len, const char *name, struct esc_co
         sscanf(line, " %63[^= \t]", key);
         why = parse_line(c, line, &seen);
         if (why) {
-            seterr(err, errlen, "%s:%zu: %s%s%s", name, lineno, key[0] ? key : "",
-                   key[0] ? ": " : "", why);
+            esc_seterr(err, errlen, "%s:%zu: %s%s%s", name, lineno, key[0] ? key : "",
+                       key[0] ? ": " : "", why);
             return ESC_ERR_CONF;
         }
     }
@@ -470,7 +460,7 @@ esc_err conf_load(const char *path, struct esc_conf *c, char *err, size_t errlen
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            seterr(err, errlen, "%s: %s", path, strerror(errno));
+            esc_seterr(err, errlen, "%s: %s", path, strerror(errno));
             goto out;
         }
         len += (size_t)r;
@@ -478,7 +468,7 @@ esc_err conf_load(const char *path, struct esc_conf *c, char *err, size_t errlen
             break;
     }
     if (len > CONF_FILE_MAX) {
-        seterr(err, errlen, "%s: file larger than %d bytes", path, CONF_FILE_MAX);
+        esc_seterr(err, errlen, "%s: file larger than %d bytes", path, CONF_FILE_MAX);
         rv = ESC_ERR_CONF;
         goto out;
     }

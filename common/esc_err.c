@@ -1,7 +1,9 @@
 /* esc_err: messages and classes of the project-wide error codes. */
 #include "esc_err.h"
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct err_row {
     const char *name;
@@ -95,4 +97,15 @@ enum esc_err_class esc_err_class(esc_err e)
 {
     const struct err_row *r = row(e);
     return r ? r->cls : ESC_CLASS_SYSTEM;
+}
+
+void esc_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

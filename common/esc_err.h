@@ -7,6 +7,8 @@
 #ifndef ESC_ERR_H
 #define ESC_ERR_H
 
+#include <stddef.h>
+
 typedef enum esc_err {
     ESC_OK = 0,
     /* local resources, arguments, config */
@@ -71,5 +73,10 @@ const char *esc_strerror(esc_err e);
 /* Stable identifier such as "NO_CARD" (for logs and JSON), never NULL. */
 const char *esc_err_name(esc_err e);
 enum esc_err_class esc_err_class(esc_err e);
+
+/* Write a formatted one-line error into err (errlen bytes; nothing when err is NULL or errlen
+ * is 0): the error out-parameter of conf_load, safe_file and their callers. */
+void esc_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,6 +1,8 @@
 /* safe_file: see safe_file.h. */
 #include "safe_file.h"
 
+#include "esc_err.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,19 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* What is wrong with one node for a root caller, or NULL. A symlink's own mode means
  * nothing (only its owner can retarget it); a sticky directory of root's protects what root
@@ -48,12 +37,12 @@ static esc_err walk(char *path, bool follow, const char *file, char *err, size_t
         char *slash;
 
         if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) {
-            seterr(err, errlen, "%s: cannot check %s: %s", file, path, strerror(errno));
+            esc_seterr(err, errlen, "%s: cannot check %s: %s", file, path, strerror(errno));
             return ESC_ERR_IO;
         }
         if ((why = untrusted(&st)) != NULL) {
-            seterr(err, errlen, "%s: refused: %s %s (only root may be able to change it)", file,
-                   path, why);
+            esc_seterr(err, errlen, "%s: refused: %s %s (only root may be able to change it)", file,
+                       path, why);
             return ESC_ERR_CONF;
         }
         if (strcmp(path, "/") == 0)
@@ -89,7 +78,7 @@ static esc_err check_paths(const char *path, const char *resolved, char *err, si
     esc_err e;
 
     if (!absolute(path, buf, sizeof buf)) {
-        seterr(err, errlen, "%s: path too long", path);
+        esc_seterr(err, errlen, "%s: path too long", path);
         return ESC_ERR_IO;
     }
     if ((e = walk(buf, false, path, err, errlen)) != ESC_OK)
@@ -110,7 +99,7 @@ esc_err safe_file_open(const char *path, bool strict, int *fd, char *err, size_t
     *fd = -1;
     if (strict) {
         if (!realpath(path, resolved)) {
-            seterr(err, errlen, "%s: %s", path, strerror(errno));
+            esc_seterr(err, errlen, "%s: %s", path, strerror(errno));
             return errno == ENOENT ? ESC_ERR_CONF_MISSING : ESC_ERR_IO;
         }
         open_path = resolved;
@@ -118,24 +107,24 @@ esc_err safe_file_open(const char *path, bool strict, int *fd, char *err, size_t
     /* O_NONBLOCK: a FIFO put in its place must not hang us in open() */
     f = open(open_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (strict ? O_NOFOLLOW : 0));
     if (f < 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        esc_seterr(err, errlen, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? ESC_ERR_CONF_MISSING : ESC_ERR_IO;
     }
     if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
-        seterr(err, errlen, "%s: not a regular file", path);
+        esc_seterr(err, errlen, "%s: not a regular file", path);
         e = ESC_ERR_IO;
         goto fail;
     }
     if (strict && (why = untrusted(&st)) != NULL) {
-        seterr(err, errlen, "%s: refused: the file %s (only root may be able to change it)", path,
-               why);
+        esc_seterr(err, errlen, "%s: refused: the file %s (only root may be able to change it)",
+                   path, why);
         goto fail;
     }
     if (strict && (e = check_paths(path, resolved, err, errlen)) != ESC_OK)
         goto fail;
     flags = fcntl(f, F_GETFL);
     if (flags < 0 || fcntl(f, F_SETFL, flags & ~O_NONBLOCK) != 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        esc_seterr(err, errlen, "%s: %s", path, strerror(errno));
         e = ESC_ERR_IO;
         goto fail;
     }

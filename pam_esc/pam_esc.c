@@ -273,23 +273,6 @@ static esc_err start_helper(struct pe *p, struct pe_helper *h)
     return e;
 }
 
-/* A login name the agent may propose for PAM_USER: letters, digits and . _ - @ only (the
- * agent is not trusted to choose what later modules and the application will parse). */
-static bool plausible_user(const char *u)
-{
-    size_t n = strlen(u);
-
-    if (n == 0 || n > 64 || u[0] == '-' || u[0] == '.')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = u[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-' || c == '@'))
-            return false;
-    }
-    return true;
-}
-
 /* After the hand-off: the new PIN for the next module, the user name, one closing line. */
 static void finish(struct pe *p, const char *op, struct pe_relay_out *r)
 {
@@ -297,7 +280,7 @@ static void finish(struct pe *p, const char *op, struct pe_relay_out *r)
         if (r->pin[0] && pam_set_item(p->pamh, PAM_AUTHTOK, r->pin) != PAM_SUCCESS)
             pe_log(p, LOG_WARNING, "cannot set PAM_AUTHTOK");
         if (p->cfg.set_user && r->user[0] && !pam_user(p->pamh)) {
-            if (!plausible_user(r->user))
+            if (!pe_user_name_ok(r->user)) /* the agent does not choose what later modules parse */
                 pe_log(p, LOG_WARNING, "the directory user ID is not a usable login name");
             else if (pam_set_item(p->pamh, PAM_USER, r->user) == PAM_SUCCESS)
                 pe_log(p, LOG_INFO, "PAM_USER set to \"%s\"", r->user);

@@ -63,8 +63,7 @@ void pe_offer_state_dir(const char *dir, const char *runtime_dir, char *out, siz
         snprintf(out, cap, "%s/pam_esc", runtime_dir);
 }
 
-/* Letters, digits and . _ - @, not starting with . or -: usable in a file name as it is. */
-static bool user_ok(const char *u)
+bool pe_user_name_ok(const char *u)
 {
     size_t n = u ? strlen(u) : 0;
 
@@ -119,7 +118,7 @@ bool pe_offer_declined(const char *state_dir, const char *user, time_t now)
 {
     char name[sizeof DECLINE_NAME + USER_NAME_MAX];
 
-    if (!user_ok(user))
+    if (!pe_user_name_ok(user))
         return false;
     snprintf(name, sizeof name, "%s%s", DECLINE_NAME, user);
     if (state_dir[0] && declined_in(state_dir, name, now))
@@ -135,7 +134,7 @@ bool pe_offer_remember_decline(const char *state_dir, const char *user)
     bool ok = false;
     int dfd, fd;
 
-    if (!state_dir[0] || !user_ok(user))
+    if (!state_dir[0] || !pe_user_name_ok(user))
         return false;
     /* 0711 as root: a user's lock screen may look up (not list) the greeter's answer */
     if (mkdir(state_dir, geteuid() == 0 ? 0711 : 0700) != 0 && errno != EEXIST)

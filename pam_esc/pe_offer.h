@@ -42,4 +42,8 @@ bool pe_offer_remember_decline(const char *state_dir, const char *user);
 void pe_offer_store_tries(pam_handle_t *pamh, int tries);
 int pe_offer_stored_tries(pam_handle_t *pamh);
 
+/* A login name as pam_esc accepts one from the agent (for PAM_USER) or uses in a file name:
+ * letters, digits and . _ - @, 1..64 of them, not starting with . or -. */
+bool pe_user_name_ok(const char *u);
+
 #endif

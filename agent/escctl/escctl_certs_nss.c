@@ -3,6 +3,7 @@
  * as \xNN (no terminal escapes reach the screen), JSON output escapes them and replaces
  * invalid UTF-8 with U+FFFD, so the result always parses. */
 #include "escctl_certs.h"
+#include "escctl_text.h"
 
 #include <cert.h>
 #include <certt.h>
@@ -250,17 +251,6 @@ void certs_decode(const uint8_t *der, size_t len, time_t now, struct certs_view 
 
 /* ---- printing */
 
-/* Text from the card, with control bytes shown as \xNN. */
-static void put_text(FILE *f, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7F)
-            fprintf(f, "\\x%02X", *p);
-        else
-            fputc(*p, f);
-    }
-}
-
 static void utc(int64_t t, bool iso, char *out, size_t cap)
 {
     time_t tt = (time_t)t;
@@ -280,10 +270,10 @@ void certs_print_text(FILE *f, const struct certs_obj *o, const struct certs_vie
     char nb[40], na[40];
 
     fputs("Certificate ", f);
-    put_text(f, o->id);
+    escctl_put_text(f, o->id);
     if (o->label[0]) {
         fputs(" \"", f);
-        put_text(f, o->label);
+        escctl_put_text(f, o->label);
         fputc('"', f);
     }
     if (!v->ok) {
@@ -293,9 +283,9 @@ void certs_print_text(FILE *f, const struct certs_obj *o, const struct certs_vie
     utc(v->not_before, false, nb, sizeof nb);
     utc(v->not_after, false, na, sizeof na);
     fputs("\n  Subject:        ", f);
-    put_text(f, or_dash(v->subject));
+    escctl_put_text(f, or_dash(v->subject));
     fputs("\n  Issuer:         ", f);
-    put_text(f, or_dash(v->issuer));
+    escctl_put_text(f, or_dash(v->issuer));
     fprintf(f, "\n  Serial:         %s\n  Not before:     %s\n  Not after:      %s\n",
             or_dash(v->serial), nb, na);
     if (v->expired)
@@ -312,54 +302,11 @@ void certs_print_text(FILE *f, const struct certs_obj *o, const struct certs_vie
             or_dash(v->key_usage), or_dash(v->ext_key_usage), or_dash(v->sha256));
 }
 
-/* Length of a valid UTF-8 sequence at p (1..4), or 0. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    size_t n;
-    unsigned cp;
-    if (p[0] < 0xC2 || p[0] > 0xF4)
-        return 0;
-    n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : 2;
-    cp = p[0] & (0x7F >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80) /* also stops at the NUL */
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    fputc('"', f);
-    while (*p) {
-        size_t n;
-        if (*p == '"' || *p == '\\') {
-            fprintf(f, "\\%c", *p++);
-        } else if (*p < 0x20 || *p == 0x7F) {
-            fprintf(f, "\\u%04x", *p++);
-        } else if (*p < 0x80) {
-            fputc(*p++, f);
-        } else if ((n = utf8_seq(p)) != 0) {
-            fwrite(p, 1, n, f);
-            p += n;
-        } else {
-            fputs("\\ufffd", f);
-            p++;
-        }
-    }
-    fputc('"', f);
-}
-
 static void json_kv(FILE *f, const char *k, const char *v)
 {
     fprintf(f, ", \"%s\": ", k);
     if (v && *v)
-        json_str(f, v);
+        escctl_json_str(f, v);
     else
         fputs("null", f);
 }
@@ -377,7 +324,7 @@ static void json_list(FILE *f, const char *k, const char *v)
     for (const char *p = v; *p;) {
         size_t n = strcspn(p, ",");
         snprintf(item, sizeof item, "%.*s", (int)(n < sizeof item ? n : sizeof item - 1), p);
-        json_str(f, item);
+        escctl_json_str(f, item);
         p += n;
         if (*p) {
             fputs(", ", f);
@@ -393,7 +340,7 @@ void certs_print_json(FILE *f, const struct certs_card *card, const struct certs
     char nb[40], na[40];
 
     fputs("{\"id\": ", f);
-    json_str(f, o->id);
+    escctl_json_str(f, o->id);
     if (card) {
         json_kv(f, "reader", card->reader);
         json_kv(f, "cuid", card->have_cuid ? card->cuid_hex : NULL);

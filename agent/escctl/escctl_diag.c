@@ -1,6 +1,7 @@
 /* escctl diag: the command, its output, and the local checks (esc.conf, pcscd, readers, card).
  * See escctl_diag.h; the network checks are in escctl_diag_net.c. */
 #include "escctl_diag.h"
+#include "escctl_text.h"
 
 #include "escctl.h"
 #include "escctl_ops.h"
@@ -232,22 +233,10 @@ static bool check_card(struct diag *d, const char *reader)
 
 void diag_json_str(FILE *f, const char *s)
 {
-    if (!s || !*s) {
+    if (!s || !*s)
         fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7F)
-            fprintf(f, "\\u%04x", *p);
-        else if (*p >= 0x80) /* our sentences are ASCII; anything else came from outside */
-            fputs("\\ufffd", f);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
+    else
+        escctl_json_str(f, s);
 }
 
 static const char *result_name(enum diag_result r)

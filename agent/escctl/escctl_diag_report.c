@@ -5,6 +5,7 @@
  * of the event log (common/events.h). Card, server and log text is hostile: it is escaped in
  * JSON and shown with control bytes as \xNN in text. Nothing here sends a PIN. */
 #include "escctl_diag.h"
+#include "escctl_text.h"
 
 #include "events.h"
 #include "log.h"
@@ -320,16 +321,6 @@ void diag_report_json(struct diag *d, FILE *f)
 
 /* ---- text: the same facts, briefly ---- */
 
-static void put_text(FILE *f, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7F)
-            fprintf(f, "\\x%02X", *p);
-        else
-            fputc(*p, f);
-    }
-}
-
 static const char *dash(const char *s)
 {
     return s && *s ? s : "-";
@@ -343,25 +334,25 @@ static void card_text(FILE *f, const struct report_card *c, struct certs_view *v
 
     atr_hex(p, atr, sizeof atr);
     fputs("card  ", f);
-    put_text(f, p->reader);
+    escctl_put_text(f, p->reader);
     fprintf(f, ": %s, CUID %s, applet %s, ATR %s\n", probe_state_name(p->state),
             p->have_cuid ? p->cuid_hex : "-", dash(p->applet_version), dash(atr));
     fputs("      phone home (card) ", f);
-    put_text(f, dash(p->phone_home_url));
+    escctl_put_text(f, dash(p->phone_home_url));
     fputs("\n      issuer ", f);
-    put_text(f, dash(ph->issuer));
+    escctl_put_text(f, dash(ph->issuer));
     fputs(", phone home ", f);
-    put_text(f, dash(ph->source_url));
+    escctl_put_text(f, dash(ph->source_url));
     fputs(", TPS ", f);
-    put_text(f, dash(ph->operation));
+    escctl_put_text(f, dash(ph->operation));
     fputs(", enrollment UI ", f);
-    put_text(f, dash(ph->ui));
+    escctl_put_text(f, dash(ph->ui));
     fprintf(f, " (%s)\n", c->profile_from ? c->profile_from : "no profile");
     for (size_t i = 0; c->certs_err == ESC_OK && i < c->certs.n; i++) {
         size_t len = certs_der_len(c->certs.obj[i].der, c->certs.obj[i].der_len);
         certs_decode(c->certs.obj[i].der, len, now, v);
         fputs("      certificate ", f);
-        put_text(f, c->certs.obj[i].id);
+        escctl_put_text(f, c->certs.obj[i].id);
         if (!v->ok) {
             fprintf(f, ": %s\n", v->error);
             continue;
@@ -369,7 +360,7 @@ static void card_text(FILE *f, const struct report_card *c, struct certs_view *v
         iso_time(v->not_before, nb, sizeof nb);
         iso_time(v->not_after, na, sizeof na);
         fputs(": ", f);
-        put_text(f, v->subject);
+        escctl_put_text(f, v->subject);
         fprintf(f, ", serial %s, valid %s to %s%s\n", v->serial, nb, na,
                 v->expired ? " (EXPIRED)" : "");
     }
@@ -396,7 +387,7 @@ void diag_report_text(struct diag *d, FILE *f)
         fprintf(f, "      %s %s", r->time, r->event);
         if (r->reader[0]) {
             fputs(" ", f);
-            put_text(f, r->reader);
+            escctl_put_text(f, r->reader);
         }
         if (r->state[0])
             fprintf(f, " %s", r->state);
@@ -404,7 +395,7 @@ void diag_report_text(struct diag *d, FILE *f)
             fprintf(f, " [%s]", r->code);
         if (r->detail[0]) {
             fputs(": ", f);
-            put_text(f, r->detail);
+            escctl_put_text(f, r->detail);
         }
         fputc('\n', f);
     }

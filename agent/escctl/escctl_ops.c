@@ -1,5 +1,6 @@
 /* escctl_ops: the card-operation commands of escctl. See escctl_ops.h. */
 #include "escctl_ops.h"
+#include "escctl_text.h"
 
 #include "engine/agent_op.h"
 #include "escctl_agent.h"
@@ -52,25 +53,11 @@ int escctl_exit_code(esc_err e)
 
 /* ---- JSON output ---- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void json_kv(FILE *f, const char *k, const char *v, bool comma)
 {
-    json_str(f, k);
+    escctl_json_str(f, k);
     fputs(": ", f);
-    json_str(f, v);
+    escctl_json_str(f, v);
     if (comma)
         fputs(", ", f);
 }
@@ -289,7 +276,7 @@ static void print_json_op(const char *name, esc_err e, const struct agent_op_out
     const struct tps_op_result *r = &out->res;
     const struct tps_conv_stats *s = &r->stats;
     printf("{\"command\": ");
-    json_str(stdout, name);
+    escctl_json_str(stdout, name);
     printf(", \"ok\": %s, ", e == ESC_OK ? "true" : "false");
     json_kv(stdout, "error", esc_err_name(e), true);
     json_kv(stdout, "message", out->sentence, true);

@@ -1,6 +1,7 @@
 /* escctl status / escctl list: probe every reader and print one line (or one JSON object)
  * per reader. */
 #include "escctl.h"
+#include "escctl_text.h"
 
 #include "conf.h"
 #include "escctl_agent.h"
@@ -15,26 +16,12 @@
 /* escctl is not on the login path: give slow cards at least this long. */
 #define ESCCTL_MIN_TIMEOUT_MS 2000
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7F)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 /* key: "string" or null when empty */
 static void json_kv(FILE *f, const char *k, const char *v, bool last)
 {
     fprintf(f, "\"%s\": ", k);
     if (v && *v)
-        json_str(f, v);
+        escctl_json_str(f, v);
     else
         fputs("null", f);
     fputs(last ? "" : ", ", f);
