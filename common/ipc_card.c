@@ -1,6 +1,8 @@
 /* ipc_card: probe facts <-> IPC_CARD (see ipc_card.h). */
 #include "ipc_card.h"
 
+#include "tps_msg.h" /* tps_hexval */
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,17 +15,6 @@ static void hex_of(const uint8_t *b, size_t n, char *out, size_t cap)
         pos += (size_t)snprintf(out + pos, cap - pos, "%02X", b[i]);
 }
 
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Hex text into at most cap bytes; the byte count, or -1. */
 static long hex_to(const char *s, uint8_t *out, size_t cap)
 {
@@ -31,7 +22,7 @@ static long hex_to(const char *s, uint8_t *out, size_t cap)
     if (n % 2 || n / 2 > cap)
         return -1;
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
+        int hi = tps_hexval((unsigned char)s[2 * i]), lo = tps_hexval((unsigned char)s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);
