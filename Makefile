@@ -11,7 +11,8 @@ BUILD   ?= build
 CC      ?= cc
 OPT     ?= -O2 -g
 SAN     ?=
-VERSION ?= 0.1.0
+# one version: the first entry of the Debian changelog
+VERSION ?= $(shell awk -F'[()]' 'NR == 1 { print $$2; exit }' config/debian/changelog)
 PREFIX  ?= /usr/local
 LIBEXECDIR ?= $(PREFIX)/libexec/pam_esc
 SYSCONFDIR ?= /etc

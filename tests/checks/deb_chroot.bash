@@ -71,6 +71,9 @@ fi
 in_root dpkg-query -L libpam-esc esc-agent | sort -u >"$R/tmp/ours"
 system_account() { chroot "$R" getent passwd esc-agent | awk -F: '$3 < 1000 && $6 == "/nonexistent" && $7 == "/usr/sbin/nologin"' | grep -q .; }
 check "install creates the esc-agent system account (no shell, no home)" system_account
+pkgver=$(chroot "$R" dpkg-query -W -f='${Version}' esc-agent)
+check "escctl --version and esc-agent --version print the package's version ($pkgver)" \
+    sh -c "chroot '$R' escctl --version | grep -qF ' $pkgver' && chroot '$R' /usr/libexec/pam_esc/esc-agent --version | grep -qF ' $pkgver'"
 check "esc.conf is a conffile" sh -c "chroot '$R' dpkg-query -W -f='\${Conffiles}' esc-agent | grep -q '/etc/pam_esc/esc.conf '"
 check "the user socket is enabled for every session" test -L "$R/etc/systemd/user/sockets.target.wants/esc-agent.socket"
 check "the session daemon starts at every login" test -L "$R/etc/systemd/user/default.target.wants/esc-agent.service"
