@@ -287,7 +287,12 @@ const char *tps_enc_payload(const struct tps_enc *e, size_t *len)
 
 void tps_enc_wipe(struct tps_enc *e)
 {
-    explicit_bzero(e, sizeof *e);
+    /* only what was written: the prefix, the payload and its NUL (a whole-structure wipe was
+     * 10 KB per message, most of the agent's instructions per relayed APDU) */
+    size_t n = e->len <= TPS_MSG_MAX ? PREFIX + e->len + 1 : sizeof e->buf;
+    explicit_bzero(e->buf, n);
+    e->len = 0;
+    e->err = false;
 }
 
 /* ---- decoder -------------------------------------------------------------------------- */
@@ -315,11 +320,11 @@ static int store_put(struct tps_msg *m, size_t *used, const unsigned char *s, si
         if (decode && c == '+') {
             c = ' ';
         } else if (decode && c == '%') {
-            if (n - i < 3) /* fewer than two characters follow */
+            int h = n - i < 3 ? -1 : tps_hexval(s[i + 1]), l = h < 0 ? -1 : tps_hexval(s[i + 2]);
+            if (h < 0 || l < 0) { /* fewer than two characters follow, or not hex */
+                *used = o;        /* what was written is wiped with the rest */
                 return -1;
-            int h = tps_hexval(s[i + 1]), l = tps_hexval(s[i + 2]);
-            if (h < 0 || l < 0)
-                return -1;
+            }
             c = (unsigned char)(h << 4 | l);
             i += 2;
         }
@@ -334,9 +339,9 @@ static int store_put(struct tps_msg *m, size_t *used, const unsigned char *s, si
 /* Split s[0..len) on '&' then '=' and store each pair; decode if asked. */
 static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bool decode)
 {
-    size_t used = 0;
     m->n = 0;
     m->type = -1;
+    m->used = 0;
     size_t i = 0;
     while (i < len) {
         const unsigned char *amp = memchr(s + i, '&', len - i);
@@ -349,11 +354,11 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
             size_t kdec, vdec, kpos, vpos;
             if (m->n >= TPS_MSG_MAX_FIELDS)
                 return -1;
-            kpos = used;
-            if (store_put(m, &used, s + i, klen, decode, &kdec) < 0)
+            kpos = m->used;
+            if (store_put(m, &m->used, s + i, klen, decode, &kdec) < 0)
                 return -1;
-            vpos = used;
-            if (store_put(m, &used, s + i + voff, end - i - voff, decode, &vdec) < 0)
+            vpos = m->used;
+            if (store_put(m, &m->used, s + i + voff, end - i - voff, decode, &vdec) < 0)
                 return -1;
             if (kdec == 0 || memchr(m->store + kpos, '\0', kdec))
                 return -1;
@@ -429,7 +434,12 @@ int tps_msg_long(const struct tps_msg *m, const char *key, long min, long max, l
 
 void tps_msg_wipe(struct tps_msg *m)
 {
-    explicit_bzero(m, sizeof *m);
+    /* only what the last decode wrote (see tps_enc_wipe) */
+    explicit_bzero(m->f, (m->n <= TPS_MSG_MAX_FIELDS ? m->n : TPS_MSG_MAX_FIELDS) * sizeof m->f[0]);
+    explicit_bzero(m->store, m->used <= sizeof m->store ? m->used : sizeof m->store);
+    m->n = 0;
+    m->used = 0;
+    m->type = -1;
 }
 
 /* ---- framer --------------------------------------------------------------------------- */
