@@ -183,23 +183,26 @@ static void put_key(struct tps_enc *e, const char *key)
     put(e, "=", 1);
 }
 
-/* value in decimal at the end of out[24]; returns where it starts (snprintf was a tenth of
- * the agent's instructions per relayed APDU: three numbers a message) */
-static char *decimal(long value, char out[24])
+/* value in decimal in out[24] (no NUL); returns the length (snprintf was a tenth of the
+ * agent's instructions per relayed APDU: three numbers a message) */
+static size_t decimal(long value, char out[24])
 {
     unsigned long v = value < 0 ? 0UL - (unsigned long)value : (unsigned long)value;
-    char *p = out + 24;
+    char rev[24];
+    size_t n = 0, o = 0;
     do
-        *--p = (char)('0' + v % 10);
+        rev[n++] = (char)('0' + v % 10);
     while ((v /= 10) != 0);
     if (value < 0)
-        *--p = '-';
-    return p;
+        out[o++] = '-';
+    while (n)
+        out[o++] = rev[--n];
+    return o;
 }
 
 void tps_enc_init(struct tps_enc *e, int msg_type)
 {
-    char num[24], *d;
+    char num[24];
     e->len = 0;
     e->err = false;
     e->buf[PREFIX] = '\0';
@@ -207,16 +210,16 @@ void tps_enc_init(struct tps_enc *e, int msg_type)
         e->err = true;
         return;
     }
-    d = decimal(msg_type, num);
     put(e, "msg_type=", 9);
-    put(e, d, (size_t)(num + sizeof num - d));
+    put(e, num, decimal(msg_type, num));
 }
 
 void tps_enc_int(struct tps_enc *e, const char *key, long value)
 {
-    char num[24], *d = decimal(value, num);
+    char num[24];
+    size_t n = decimal(value, num);
     put_key(e, key);
-    put(e, d, (size_t)(num + sizeof num - d));
+    put(e, num, n);
 }
 
 void tps_enc_text(struct tps_enc *e, const char *key, const char *text, enum tps_text_style style)
@@ -274,14 +277,13 @@ void tps_enc_kvlist(struct tps_enc *e, const char *key, const struct tps_kv *kv,
 
 const char *tps_enc_frame(struct tps_enc *e, size_t *len)
 {
-    char num[24], *d;
+    char num[24];
     if (e->err || e->len > TPS_MSG_MAX)
         return NULL;
-    d = decimal((long)e->len, num);
-    size_t digits = (size_t)(num + sizeof num - d), n = digits + 3; /* "s=" digits "&" */
-    char *start = e->buf + PREFIX - n;                              /* n <= PREFIX: len <= 9999 */
+    size_t digits = decimal((long)e->len, num), n = digits + 3; /* "s=" digits "&" */
+    char *start = e->buf + PREFIX - n;                          /* n <= PREFIX: len <= 9999 */
     memcpy(start, "s=", 2);
-    memcpy(start + 2, d, digits);
+    memcpy(start + 2, num, digits);
     start[n - 1] = '&';
     if (len)
         *len = n + e->len;

@@ -3,6 +3,8 @@
 #include "check.h"
 #include "tps_msg.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -334,6 +336,24 @@ static void test_wipe_clears_secrets(void)
     tps_enc_wipe(&e);
 }
 
+/* Numbers are written without snprintf: zero, negatives, the extremes, the s=N prefix. */
+static void test_encode_numbers(void)
+{
+    static struct tps_enc e;
+    char want[128];
+    tps_enc_init(&e, 0);
+    tps_enc_int(&e, "a", 0);
+    tps_enc_int(&e, "b", -7);
+    tps_enc_int(&e, "c", LONG_MAX);
+    tps_enc_int(&e, "d", LONG_MIN);
+    snprintf(want, sizeof want, "msg_type=0&a=0&b=-7&c=%ld&d=%ld", LONG_MAX, LONG_MIN);
+    EXPECT_STR(tps_enc_payload(&e, NULL), want);
+    tps_enc_init(&e, 99);
+    EXPECT_STR(tps_enc_frame(&e, NULL), "s=11&msg_type=99");
+    tps_enc_init(&e, -1);
+    EXPECT(tps_enc_frame(&e, NULL) == NULL);
+}
+
 int main(void)
 {
     RUN(test_encode_pdu_response);
@@ -353,5 +373,6 @@ int main(void)
     RUN(test_framer_callback_stops);
     RUN(test_names);
     RUN(test_wipe_clears_secrets);
+    RUN(test_encode_numbers);
     return check_status();
 }
