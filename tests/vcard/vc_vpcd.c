@@ -22,9 +22,9 @@
 static volatile sig_atomic_t stop_requested;
 static const char *busy_path; /* vc_serve_busy_file */
 
-/* Slow mode: on-card RSA key generation takes seconds on a physical CoolKey card (a JavaCard
- * with an RSA coprocessor: 1-2 s for 1024 bits, several for 2048), far more than any other
- * APDU; the slow card adds this much to a successful GENERATE KEY (CLA 8x, INS 0C). */
+/* Slow mode: on-card RSA key generation takes seconds on a physical CoolKey card, far more than
+ * any other APDU (issue 12's slow-card model takes 2 s); the slow card adds this much to a
+ * successful GENERATE KEY (CLA 8x, INS 0C). */
 #define SLOW_KEYGEN_MS 2000UL
 
 void vc_serve_busy_file(const char *path)
