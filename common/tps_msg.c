@@ -183,29 +183,43 @@ static void put_key(struct tps_enc *e, const char *key)
     put(e, "=", 1);
 }
 
+/* value in decimal in out[24] (no NUL); returns the length (snprintf was a tenth of the
+ * agent's instructions per relayed APDU: three numbers a message) */
+static size_t decimal(long value, char out[24])
+{
+    unsigned long v = value < 0 ? 0UL - (unsigned long)value : (unsigned long)value;
+    char rev[24];
+    size_t n = 0, o = 0;
+    do
+        rev[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    if (value < 0)
+        out[o++] = '-';
+    while (n)
+        out[o++] = rev[--n];
+    return o;
+}
+
 void tps_enc_init(struct tps_enc *e, int msg_type)
 {
     char num[24];
     e->len = 0;
     e->err = false;
     e->buf[PREFIX] = '\0';
-    int n = snprintf(num, sizeof num, "msg_type=%d", msg_type);
-    if (n < 0 || (size_t)n >= sizeof num || msg_type < 0) {
+    if (msg_type < 0) {
         e->err = true;
         return;
     }
-    put(e, num, (size_t)n);
+    put(e, "msg_type=", 9);
+    put(e, num, decimal(msg_type, num));
 }
 
 void tps_enc_int(struct tps_enc *e, const char *key, long value)
 {
     char num[24];
-    int n = snprintf(num, sizeof num, "%ld", value);
+    size_t n = decimal(value, num);
     put_key(e, key);
-    if (n < 0 || (size_t)n >= sizeof num)
-        e->err = true;
-    else
-        put(e, num, (size_t)n);
+    put(e, num, n);
 }
 
 void tps_enc_text(struct tps_enc *e, const char *key, const char *text, enum tps_text_style style)
@@ -263,16 +277,16 @@ void tps_enc_kvlist(struct tps_enc *e, const char *key, const struct tps_kv *kv,
 
 const char *tps_enc_frame(struct tps_enc *e, size_t *len)
 {
-    char hdr[PREFIX + 1];
+    char num[24];
     if (e->err || e->len > TPS_MSG_MAX)
         return NULL;
-    int n = snprintf(hdr, sizeof hdr, "s=%zu&", e->len);
-    if (n < 0 || n > PREFIX)
-        return NULL;
-    char *start = e->buf + PREFIX - n;
-    memcpy(start, hdr, (size_t)n);
+    size_t digits = decimal((long)e->len, num), n = digits + 3; /* "s=" digits "&" */
+    char *start = e->buf + PREFIX - n;                          /* n <= PREFIX: len <= 9999 */
+    memcpy(start, "s=", 2);
+    memcpy(start + 2, num, digits);
+    start[n - 1] = '&';
     if (len)
-        *len = (size_t)n + e->len;
+        *len = n + e->len;
     return start;
 }
 
@@ -287,7 +301,12 @@ const char *tps_enc_payload(const struct tps_enc *e, size_t *len)
 
 void tps_enc_wipe(struct tps_enc *e)
 {
-    explicit_bzero(e, sizeof *e);
+    /* only what was written: the prefix, the payload and its NUL (a whole-structure wipe was
+     * 10 KB per message, most of the agent's instructions per relayed APDU) */
+    size_t n = e->len <= TPS_MSG_MAX ? PREFIX + e->len + 1 : sizeof e->buf;
+    explicit_bzero(e->buf, n);
+    e->len = 0;
+    e->err = false;
 }
 
 /* ---- decoder -------------------------------------------------------------------------- */
@@ -315,11 +334,11 @@ static int store_put(struct tps_msg *m, size_t *used, const unsigned char *s, si
         if (decode && c == '+') {
             c = ' ';
         } else if (decode && c == '%') {
-            if (n - i < 3) /* fewer than two characters follow */
+            int h = n - i < 3 ? -1 : tps_hexval(s[i + 1]), l = h < 0 ? -1 : tps_hexval(s[i + 2]);
+            if (h < 0 || l < 0) { /* fewer than two characters follow, or not hex */
+                *used = o;        /* what was written is wiped with the rest */
                 return -1;
-            int h = tps_hexval(s[i + 1]), l = tps_hexval(s[i + 2]);
-            if (h < 0 || l < 0)
-                return -1;
+            }
             c = (unsigned char)(h << 4 | l);
             i += 2;
         }
@@ -334,9 +353,9 @@ static int store_put(struct tps_msg *m, size_t *used, const unsigned char *s, si
 /* Split s[0..len) on '&' then '=' and store each pair; decode if asked. */
 static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bool decode)
 {
-    size_t used = 0;
     m->n = 0;
     m->type = -1;
+    m->used = 0;
     size_t i = 0;
     while (i < len) {
         const unsigned char *amp = memchr(s + i, '&', len - i);
@@ -349,11 +368,11 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
             size_t kdec, vdec, kpos, vpos;
             if (m->n >= TPS_MSG_MAX_FIELDS)
                 return -1;
-            kpos = used;
-            if (store_put(m, &used, s + i, klen, decode, &kdec) < 0)
+            kpos = m->used;
+            if (store_put(m, &m->used, s + i, klen, decode, &kdec) < 0)
                 return -1;
-            vpos = used;
-            if (store_put(m, &used, s + i + voff, end - i - voff, decode, &vdec) < 0)
+            vpos = m->used;
+            if (store_put(m, &m->used, s + i + voff, end - i - voff, decode, &vdec) < 0)
                 return -1;
             if (kdec == 0 || memchr(m->store + kpos, '\0', kdec))
                 return -1;
@@ -429,7 +448,12 @@ int tps_msg_long(const struct tps_msg *m, const char *key, long min, long max, l
 
 void tps_msg_wipe(struct tps_msg *m)
 {
-    explicit_bzero(m, sizeof *m);
+    /* only what the last decode wrote (see tps_enc_wipe) */
+    explicit_bzero(m->f, (m->n <= TPS_MSG_MAX_FIELDS ? m->n : TPS_MSG_MAX_FIELDS) * sizeof m->f[0]);
+    explicit_bzero(m->store, m->used <= sizeof m->store ? m->used : sizeof m->store);
+    m->n = 0;
+    m->used = 0;
+    m->type = -1;
 }
 
 /* ---- framer --------------------------------------------------------------------------- */

@@ -128,7 +128,8 @@ void tps_enc_kvlist(struct tps_enc *e, const char *key, const struct tps_kv *kv,
 const char *tps_enc_frame(struct tps_enc *e, size_t *len);
 /* The payload alone (without "s=<N>&"), or NULL after an error. */
 const char *tps_enc_payload(const struct tps_enc *e, size_t *len);
-/* explicit_bzero the whole structure (it may have held a password or PIN). */
+/* explicit_bzero what was written since tps_enc_init (it may have held a password or PIN);
+ * the encoder is left empty. */
 void tps_enc_wipe(struct tps_enc *e);
 
 /* ---- decoder -------------------------------------------------------------------------- */
@@ -146,6 +147,7 @@ struct tps_msg {
     size_t n;
     struct tps_field f[TPS_MSG_MAX_FIELDS];
     unsigned char store[TPS_FRAME_MAX + 2 * TPS_MSG_MAX_FIELDS + 2];
+    size_t used; /* store bytes the last decode wrote: what tps_msg_wipe clears */
 };
 
 /* Decode a payload ("msg_type=..&.."; a leading "s=<N>&" pair is accepted and ignored).

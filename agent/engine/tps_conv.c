@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,17 +138,17 @@ static int on_message(void *ud, const char *payload, size_t len)
         set_err(c, TPS_CONV_PROTOCOL, "The token server sent a malformed message.");
         return -1;
     }
-    explicit_bzero(&c->reply, sizeof c->reply);
+    /* the reply is empty here: calloc'd, then wiped after every message */
     enum tps_conv_next next = c->handler(c->ctx, &c->msg, &c->reply);
     tps_msg_wipe(&c->msg);
+    int queued = next == TPS_CONV_REPLY ? queue_frame(c, &c->reply) : 0;
+    tps_enc_wipe(&c->reply); /* whatever the handler wrote, answer or not */
     switch (next) {
     case TPS_CONV_REPLY:
-        if (queue_frame(c, &c->reply) < 0) {
-            tps_enc_wipe(&c->reply);
+        if (queued < 0) {
             set_err(c, TPS_CONV_INTERNAL, "An answer to the token server could not be built.");
             return -1;
         }
-        tps_enc_wipe(&c->reply);
         return 0;
     case TPS_CONV_DONE:
         c->done = true;
@@ -270,6 +271,41 @@ const char *tps_conv_strerror(int rc)
     }
 }
 
+/* TLS sessions shared by every conversation of the process: the long-lived session agent
+ * resumes its last session with the TPS (an abbreviated handshake: no certificate chain to
+ * decode and verify, which was three quarters of the agent's CPU for a PIN reset). The server
+ * was verified when the session was made; libcurl keys the cache by host, port and TLS
+ * settings. A one-shot escctl gains nothing and loses nothing. */
+static CURLSH *tls_share;
+static pthread_mutex_t tls_share_mu[CURL_LOCK_DATA_LAST];
+static pthread_once_t tls_share_once = PTHREAD_ONCE_INIT;
+
+static void tls_share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *u)
+{
+    (void)h, (void)a, (void)u;
+    pthread_mutex_lock(&tls_share_mu[d < CURL_LOCK_DATA_LAST ? d : 0]);
+}
+
+static void tls_share_unlock(CURL *h, curl_lock_data d, void *u)
+{
+    (void)h, (void)u;
+    pthread_mutex_unlock(&tls_share_mu[d < CURL_LOCK_DATA_LAST ? d : 0]);
+}
+
+static void tls_share_init(void)
+{
+    for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&tls_share_mu[i], NULL);
+    tls_share = curl_share_init();
+    if (tls_share &&
+        (curl_share_setopt(tls_share, CURLSHOPT_LOCKFUNC, tls_share_lock) != CURLSHE_OK ||
+         curl_share_setopt(tls_share, CURLSHOPT_UNLOCKFUNC, tls_share_unlock) != CURLSHE_OK ||
+         curl_share_setopt(tls_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
+        curl_share_cleanup(tls_share);
+        tls_share = NULL; /* full handshakes, as before */
+    }
+}
+
 static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slist **hdr)
 {
     CURL *h = c->h;
@@ -281,6 +317,9 @@ static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slis
         *hdr = curl_slist_append(*hdr, "Content-Type: text/plain");
     if (!*hdr)
         return -1;
+    pthread_once(&tls_share_once, tls_share_init);
+    if (tls_share)
+        (void)curl_easy_setopt(h, CURLOPT_SHARE, tls_share);
     if (tps_tls_setup(h, o->ca_file, c->err, c->errlen) < 0) {
         c->rc = TPS_CONV_TLS;
         return -1;

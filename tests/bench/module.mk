@@ -15,3 +15,13 @@ $(BUILD)/tests/bench/bench_rusage: $(BUILD)/obj/tests/bench/bench_rusage.o
 	@mkdir -p $(@D)
 	$(CC) $(BASE_LDFLAGS) -o $@ $^
 all: $(addprefix $(BUILD)/tests/bench/,bench_probe bench_pam bench_p11 bench_rusage)
+# bench_cpuclock: processes' exact CPU time (their CPU-time clocks); bench_relay: N APDUs relayed
+# through the agent's TPS path or a bare SCardTransmit loop (for callgrind, tests/bench/bench-cost)
+$(BUILD)/tests/bench/bench_cpuclock: $(BUILD)/obj/tests/bench/bench_cpuclock.o
+	@mkdir -p $(@D)
+	$(CC) $(BASE_LDFLAGS) -o $@ $^
+$(BUILD)/obj/tests/bench/bench_relay.o: MOD_CFLAGS = -Iagent $(PCSC_CFLAGS) $(CURL_CFLAGS)
+$(BUILD)/tests/bench/bench_relay: $(BUILD)/obj/tests/bench/bench_relay.o $(BUILD)/libescengine.a $(BUILD)/libesccommon.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
+all: $(addprefix $(BUILD)/tests/bench/,bench_cpuclock bench_relay)

@@ -3,7 +3,10 @@
 #include "check.h"
 #include "tps_msg.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void test_encode_pdu_response(void)
 {
@@ -285,6 +288,72 @@ static void test_names(void)
     }
 }
 
+/* The wipes clear only what was written (for speed: a whole struct is 10 KB per message), so
+ * check that what was written is all gone: a decoded password, one left half-decoded by a bad
+ * %-escape, and an encoded one. */
+static bool holds(const void *buf, size_t n, const char *secret)
+{
+    return memmem(buf, n, secret, strlen(secret)) != NULL;
+}
+
+static void test_wipe_clears_secrets(void)
+{
+    static struct tps_msg m;
+    static struct tps_enc e;
+    const char *ok = "msg_type=4&screen_name=jsmith&password=Sekr1tPassw0rd";
+    const char *bad = "msg_type=4&password=Sekr1tPassw0rd%G1";
+    const struct tps_field *f;
+
+    EXPECT_EQ(tps_msg_decode(&m, ok, strlen(ok)), 0);
+    EXPECT(holds(m.store, sizeof m.store, "Sekr1tPassw0rd"));
+    tps_msg_wipe(&m);
+    EXPECT(!holds(&m, sizeof m, "Sekr1tPassw0rd"));
+    EXPECT(!holds(&m, sizeof m, "jsmith"));
+    EXPECT_EQ(m.n, 0);
+
+    EXPECT_EQ(tps_msg_decode(&m, bad, strlen(bad)), -1);
+    EXPECT(holds(m.store, sizeof m.store, "Sekr1tPassw0rd")); /* written before the bad escape */
+    tps_msg_wipe(&m);
+    EXPECT(!holds(&m, sizeof m, "Sekr1tPassw0rd"));
+
+    /* the structure decodes again after a wipe */
+    EXPECT_EQ(tps_msg_decode(&m, ok, strlen(ok)), 0);
+    f = tps_msg_get(&m, "screen_name");
+    EXPECT(f && f->len == 6 && memcmp(f->val, "jsmith", 6) == 0);
+    tps_msg_wipe(&m);
+
+    tps_enc_init(&e, TPS_MSG_LOGIN_RESPONSE);
+    tps_enc_text(&e, "password", "Sekr1tPassw0rd", TPS_TEXT_ESC);
+    EXPECT(tps_enc_frame(&e, NULL) != NULL);
+    EXPECT(holds(e.buf, sizeof e.buf, "Sekr1tPassw0rd"));
+    tps_enc_wipe(&e);
+    EXPECT(!holds(&e, sizeof e, "Sekr1tPassw0rd"));
+    EXPECT(!holds(&e, sizeof e, "msg_type"));
+    /* and encodes again */
+    tps_enc_init(&e, TPS_MSG_STATUS_UPDATE_RESPONSE);
+    tps_enc_int(&e, "current_state", 10);
+    EXPECT_STR(tps_enc_frame(&e, NULL), "s=28&msg_type=15&current_state=10");
+    tps_enc_wipe(&e);
+}
+
+/* Numbers are written without snprintf: zero, negatives, the extremes, the s=N prefix. */
+static void test_encode_numbers(void)
+{
+    static struct tps_enc e;
+    char want[128];
+    tps_enc_init(&e, 0);
+    tps_enc_int(&e, "a", 0);
+    tps_enc_int(&e, "b", -7);
+    tps_enc_int(&e, "c", LONG_MAX);
+    tps_enc_int(&e, "d", LONG_MIN);
+    snprintf(want, sizeof want, "msg_type=0&a=0&b=-7&c=%ld&d=%ld", LONG_MAX, LONG_MIN);
+    EXPECT_STR(tps_enc_payload(&e, NULL), want);
+    tps_enc_init(&e, 99);
+    EXPECT_STR(tps_enc_frame(&e, NULL), "s=11&msg_type=99");
+    tps_enc_init(&e, -1);
+    EXPECT(tps_enc_frame(&e, NULL) == NULL);
+}
+
 int main(void)
 {
     RUN(test_encode_pdu_response);
@@ -303,5 +372,7 @@ int main(void)
     RUN(test_framer_rejects);
     RUN(test_framer_callback_stops);
     RUN(test_names);
+    RUN(test_wipe_clears_secrets);
+    RUN(test_encode_numbers);
     return check_status();
 }

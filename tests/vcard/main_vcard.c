@@ -1,5 +1,5 @@
 /* vcard: the rig's virtual CoolKey card.
- *   vcard run --state FILE --port PORT [--host 127.0.0.1] [--fault MODE]
+ *   vcard run --state FILE --port PORT [--host 127.0.0.1] [--fault MODE] [--busy-file F]
  *   vcard provision --preset blank|formatted|enrolled|locked|expired --state FILE --ca-dir DIR
  *         [--phone-home URL] [--user jsmith] [--pin PIN] [--cuid 20HEX] [--key-bits 1024|2048]
  *         [--pin-tries N] [--scp 1|2]
@@ -19,14 +19,15 @@
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: vcard run --state FILE --port PORT [--host ADDR] [--fault MODE]\n"
-            "       vcard provision --preset blank|formatted|enrolled|locked|expired --state FILE\n"
-            "             --ca-dir DIR [--phone-home URL] [--user NAME] [--pin PIN]\n"
-            "             [--cuid 20HEX] [--key-bits 1024|2048] [--pin-tries N] [--scp 1|2]\n"
-            "             [--valid-days N] [--pin-tries-left N]\n"
-            "       vcard show --state FILE [--json]\n"
-            "fault modes: garbage short long vanish:N slow:MS\n");
+    fprintf(
+        stderr,
+        "usage: vcard run --state FILE --port PORT [--host ADDR] [--fault MODE] [--busy-file F]\n"
+        "       vcard provision --preset blank|formatted|enrolled|locked|expired --state FILE\n"
+        "             --ca-dir DIR [--phone-home URL] [--user NAME] [--pin PIN]\n"
+        "             [--cuid 20HEX] [--key-bits 1024|2048] [--pin-tries N] [--scp 1|2]\n"
+        "             [--valid-days N] [--pin-tries-left N]\n"
+        "       vcard show --state FILE [--json]\n"
+        "fault modes: garbage short long vanish:N slow:MS\n");
     return 2;
 }
 
@@ -69,7 +70,8 @@ enum {
     OPT_SCP,
     OPT_VALID,
     OPT_LEFT,
-    OPT_JSON
+    OPT_JSON,
+    OPT_BUSY
 };
 
 static const struct option OPTS[] = {
@@ -89,11 +91,12 @@ static const struct option OPTS[] = {
     {"valid-days", required_argument, NULL, OPT_VALID},
     {"pin-tries-left", required_argument, NULL, OPT_LEFT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"busy-file", required_argument, NULL, OPT_BUSY},
     {NULL, 0, NULL, 0},
 };
 
 struct args {
-    const char *state, *host, *fault, *preset, *ca_dir, *phone, *user, *pin, *cuid;
+    const char *state, *host, *fault, *busy, *preset, *ca_dir, *phone, *user, *pin, *cuid;
     unsigned long port, bits, tries, scp, valid_days, tries_left;
     bool json;
 };
@@ -160,6 +163,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         case OPT_JSON:
             a->json = true;
             break;
+        case OPT_BUSY:
+            a->busy = optarg;
+            break;
         default:
             return -1;
         }
@@ -181,6 +187,7 @@ static int cmd_run(const struct args *a)
         return fprintf(stderr, "vcard: unknown fault '%s'\n", a->fault), usage();
     if (vc_state_load(&c, a->state) != 0)
         return 1;
+    vc_serve_busy_file(a->busy);
     int rc = vc_serve(&c, a->state, a->host, (int)a->port, &fault);
     vc_card_free(&c);
     return rc;

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -19,6 +20,41 @@
 #include "vc_state.h"
 
 static volatile sig_atomic_t stop_requested;
+static const char *busy_path; /* vc_serve_busy_file */
+
+/* Slow mode: on-card RSA key generation takes seconds on a physical CoolKey card, far more than
+ * any other APDU (issue 12's slow-card model takes 2 s); the slow card adds this much to a
+ * successful GENERATE KEY (CLA 8x, INS 0C). */
+#define SLOW_KEYGEN_MS 2000UL
+
+void vc_serve_busy_file(const char *path)
+{
+    busy_path = path;
+}
+
+static void sleep_ms(unsigned long ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_requested)
+        ;
+}
+
+static unsigned long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000;
+}
+
+/* The card's own busy time so far, for make bench: one fixed-width line rewritten in place
+ * after every answer ("apdus busy_us keygens"). */
+static void busy_write(int fd, unsigned long apdus, unsigned long long busy, unsigned long kg)
+{
+    char line[64];
+    int n = snprintf(line, sizeof line, "%20lu %20llu %10lu\n", apdus, busy, kg);
+    if (fd >= 0 && n > 0 && (size_t)n < sizeof line && pwrite(fd, line, (size_t)n, 0) != n)
+        fprintf(stderr, "vcard: cannot write the busy file\n");
+}
 
 static void on_signal(int sig)
 {
@@ -121,8 +157,16 @@ static int connect_vpcd(const char *host, int port)
     return -1;
 }
 
+/* A successful CoolKey GENERATE KEY (CLA 80/84, INS 0C, answer ending 90 00). */
+static bool is_keygen(const uint8_t *cmd, size_t n, const uint8_t *resp, size_t rl)
+{
+    return n >= 4 && (cmd[0] & 0xF0) == 0x80 && cmd[1] == 0x0C && rl >= 2 && resp[rl - 2] == 0x90 &&
+           resp[rl - 1] == 0x00;
+}
+
 /* Rewrites the answer to the n-th APDU for the configured fault. Returns -1 to vanish. */
-static int apply_fault(const struct vc_fault *f, unsigned long n, uint8_t *resp, size_t *len)
+static int apply_fault(const struct vc_fault *f, unsigned long n, bool keygen, uint8_t *resp,
+                       size_t *len)
 {
     switch (f->kind) {
     case VC_FAULT_GARBAGE:
@@ -147,12 +191,9 @@ static int apply_fault(const struct vc_fault *f, unsigned long n, uint8_t *resp,
         return 0;
     case VC_FAULT_VANISH:
         return n >= f->arg ? -1 : 0;
-    case VC_FAULT_SLOW: {
-        struct timespec ts = {(time_t)(f->arg / 1000), (long)(f->arg % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_requested)
-            ;
+    case VC_FAULT_SLOW:
+        sleep_ms(f->arg + (keygen ? SLOW_KEYGEN_MS : 0));
         return 0;
-    }
     default:
         return 0;
     }
@@ -174,14 +215,21 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
     struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: read() returns EINTR */
     static uint8_t cmd[65536];
     uint8_t resp[512];
-    unsigned long napdu = 0;
-    int rc = 0;
+    unsigned long napdu = 0, nkeygen = 0;
+    unsigned long long busy = 0;
+    int rc = 0, bfd = -1;
     const char *why = "vpcd closed";
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     int fd = connect_vpcd(host, port);
     if (fd < 0)
         return stop_requested ? 0 : 1;
+    if (busy_path) {
+        bfd = open(busy_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (bfd < 0)
+            fprintf(stderr, "vcard: cannot open the busy file %s\n", busy_path);
+        busy_write(bfd, 0, 0, 0);
+    }
     fprintf(stderr, "vcard: inserted (connected to vpcd %s:%d)\n", host, port);
     vc_card_reset(c);
     while (!stop_requested) {
@@ -202,20 +250,27 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
             }
             continue;
         }
+        unsigned long long t0 = now_us();
         size_t rl = vc_card_apdu(c, cmd, n, resp);
+        bool keygen = is_keygen(cmd, n, resp, rl);
         if (save(c, state_path) != 0) {
             rc = 1;
             break;
         }
-        if (apply_fault(fault, ++napdu, resp, &rl) != 0) {
+        if (apply_fault(fault, ++napdu, keygen, resp, &rl) != 0) {
             why = "fault: vanished";
             fprintf(stderr, "vcard: fault: vanishing at APDU %lu\n", napdu);
             break;
         }
         if (send_frame(fd, resp, rl) != 0)
             break;
+        busy += now_us() - t0;
+        nkeygen += keygen;
+        busy_write(bfd, napdu, busy, nkeygen);
     }
     close(fd);
+    if (bfd >= 0)
+        close(bfd);
     if (save(c, state_path) != 0)
         rc = 1;
     fprintf(stderr, "vcard: removed (%s)\n", stop_requested ? "signal" : why);

@@ -16,11 +16,17 @@ enum vc_fault_kind {
 
 struct vc_fault {
     enum vc_fault_kind kind;
-    unsigned long arg; /* vanish: APDU number; slow: milliseconds */
+    unsigned long arg; /* vanish: APDU number; slow: milliseconds per APDU (a successful
+                        * GENERATE KEY 2000 ms more: on-card RSA key generation) */
 };
 
 /* Parses "garbage", "short", "long", "vanish:N", "slow:MS". 0 or -1. */
 int vc_fault_parse(const char *s, struct vc_fault *f);
+
+/* make bench: after every answer, write the card's busy time so far (from a command's last
+ * byte read to its answer's last byte sent: processing, state saved, slow delay) to `path`
+ * as one line "apdus busy_us keygens". NULL: none (the default). */
+void vc_serve_busy_file(const char *path);
 
 /* Connects to vpcd at host:port (retrying for a few seconds) and serves APDUs until SIGTERM or
  * SIGINT (returns 0) or until vpcd closes the connection (returns 0). The state is saved to
