@@ -30,21 +30,6 @@ static int relay_transmit(void *ctx, const unsigned char *apdu, size_t alen, uns
     return 0;
 }
 
-int agent_op_parse(const char *name)
-{
-    if (!name)
-        return -1;
-    if (strcmp(name, "enroll") == 0)
-        return TPS_OP_ENROLL;
-    if (strcmp(name, "format") == 0)
-        return TPS_OP_FORMAT;
-    if (strcmp(name, "reset-pin") == 0 || strcmp(name, "pinreset") == 0)
-        return TPS_OP_RESET_PIN;
-    if (strcmp(name, "renew") == 0)
-        return TPS_OP_RENEW;
-    return -1;
-}
-
 esc_err agent_ph_err(int ph_rc)
 {
     switch (ph_rc) {
@@ -236,7 +221,7 @@ static void read_back(const struct esc_conf *c, int op, struct agent_op_out *out
     probe_card(&po, &out->after);
     out->err = agent_op_outcome(op, &out->facts, &out->after, &out->res, out->err, out->sentence,
                                 sizeof out->sentence);
-    log_info("%s: the card is now %s (%zu certificates, PIN tries %d)%s", tps_op_name(op),
+    log_info("%s: the card is now %s (%zu certificates, PIN tries %d)%s", esc_op_command(op),
              probe_state_name(out->after.state), out->after.ncerts, out->after.pin_tries_left,
              was == ESC_OK && out->err != ESC_OK ? ": the token server's success is not on the card"
                                                  : "");
@@ -376,7 +361,7 @@ static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, c
     }
     atr_hex(&out->facts, atr, sizeof atr);
     struct tps_op_req req = {
-        .op = a->op == TPS_OP_RENEW ? TPS_OP_ENROLL : a->op, /* Dogtag renews in enroll */
+        .op = esc_op_get(a->op) ? esc_op_get(a->op)->begin_op : a->op, /* renew: 1 (ops.h) */
         .url = out->profile.operation,
         .token_type = a->token_type && *a->token_type ? a->token_type
                       : out->profile.token_type[0]    ? out->profile.token_type
@@ -393,7 +378,7 @@ static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, c
         .max_msgs = AGENT_OP_MAX_MESSAGES,
     };
     struct tps_card_io io = {.transmit = relay_transmit, .ctx = &relay};
-    log_info("%s on %s (CUID %s) with %s (BEGIN_OP operation %d)", tps_op_name(a->op),
+    log_info("%s on %s (CUID %s) with %s (BEGIN_OP operation %d)", esc_op_command(a->op),
              out->facts.reader, out->facts.cuid_hex, out->profile.operation, req.op);
     tps_op_run(&req, ui, &io, &out->res);
     if (a->op == TPS_OP_RENEW && out->res.end_seen) /* the user asked to renew: say it so */
@@ -408,9 +393,9 @@ static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, c
     } else {
         set_sentence(out, out->res.sentence);
     }
-    log_info("%s: %s (END_OP result %d message %d, %u APDUs, %lu round trips)", tps_op_name(a->op),
-             esc_err_name(out->err), out->res.end_result, out->res.end_message, out->res.apdus,
-             out->res.stats.msgs_in);
+    log_info("%s: %s (END_OP result %d message %d, %u APDUs, %lu round trips)",
+             esc_op_command(a->op), esc_err_name(out->err), out->res.end_result,
+             out->res.end_message, out->res.apdus, out->res.stats.msgs_in);
     out->have_after = true;
 done:
     if (in_tx)

@@ -273,8 +273,7 @@ static void print(struct diag *d, bool json)
 
 static bool needs_operation(enum probe_state s)
 {
-    return s == PROBE_NO_APPLET || s == PROBE_UNINITIALIZED || s == PROBE_PIN_LOCKED ||
-           s == PROBE_EXPIRED;
+    return esc_op_for_state(s) != 0;
 }
 
 static bool run_checks(struct diag *d)

@@ -157,17 +157,6 @@ static void test_phone_home_results(void)
     EXPECT_EQ(escctl_exit_code(ESC_ERR_CONF), ESCCTL_EXIT_CONF);
 }
 
-static void test_operation_names(void)
-{
-    EXPECT_EQ(agent_op_parse("enroll"), TPS_OP_ENROLL);
-    EXPECT_EQ(agent_op_parse("format"), TPS_OP_FORMAT);
-    EXPECT_EQ(agent_op_parse("reset-pin"), TPS_OP_RESET_PIN);
-    EXPECT_EQ(agent_op_parse("pinreset"), TPS_OP_RESET_PIN);
-    EXPECT_EQ(agent_op_parse("renew"), TPS_OP_RENEW);
-    EXPECT_EQ(agent_op_parse("unblock"), -1);
-    EXPECT_EQ(agent_op_parse(NULL), -1);
-}
-
 int main(void)
 {
     RUN(test_engine_results_to_exit_codes);
@@ -175,6 +164,5 @@ int main(void)
     RUN(test_success_needs_the_card);
     RUN(test_failure_says_what_the_card_became);
     RUN(test_phone_home_results);
-    RUN(test_operation_names);
     return check_status();
 }
