@@ -73,8 +73,4 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
 esc_err agent_op_outcome(int op, const struct probe_facts *before, const struct probe_facts *after,
                          const struct tps_op_result *res, esc_err err, char *sentence, size_t cap);
 
-/* esc_err for an engine result / a phone-home result. */
-esc_err agent_op_err(const struct tps_op_result *r);
-esc_err agent_ph_err(int ph_rc);
-
 #endif

@@ -112,7 +112,7 @@ esc_err handoff_run_engine(struct handoff *h, const struct esc_conf *c, const st
     e = agent_run_op(c, &a, &ui, &out);
     curl_global_cleanup();
     watch_stop(&w);
-    if (op_stop_check(&st) == OP_CANCELLED)
+    if (op_stop_check(&st) == ESC_ERR_CANCELLED)
         h->cancelled = true;
     op_stop_destroy(&st);
     if (e != ESC_OK && h->cancelled) {
