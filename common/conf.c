@@ -210,34 +210,6 @@ bool conf_host_in_list(const char *host, unsigned port, const char *list)
     return false;
 }
 
-static bool parse_ops(const char *v, unsigned *out)
-{
-    static const struct {
-        const char *w;
-        unsigned bit;
-    } ops[] = {{"enroll", CONF_OP_ENROLL},
-               {"pinreset", CONF_OP_PINRESET},
-               {"renew", CONF_OP_RENEW},
-               {"format", CONF_OP_FORMAT},
-               {"none", 0}};
-    char buf[CONF_VALUE_MAX], *save = NULL, *w;
-    unsigned bits = 0;
-
-    if (!copy_str(buf, sizeof buf, v))
-        return false;
-    for (w = strtok_r(buf, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
-        size_t i;
-        for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
-            if (strcasecmp(w, ops[i].w) == 0)
-                break;
-        if (i == sizeof ops / sizeof ops[0])
-            return false;
-        bits |= ops[i].bit;
-    }
-    *out = bits;
-    return true;
-}
-
 bool conf_service_list_valid(const char *list)
 {
     if (!list)
@@ -301,7 +273,7 @@ static const char *apply(struct esc_conf *c, const char *k, const char *v, unsig
                    ? NULL
                    : "must be a number of milliseconds, 1..60000";
     case LO:
-        return parse_ops(v, &c->login_operations)
+        return esc_ops_parse(v, &c->login_operations) == 0
                    ? NULL
                    : "must be words from: enroll pinreset renew format (or none)";
     case PH:

@@ -2,8 +2,8 @@
  *
  * Keys (defaults in conf_defaults(), documented in docs/esc.conf.5 and config/esc.conf):
  *   probe_timeout_ms     1..60000, default 300
- *   login_operations     words from: enroll pinreset renew format (or "none");
- *                        default "enroll pinreset"
+ *   login_operations     an operation set (common/ops.h, esc_ops_parse): enroll pinreset
+ *                        renew format, or "none"; default "enroll pinreset"
  *   phone_home_url       URL used when the card carries none; default empty
  *   allowed_hosts        host list (see conf_host_list_valid) the agent may contact;
  *                        default empty
@@ -30,6 +30,7 @@
 #define ESC_CONF_H
 
 #include "esc_err.h"
+#include "ops.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,11 +49,7 @@
     "xscreensaver xfce4-screensaver cinnamon-screensaver mate-screensaver i3lock swaylock "        \
     "xlock vlock"
 
-/* login_operations bits */
-#define CONF_OP_ENROLL   0x1u
-#define CONF_OP_PINRESET 0x2u
-#define CONF_OP_RENEW    0x4u
-#define CONF_OP_FORMAT   0x8u
+/* login_operations: CONF_OP_* bits of common/ops.h */
 
 struct esc_conf {
     unsigned probe_timeout_ms;

@@ -1,9 +1,14 @@
 /* esc_err: the one project-wide error enum, with one sentence per code.
  *
- * Every layer (card transport, applet client, probe, config, agent, TPS client,
- * pam_esc) returns an esc_err; a user sees esc_strerror() of it, never a number.
+ * Every layer (card transport, applet client, probe, config, the agent's engine: trust,
+ * phone home, the TPS conversation and operation, op_stop; pam_esc) returns an esc_err; no
+ * part has a result enum of its own. A user sees esc_strerror() of it, never a number.
+ * The detail (which host, file, TPS status: one sentence that says what failed) travels beside
+ * it, in the caller's buffer (`char *err, size_t errlen`, written with esc_seterr) or in a
+ * result's `sentence`, and is written once, where the failure is seen.
  * esc_err_class() groups codes so pam_esc can map them to PAM return codes in one
- * switch without common/ knowing PAM (see style.md, SSSD's util_errors). */
+ * switch without common/ knowing PAM (see style.md, SSSD's util_errors); escctl maps them to
+ * its documented exit codes in one switch (escctl_exit_code). */
 #ifndef ESC_ERR_H
 #define ESC_ERR_H
 

@@ -272,15 +272,6 @@ out:
         ck_cuid_hex(f->cuid, f->cuid_hex);
 }
 
-void probe_reader(pcsc_ctx *ctx, const char *reader, time_t now, struct probe_facts *out)
-{
-    init_facts(out);
-    snprintf(out->reader, sizeof out->reader, "%s", reader ? reader : "");
-    if (!now)
-        now = time(NULL);
-    probe_present(ctx, reader, now, NULL, out);
-}
-
 static enum probe_state absent_state(esc_err e)
 {
     switch (e) {

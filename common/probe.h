@@ -97,9 +97,6 @@ void probe_card(const struct probe_opts *opts, struct probe_facts *out);
  * (>= 1 when max >= 1). */
 size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t max);
 
-/* Probe the card in `reader` on an open context (the agent's own). */
-void probe_reader(pcsc_ctx *ctx, const char *reader, time_t now, struct probe_facts *out);
-
 /* "ENROLLED", "NO_CARD", ... */
 const char *probe_state_name(enum probe_state s);
 

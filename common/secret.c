@@ -23,19 +23,3 @@ void secret_free_str(char *s)
     if (s)
         secret_free(s, strlen(s));
 }
-
-char *secret_strndup(const char *s, size_t max)
-{
-    size_t n;
-    char *d;
-
-    if (!s)
-        return NULL;
-    n = strnlen(s, max);
-    d = malloc(n + 1);
-    if (!d)
-        return NULL;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}

@@ -10,7 +10,5 @@ void secret_wipe(void *p, size_t n);
 void secret_free_str(char *s);
 /* Wipe n bytes then free; NULL-safe. */
 void secret_free(void *p, size_t n);
-/* strndup for secrets: NULL on allocation failure; free with secret_free_str. */
-char *secret_strndup(const char *s, size_t max);
 
 #endif

@@ -471,11 +471,6 @@ bool tps_framer_pending(const struct tps_framer *f)
     return f->have > 0 || f->in_body;
 }
 
-void tps_framer_wipe(struct tps_framer *f)
-{
-    explicit_bzero(f, sizeof *f);
-}
-
 /* Header byte: "s=" (first char anything, as TPSConnection.read), 1..4 digits, '&'. */
 static int header_byte(struct tps_framer *f, char c)
 {

@@ -192,7 +192,6 @@ void tps_framer_init(struct tps_framer *f);
 int tps_framer_push(struct tps_framer *f, const void *data, size_t len, tps_frame_cb cb, void *ctx);
 /* True when a message has been started but not completed (bytes are pending). */
 bool tps_framer_pending(const struct tps_framer *f);
-void tps_framer_wipe(struct tps_framer *f);
 
 /* The value of one hex digit (either case), or -1. */
 int tps_hexval(unsigned char c);

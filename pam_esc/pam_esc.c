@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "ipc.h"
 #include "log.h"
+#include "ops.h"
 #include "pe_cache_pam.h"
 #include "pe_cfg.h"
 #include "pe_helper.h"
@@ -32,6 +33,7 @@
 #include "safe_file.h"
 #include "seat.h"
 #include "secret.h"
+#include "tps_msg.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -145,20 +147,11 @@ static bool local_login(const struct pe *p)
     return true;
 }
 
-/* The operation a card state calls for, if allowed; NULL: nothing to do. */
+/* The operation a card state calls for (common/ops.h), if allowed; NULL: nothing to do. */
 static const char *decide(enum probe_state s, unsigned ops)
 {
-    switch (s) {
-    case PROBE_NO_APPLET:
-    case PROBE_UNINITIALIZED:
-        return ops & CONF_OP_ENROLL ? "enroll" : NULL;
-    case PROBE_PIN_LOCKED:
-        return ops & CONF_OP_PINRESET ? "pinreset" : NULL;
-    case PROBE_EXPIRED:
-        return ops & CONF_OP_RENEW ? "renew" : NULL;
-    default: /* NO_PCSCD, NO_READER, NO_CARD, ENROLLED, ERROR */
-        return NULL;
-    }
+    const struct esc_op *o = esc_op_get(esc_op_for_state(s));
+    return o && (ops & o->bit) ? o->word : NULL;
 }
 
 static const char *pam_user(pam_handle_t *pamh)
@@ -373,7 +366,7 @@ static const char *after_failure(struct pe *p, const struct probe_facts *f, unsi
     pe_log(p, LOG_INFO, "the card login spent a PIN try (%d left, %d before)", f->pin_tries_left,
            before);
     return pe_offer_ask(p->pamh, "Forgot your PIN? Reset it with your directory password? [y/N] ")
-               ? "pinreset"
+               ? esc_op_word(TPS_OP_RESET_PIN)
                : NULL;
 }
 

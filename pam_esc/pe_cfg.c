@@ -2,6 +2,7 @@
 #include "pe_cfg.h"
 
 #include "conf.h"
+#include "ops.h"
 #include "probe.h"
 
 #include <ctype.h>
@@ -28,38 +29,6 @@ static int copy_seat(char *dst, size_t cap, const char *v)
         if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '_')
             return -1;
     memcpy(dst, v, n + 1);
-    return 0;
-}
-
-int pe_ops_parse(const char *list, unsigned *ops)
-{
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } words[] = {{"enroll", CONF_OP_ENROLL},
-                 {"pinreset", CONF_OP_PINRESET},
-                 {"renew", CONF_OP_RENEW},
-                 {"format", CONF_OP_FORMAT},
-                 {"none", 0}};
-    unsigned v = 0;
-    const char *p = list;
-
-    while (*p) {
-        size_t n = strcspn(p, ", ");
-        size_t i;
-        if (n == 0) {
-            p++;
-            continue;
-        }
-        for (i = 0; i < sizeof words / sizeof words[0]; i++)
-            if (strlen(words[i].name) == n && strncmp(words[i].name, p, n) == 0)
-                break;
-        if (i == sizeof words / sizeof words[0])
-            return -1;
-        v |= words[i].bit;
-        p += n;
-    }
-    *ops = v;
     return 0;
 }
 
@@ -120,7 +89,7 @@ static int parse_one(struct pe_cfg *c, const char *a)
         return parse_timeout(a + 8, &c->timeout_s);
     else if (strncmp(a, "operations=", 11) == 0) {
         c->have_ops = true;
-        return pe_ops_parse(a + 11, &c->ops);
+        return esc_ops_parse(a + 11, &c->ops);
     } else
         return -1;
     return 0;

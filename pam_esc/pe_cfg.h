@@ -51,7 +51,4 @@ struct pe_cfg {
  * and skipped; returns the number of bad arguments. */
 int pe_cfg_parse(struct pe_cfg *c, int argc, const char **argv, char *err, unsigned errlen);
 
-/* "enroll,pinreset" (commas or spaces) -> CONF_OP_* bits; -1 on an unknown word. */
-int pe_ops_parse(const char *list, unsigned *ops);
-
 #endif

@@ -1,6 +1,7 @@
 /* pe_relay: relay the agent's messages to the PAM conversation (see pe_relay.h). */
 #include "pe_relay.h"
 
+#include "ops.h"
 #include "secret.h"
 
 #include <security/pam_ext.h>
@@ -13,15 +14,8 @@
 
 static const char *op_verb(const char *op)
 {
-    if (strcmp(op, "enroll") == 0)
-        return "Enrolling your smart card";
-    if (strcmp(op, "pinreset") == 0)
-        return "Resetting your smart card PIN";
-    if (strcmp(op, "renew") == 0)
-        return "Renewing your smart card";
-    if (strcmp(op, "format") == 0)
-        return "Formatting your smart card";
-    return "Setting up your smart card";
+    const struct esc_op *o = esc_op_find(op, strlen(op));
+    return o ? o->doing : "Setting up your smart card";
 }
 
 void pe_progress_line(const char *op, unsigned pct, const char *task, char *buf, size_t cap)

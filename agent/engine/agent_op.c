@@ -30,77 +30,6 @@ static int relay_transmit(void *ctx, const unsigned char *apdu, size_t alen, uns
     return 0;
 }
 
-int agent_op_parse(const char *name)
-{
-    if (!name)
-        return -1;
-    if (strcmp(name, "enroll") == 0)
-        return TPS_OP_ENROLL;
-    if (strcmp(name, "format") == 0)
-        return TPS_OP_FORMAT;
-    if (strcmp(name, "reset-pin") == 0 || strcmp(name, "pinreset") == 0)
-        return TPS_OP_RESET_PIN;
-    if (strcmp(name, "renew") == 0)
-        return TPS_OP_RENEW;
-    return -1;
-}
-
-esc_err agent_ph_err(int ph_rc)
-{
-    switch (ph_rc) {
-    case PH_OK:
-        return ESC_OK;
-    case PH_NO_URL:
-        return ESC_ERR_CONF;
-    case PH_UNTRUSTED:
-        return ESC_ERR_UNTRUSTED_HOST;
-    case PH_CONNECT:
-        return ESC_ERR_NETWORK;
-    case PH_TLS:
-        return ESC_ERR_TLS;
-    case PH_HTTP:
-    case PH_PARSE:
-        return ESC_ERR_SERVER;
-    case PH_CACHE:
-        return ESC_ERR_IO;
-    default:
-        return ESC_ERR_INTERNAL;
-    }
-}
-
-esc_err agent_op_err(const struct tps_op_result *r)
-{
-    switch (r->rc) {
-    case TPS_OP_OK:
-        return ESC_OK;
-    case TPS_OP_UNTRUSTED:
-        return ESC_ERR_UNTRUSTED_HOST;
-    case TPS_OP_SERVER:
-        return r->end_message == TPS_STATUS_ERROR_LOGIN ? ESC_ERR_AUTH_FAILED : ESC_ERR_TPS_REFUSED;
-    case TPS_OP_NET:
-        switch (r->conv_rc) {
-        case TPS_CONV_TLS:
-            return ESC_ERR_TLS;
-        case TPS_CONV_TIMEOUT: /* not ESC_ERR_TIMEOUT: pam_esc reads that as its own timeout= */
-            return ESC_ERR_TPS_TIMEOUT;
-        case TPS_CONV_HTTP:
-            return ESC_ERR_SERVER;
-        case TPS_CONV_INTERNAL:
-            return ESC_ERR_INTERNAL;
-        default:
-            return ESC_ERR_NETWORK;
-        }
-    case TPS_OP_PROTOCOL:
-        return ESC_ERR_PROTOCOL;
-    case TPS_OP_CARD:
-        return ESC_ERR_PCSC;
-    case TPS_OP_CANCELLED:
-        return ESC_ERR_CANCELLED;
-    default:
-        return ESC_ERR_ARG;
-    }
-}
-
 static void set_sentence(struct agent_op_out *out, const char *s)
 {
     snprintf(out->sentence, sizeof out->sentence, "%s", s);
@@ -162,12 +91,11 @@ static esc_err probe(const struct esc_conf *c, const char *reader, struct agent_
     return ESC_OK;
 }
 
-static void ph_opts_from(const struct esc_conf *c, struct ph_opts *o, char *dir, size_t dircap)
+static void ph_opts_from(const struct esc_conf *c, const struct trust_policy *trust,
+                         struct ph_opts *o, char *dir, size_t dircap)
 {
     memset(o, 0, sizeof *o);
-    o->allowed_hosts = c->allowed_hosts;
-    o->allow_http_hosts = c->allow_http_hosts;
-    o->ca_file = c->ca_file[0] ? c->ca_file : NULL;
+    o->trust = trust;
     o->timeout_ms = 30000;
     if (c->cache_dir[0])
         snprintf(dir, dircap, "%s", c->cache_dir);
@@ -176,43 +104,38 @@ static void ph_opts_from(const struct esc_conf *c, struct ph_opts *o, char *dir,
     o->cache_dir = dir[0] ? dir : NULL;
 }
 
-static esc_err phone_home(const struct esc_conf *c, const char *url, bool refresh, bool test,
-                          struct op_stop *st, struct agent_op_out *out)
+static esc_err phone_home(const struct esc_conf *c, const struct trust_policy *trust,
+                          const char *url, bool refresh, bool test, struct op_stop *st,
+                          struct agent_op_out *out)
 {
     struct ph_opts o;
     char dir[CONF_VALUE_MAX + 32], err[400];
     const char *u = ph_pick_url(url, out->facts.phone_home_url, c->phone_home_url);
-    int rc;
-    ph_opts_from(c, &o, dir, sizeof dir);
+    esc_err e;
+    ph_opts_from(c, trust, &o, dir, sizeof dir);
     o.timeout_ms = op_stop_left_ms(st, (unsigned)o.timeout_ms);
     o.refresh = refresh;
-    if (test) {
-        if (!u)
-            rc = PH_NO_URL;
-        else
-            rc = ph_fetch(u, out->facts.cuid_hex, &o, &out->profile, &out->ph_requests, err,
-                          sizeof err);
-    } else {
-        rc = ph_get(u, out->facts.cuid_hex, &o, &out->profile, &out->ph_cached, &out->ph_requests,
-                    err, sizeof err);
-    }
-    if (rc == PH_NO_URL)
-        set_sentence(out, ph_strerror(rc));
-    else if (rc != PH_OK)
-        set_sentence(out, err[0] ? err : ph_strerror(rc));
-    if (rc == PH_OK)
+    if (test)
+        e = ph_fetch(u, out->facts.cuid_hex, &o, &out->profile, &out->ph_requests, err, sizeof err);
+    else
+        e = ph_get(u, out->facts.cuid_hex, &o, &out->profile, &out->ph_cached, &out->ph_requests,
+                   err, sizeof err);
+    if (e != ESC_OK)
+        set_sentence(out, err);
+    else
         log_info("phone home for %s: %s (%s)", out->facts.cuid_hex, out->profile.operation,
                  out->ph_cached ? "cached" : "fetched");
-    return agent_ph_err(rc);
+    return e;
 }
 
 esc_err agent_phone_home(const struct esc_conf *c, const char *reader, const char *url,
                          bool refresh, bool test, struct agent_op_out *out)
 {
+    struct trust_policy trust = trust_policy_from_conf(c);
     memset(out, 0, sizeof *out);
     out->err = probe(c, reader, out);
     if (out->err == ESC_OK)
-        out->err = phone_home(c, url, refresh, test, NULL, out);
+        out->err = phone_home(c, &trust, url, refresh, test, NULL, out);
     return out->err;
 }
 
@@ -236,7 +159,7 @@ static void read_back(const struct esc_conf *c, int op, struct agent_op_out *out
     probe_card(&po, &out->after);
     out->err = agent_op_outcome(op, &out->facts, &out->after, &out->res, out->err, out->sentence,
                                 sizeof out->sentence);
-    log_info("%s: the card is now %s (%zu certificates, PIN tries %d)%s", tps_op_name(op),
+    log_info("%s: the card is now %s (%zu certificates, PIN tries %d)%s", esc_op_command(op),
              probe_state_name(out->after.state), out->after.ncerts, out->after.pin_tries_left,
              was == ESC_OK && out->err != ESC_OK ? ": the token server's success is not on the card"
                                                  : "");
@@ -246,14 +169,14 @@ static void read_back(const struct esc_conf *c, int op, struct agent_op_out *out
 static esc_err stopped(struct op_stop *st, uint64_t t0, struct agent_op_out *out)
 {
     switch (op_stop_check(st)) {
-    case OP_DEADLINE: {
+    case ESC_ERR_TIMEOUT: {
         unsigned s = (unsigned)((st->deadline_ms - t0 + 500) / 1000);
         snprintf(out->sentence, sizeof out->sentence,
                  "The operation did not finish within %u second%s and was stopped.", s,
                  s == 1 ? "" : "s");
         return out->err = ESC_ERR_TIMEOUT;
     }
-    case OP_CANCELLED:
+    case ESC_ERR_CANCELLED:
         set_sentence(out, "The operation was cancelled and stopped before it finished.");
         return out->err = ESC_ERR_CANCELLED;
     default:
@@ -261,8 +184,9 @@ static esc_err stopped(struct op_stop *st, uint64_t t0, struct agent_op_out *out
     }
 }
 
-static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, const char *reader,
-                      const struct tps_op_ui *ui, struct op_stop *st, struct agent_op_out *out);
+static esc_err run_op(const struct esc_conf *c, const struct trust_policy *trust,
+                      const struct agent_op_args *a, const char *reader, const struct tps_op_ui *ui,
+                      struct op_stop *st, struct agent_op_out *out);
 
 /* The reader the probe will pick: the named one, else the first holding a card (*reader NULL
  * when none holds one: the probe then says so). A PC/SC failure here is the operation's: going
@@ -319,7 +243,8 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
                  (int)sizeof out->facts.reader - 1, reader ? reader : "");
         out->err = stall_sentence(out, ESC_ERR_CARD_IN_USE, 0);
     } else {
-        run_op(c, a, reader, ui, st, out);
+        struct trust_policy trust = trust_policy_from_conf(c); /* once: handed down */
+        run_op(c, &trust, a, reader, ui, st, out);
     }
     card_lock_release(lock);
     if (st == &own)
@@ -327,8 +252,9 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
     return out->err;
 }
 
-static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, const char *reader,
-                      const struct tps_op_ui *ui, struct op_stop *st, struct agent_op_out *out)
+static esc_err run_op(const struct esc_conf *c, const struct trust_policy *trust,
+                      const struct agent_op_args *a, const char *reader, const struct tps_op_ui *ui,
+                      struct op_stop *st, struct agent_op_out *out)
 {
     pcsc_ctx *pc = NULL;
     struct relay relay = {0};
@@ -341,7 +267,7 @@ static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, c
     out->err = probe(c, reader, out);
     if (out->err != ESC_OK || stopped(st, t0, out) != ESC_OK)
         return out->err;
-    out->err = phone_home(c, a->ph_url, a->refresh, false, st, out);
+    out->err = phone_home(c, trust, a->ph_url, a->refresh, false, st, out);
     if (stopped(st, t0, out) != ESC_OK || out->err != ESC_OK)
         return out->err;
     if (!out->profile.operation[0]) {
@@ -349,8 +275,7 @@ static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, c
         return out->err = ESC_ERR_SERVER;
     }
     /* Refuse a TPS the policy does not allow before the card is touched or anything asked. */
-    if (trust_check_url(out->profile.operation, c->allowed_hosts, c->allow_http_hosts, err,
-                        sizeof err) != TRUST_OK) {
+    if (trust_check_url(trust, out->profile.operation, err, sizeof err, NULL) != ESC_OK) {
         set_sentence(out, err);
         return out->err = ESC_ERR_UNTRUSTED_HOST;
     }
@@ -376,15 +301,13 @@ static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, c
     }
     atr_hex(&out->facts, atr, sizeof atr);
     struct tps_op_req req = {
-        .op = a->op == TPS_OP_RENEW ? TPS_OP_ENROLL : a->op, /* Dogtag renews in enroll */
+        .op = esc_op_get(a->op) ? esc_op_get(a->op)->begin_op : a->op, /* renew: 1 (ops.h) */
         .url = out->profile.operation,
         .token_type = a->token_type && *a->token_type ? a->token_type
                       : out->profile.token_type[0]    ? out->profile.token_type
                                                       : NULL,
         .atr_hex = atr,
-        .allowed_hosts = c->allowed_hosts,
-        .allow_http_hosts = c->allow_http_hosts,
-        .ca_file = c->ca_file[0] ? c->ca_file : NULL,
+        .trust = trust,
         .msg_timeout_ms = (long)(c->tps_message_timeout ? c->tps_message_timeout : 90) * 1000L,
         .user = a->user,
         .password = a->password,
@@ -393,24 +316,24 @@ static esc_err run_op(const struct esc_conf *c, const struct agent_op_args *a, c
         .max_msgs = AGENT_OP_MAX_MESSAGES,
     };
     struct tps_card_io io = {.transmit = relay_transmit, .ctx = &relay};
-    log_info("%s on %s (CUID %s) with %s (BEGIN_OP operation %d)", tps_op_name(a->op),
+    log_info("%s on %s (CUID %s) with %s (BEGIN_OP operation %d)", esc_op_command(a->op),
              out->facts.reader, out->facts.cuid_hex, out->profile.operation, req.op);
     tps_op_run(&req, ui, &io, &out->res);
     if (a->op == TPS_OP_RENEW && out->res.end_seen) /* the user asked to renew: say it so */
         snprintf(out->res.sentence, sizeof out->res.sentence, "%s",
                  tps_end_sentence(TPS_OP_RENEW, out->res.end_result, out->res.end_message));
-    out->err = agent_op_err(&out->res);
+    out->err = out->res.err;
     if (!out->res.end_seen && stopped(st, t0, out) != ESC_OK) {
         /* cancelled or out of time: whatever call it ended */
-    } else if (out->res.rc == TPS_OP_CARD && relay.err != ESC_OK) {
+    } else if (out->res.err == ESC_ERR_PCSC && relay.err != ESC_OK) {
         out->err = relay.err;
         stall_sentence(out, relay.err, pb.call_ms);
     } else {
         set_sentence(out, out->res.sentence);
     }
-    log_info("%s: %s (END_OP result %d message %d, %u APDUs, %lu round trips)", tps_op_name(a->op),
-             esc_err_name(out->err), out->res.end_result, out->res.end_message, out->res.apdus,
-             out->res.stats.msgs_in);
+    log_info("%s: %s (END_OP result %d message %d, %u APDUs, %lu round trips)",
+             esc_op_command(a->op), esc_err_name(out->err), out->res.end_result,
+             out->res.end_message, out->res.apdus, out->res.stats.msgs_in);
     out->have_after = true;
 done:
     if (in_tx)

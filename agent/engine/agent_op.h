@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "esc_err.h"
 #include "op_stop.h"
+#include "ops.h"
 #include "phone_home.h"
 #include "probe.h"
 #include "tps_op.h"
@@ -71,12 +72,5 @@ esc_err agent_run_op(const struct esc_conf *c, const struct agent_op_args *a,
  * the card (enrolled, emptied, unblocked; or pulled while being written) says that too. */
 esc_err agent_op_outcome(int op, const struct probe_facts *before, const struct probe_facts *after,
                          const struct tps_op_result *res, esc_err err, char *sentence, size_t cap);
-
-/* esc_err for an engine result / a phone-home result. */
-esc_err agent_op_err(const struct tps_op_result *r);
-esc_err agent_ph_err(int ph_rc);
-
-/* TPS_OP_* from "enroll", "format", "reset-pin" (or "pinreset"), "renew"; -1 otherwise. */
-int agent_op_parse(const char *name);
 
 #endif

@@ -65,18 +65,8 @@ static void card_words(const struct probe_facts *f, char *out, size_t cap)
 
 static const char *op_claim(int op)
 {
-    switch (op) {
-    case TPS_OP_ENROLL:
-        return "the card was enrolled";
-    case TPS_OP_RENEW:
-        return "the certificates were renewed";
-    case TPS_OP_FORMAT:
-        return "the card was formatted";
-    case TPS_OP_RESET_PIN:
-        return "the PIN was reset";
-    default:
-        return "the operation succeeded";
-    }
+    const struct esc_op *o = esc_op_get(op);
+    return o ? o->done : "the operation succeeded";
 }
 
 /* The TPS said result 0: check the card. ESC_OK and the success sentence, or why not. */

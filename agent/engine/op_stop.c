@@ -5,7 +5,7 @@
 
 void op_stop_init(struct op_stop *s, uint64_t deadline_ms)
 {
-    atomic_init(&s->why, OP_RUNNING);
+    atomic_init(&s->why, ESC_OK);
     s->deadline_ms = deadline_ms;
     pthread_mutex_init(&s->mu, NULL);
     s->pc = NULL;
@@ -16,27 +16,27 @@ void op_stop_destroy(struct op_stop *s)
     pthread_mutex_destroy(&s->mu);
 }
 
-static void stop_as(struct op_stop *s, int why)
+static void stop_as(struct op_stop *s, esc_err why)
 {
-    int run = OP_RUNNING;
-    (void)atomic_compare_exchange_strong(&s->why, &run, why);
+    int run = ESC_OK;
+    (void)atomic_compare_exchange_strong(&s->why, &run, (int)why);
 }
 
 void op_stop_cancel(struct op_stop *s)
 {
-    stop_as(s, OP_CANCELLED);
+    stop_as(s, ESC_ERR_CANCELLED);
     pthread_mutex_lock(&s->mu);
     pcsc_abort(s->pc); /* NULL-safe */
     pthread_mutex_unlock(&s->mu);
 }
 
-int op_stop_check(struct op_stop *s)
+esc_err op_stop_check(struct op_stop *s)
 {
     if (!s)
-        return OP_RUNNING;
-    if (atomic_load(&s->why) == OP_RUNNING && s->deadline_ms && esc_mono_ms() >= s->deadline_ms)
-        stop_as(s, OP_DEADLINE);
-    return atomic_load(&s->why);
+        return ESC_OK;
+    if (atomic_load(&s->why) == ESC_OK && s->deadline_ms && esc_mono_ms() >= s->deadline_ms)
+        stop_as(s, ESC_ERR_TIMEOUT);
+    return (esc_err)atomic_load(&s->why);
 }
 
 unsigned op_stop_left_ms(const struct op_stop *s, unsigned dflt)
@@ -54,6 +54,6 @@ void op_stop_attach(struct op_stop *s, pcsc_ctx *pc)
     pthread_mutex_lock(&s->mu);
     s->pc = pc;
     pthread_mutex_unlock(&s->mu);
-    if (pc && atomic_load(&s->why) == OP_CANCELLED)
+    if (pc && atomic_load(&s->why) == ESC_ERR_CANCELLED)
         pcsc_abort(pc); /* cancelled before the context existed */
 }

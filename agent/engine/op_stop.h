@@ -9,20 +9,17 @@
 #ifndef ESC_OP_STOP_H
 #define ESC_OP_STOP_H
 
+#include "esc_err.h"
 #include "pcsc.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
-enum op_stop_why {
-    OP_RUNNING = 0,
-    OP_CANCELLED, /* the user cancelled or went away */
-    OP_DEADLINE,  /* the overall deadline passed */
-};
-
 struct op_stop {
-    atomic_int why;       /* enum op_stop_why; the first reason stays */
+    atomic_int why;       /* esc_err: ESC_OK running, ESC_ERR_CANCELLED (the user cancelled or
+                             went away), ESC_ERR_TIMEOUT (the overall deadline passed); the
+                             first reason stays */
     uint64_t deadline_ms; /* esc_mono_ms(); 0 = none */
     pthread_mutex_t mu;   /* guards pc */
     pcsc_ctx *pc;         /* the card context to end on a cancel, or NULL */
@@ -32,11 +29,13 @@ struct op_stop {
 void op_stop_init(struct op_stop *s, uint64_t deadline_ms);
 void op_stop_destroy(struct op_stop *s);
 
-/* Stop the operation (any thread): later checks say OP_CANCELLED, a pending card call ends. */
+/* Stop the operation (any thread): later checks say ESC_ERR_CANCELLED, a pending card call
+ * ends. */
 void op_stop_cancel(struct op_stop *s);
 
-/* OP_RUNNING, or why the operation must end (the deadline is noticed here). NULL-safe. */
-int op_stop_check(struct op_stop *s);
+/* ESC_OK while it runs, or why the operation must end: ESC_ERR_CANCELLED or ESC_ERR_TIMEOUT
+ * (the deadline is noticed here). NULL-safe. */
+esc_err op_stop_check(struct op_stop *s);
 
 /* Milliseconds left before the deadline (at least 1), or `dflt` when there is none or more. */
 unsigned op_stop_left_ms(const struct op_stop *s, unsigned dflt);

@@ -42,75 +42,59 @@ const char *ph_pick_url(const char *cli_url, const char *card_url, const char *c
     return NULL;
 }
 
-const char *ph_strerror(int rc)
-{
-    switch (rc) {
-    case PH_OK:
-        return "Phone home succeeded.";
-    case PH_NO_URL:
-        return "No phone-home URL is known for this card: set phone_home_url in esc.conf or "
-               "use escctl phone-home --url.";
-    case PH_UNTRUSTED:
-        return "The phone-home address is not allowed.";
-    case PH_CONNECT:
-        return "The phone-home server cannot be reached.";
-    case PH_TLS:
-        return "The phone-home server's TLS certificate is not trusted.";
-    case PH_HTTP:
-        return "The phone-home server refused the request.";
-    case PH_PARSE:
-        return "The phone-home server's answer could not be understood.";
-    case PH_CACHE:
-        return "The phone-home profile could not be saved.";
-    default:
-        return "Phone home failed because of an internal error.";
-    }
-}
+#define NO_URL                                                                                     \
+    "No phone-home URL is known for this card: set phone_home_url in esc.conf or use escctl "      \
+    "phone-home --url."
 
-static int map_curl(CURLcode cc)
+/* The sentence and the error of a failed GET. */
+static esc_err map_curl(CURLcode cc, const char **sentence)
 {
-    if (trust_tls_failed(cc))
-        return PH_TLS;
+    if (trust_tls_failed(cc)) {
+        *sentence = "The phone-home server's TLS certificate is not trusted.";
+        return ESC_ERR_TLS;
+    }
     switch (cc) {
     case CURLE_WRITE_ERROR:
     case CURLE_TOO_MANY_REDIRECTS:
-        return PH_HTTP;
+        *sentence = "The phone-home server refused the request.";
+        return ESC_ERR_SERVER;
     default:
-        return PH_CONNECT;
+        *sentence = "The phone-home server cannot be reached.";
+        return ESC_ERR_NETWORK;
     }
 }
 
-int ph_fetch(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
-             unsigned *requests, char *err, size_t errlen)
+esc_err ph_fetch(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
+                 unsigned *requests, char *err, size_t errlen)
 {
     struct body *b = NULL;
     CURL *h = NULL;
     char full[PH_URL_MAX + PH_CUID_MAX + 8];
-    int rc = PH_INTERNAL, n;
+    esc_err rc = ESC_ERR_INTERNAL;
+    int n;
     long code = 0;
 
     if (err && errlen)
         err[0] = '\0';
-    if (!url || !*url)
-        return PH_NO_URL;
-    if (!ph_cuid_ok(cuid)) {
-        if (err)
-            snprintf(err, errlen, "The card's CUID could not be read.");
-        return PH_INTERNAL;
+    if (!url || !*url || strlen(url) >= PH_URL_MAX) {
+        esc_seterr(err, errlen, "%s", NO_URL);
+        return ESC_ERR_CONF;
     }
-    if (trust_check_url(url, o->allowed_hosts, o->allow_http_hosts, err, errlen) != TRUST_OK)
-        return PH_UNTRUSTED;
-    if (strlen(url) >= PH_URL_MAX)
-        return PH_NO_URL;
+    if (!ph_cuid_ok(cuid)) {
+        esc_seterr(err, errlen, "The card's CUID could not be read.");
+        return ESC_ERR_INTERNAL;
+    }
+    if (trust_check_url(o->trust, url, err, errlen, NULL) != ESC_OK)
+        return ESC_ERR_UNTRUSTED_HOST;
     n = snprintf(full, sizeof full, "%s%ccuid=%s", url, strchr(url, '?') ? '&' : '?', cuid);
     if (n < 0 || (size_t)n >= sizeof full)
-        return PH_INTERNAL;
+        goto out;
     b = calloc(1, sizeof *b);
     h = curl_easy_init();
     if (!b || !h)
         goto out;
-    if (tps_tls_setup(h, o->ca_file, err, errlen) < 0) {
-        rc = PH_TLS;
+    if (tps_tls_setup(h, o->trust ? o->trust->ca_file : NULL, err, errlen) < 0) {
+        rc = ESC_ERR_TLS;
         goto out;
     }
     long to = o->timeout_ms > 0 ? o->timeout_ms : 30000;
@@ -128,42 +112,44 @@ int ph_fetch(const char *url, const char *cuid, const struct ph_opts *o, struct 
         (*requests)++;
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
-        rc = b->too_big ? PH_HTTP : map_curl(cc);
-        if (err)
-            snprintf(err, errlen, "%s (%s)",
-                     b->too_big ? "The phone-home answer is too large." : ph_strerror(rc),
-                     curl_easy_strerror(cc));
+        const char *sentence;
+        rc = map_curl(cc, &sentence);
+        if (b->too_big) {
+            rc = ESC_ERR_SERVER;
+            sentence = "The phone-home answer is too large.";
+        }
+        esc_seterr(err, errlen, "%s (%s)", sentence, curl_easy_strerror(cc));
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (code != 200) {
-        rc = PH_HTTP;
+        rc = ESC_ERR_SERVER;
         if (err)
             snprintf(err, errlen, "The phone-home server answered with HTTP status %ld.", code);
         goto out;
     }
     memset(p, 0, sizeof *p);
     if (ph_xml_parse(b->buf, b->len, p, err, errlen) < 0) {
-        rc = PH_PARSE;
+        rc = ESC_ERR_SERVER;
         goto out;
     }
     snprintf(p->cuid, sizeof p->cuid, "%s", cuid);
     snprintf(p->source_url, sizeof p->source_url, "%s", url);
     p->fetched_at = (long long)time(NULL);
-    rc = PH_OK;
+    rc = ESC_OK;
 out:
     if (h)
         curl_easy_cleanup(h);
     free(b);
-    if (rc != PH_OK && err && errlen && !err[0])
-        snprintf(err, errlen, "%s", ph_strerror(rc));
+    if (rc != ESC_OK && err && errlen && !err[0])
+        esc_seterr(err, errlen, "Phone home failed because of an internal error.");
     return rc;
 }
 
-int ph_get(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
-           bool *from_cache, unsigned *requests, char *err, size_t errlen)
+esc_err ph_get(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
+               bool *from_cache, unsigned *requests, char *err, size_t errlen)
 {
-    int rc;
+    esc_err rc;
     if (from_cache)
         *from_cache = false;
     /* A cached profile answers unless it came from another phone-home URL than the one we
@@ -172,15 +158,15 @@ int ph_get(const char *url, const char *cuid, const struct ph_opts *o, struct ph
         (!url || !*url || strcmp(p->source_url, url) == 0)) {
         if (from_cache)
             *from_cache = true;
-        return PH_OK;
+        return ESC_OK;
     }
     rc = ph_fetch(url, cuid, o, p, requests, err, errlen);
-    if (rc != PH_OK)
+    if (rc != ESC_OK)
         return rc;
     /* The cache only saves a request next time: one that cannot be written (a read-only or
      * foreign cache_dir, a full disk) must not stop the operation that needs this profile. */
     char cerr[PH_URL_MAX];
     if (o->cache_dir && ph_cache_store(o->cache_dir, p, cerr, sizeof cerr) < 0)
         log_warn("%s The profile is used without caching it.", cerr);
-    return PH_OK;
+    return ESC_OK;
 }

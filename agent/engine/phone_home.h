@@ -6,6 +6,10 @@
 #ifndef ESC_PHONE_HOME_H
 #define ESC_PHONE_HOME_H
 
+#include "esc_err.h"
+
+struct trust_policy;
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,18 +30,6 @@ struct ph_profile {
     char token_type[128];                  /* <TokenType> */
     char ca_chain_ui[PH_URL_MAX];          /* <CAChainUI> */
     long long fetched_at;                  /* seconds since the epoch */
-};
-
-enum ph_rc {
-    PH_OK = 0,
-    PH_NO_URL,    /* no phone-home URL: not on the card, not in esc.conf, not given */
-    PH_UNTRUSTED, /* the phone-home URL is refused by the trust policy (err says why) */
-    PH_CONNECT,   /* server unreachable */
-    PH_TLS,       /* TLS certificate not trusted */
-    PH_HTTP,      /* HTTP status other than 200, or too large an answer */
-    PH_PARSE,     /* the answer is not a usable ServiceInfo document */
-    PH_CACHE,     /* the profile could not be written to the cache (ph_get warns instead) */
-    PH_INTERNAL,
 };
 
 /* Parse a ServiceInfo document into `p` (cuid, source_url and fetched_at are left alone).
@@ -65,12 +57,10 @@ int ph_cache_store(const char *dir, const struct ph_profile *p, char *err, size_
 /* ---- fetch (phone_home.c) ---- */
 
 struct ph_opts {
-    const char *allowed_hosts; /* trust policy (trust.h) */
-    const char *allow_http_hosts;
-    const char *ca_file;   /* added to the system trust store */
-    long timeout_ms;       /* whole request; 0 = 30 s */
-    const char *cache_dir; /* NULL = no cache */
-    bool refresh;          /* ignore the cache and fetch */
+    const struct trust_policy *trust; /* trust.h: the URL check and ca_file */
+    long timeout_ms;                  /* whole request; 0 = 30 s */
+    const char *cache_dir;            /* NULL = no cache */
+    bool refresh;                     /* ignore the cache and fetch */
 };
 
 /* Choose the phone-home URL: `cli_url` (escctl phone-home --url) when given, else the card's
@@ -78,18 +68,20 @@ struct ph_opts {
 const char *ph_pick_url(const char *cli_url, const char *card_url, const char *conf_url);
 
 /* One GET of `url`?cuid=`cuid`, trust checked first. Fills `p` (with source_url, cuid,
- * fetched_at). Returns a ph_rc. `requests` (optional) is incremented per HTTP request made. */
-int ph_fetch(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
-             unsigned *requests, char *err, size_t errlen);
+ * fetched_at). `requests` (optional) is incremented per HTTP request made. ESC_OK, or one
+ * sentence in `err` and: ESC_ERR_CONF (no URL: not on the card, not in esc.conf, not given),
+ * ESC_ERR_UNTRUSTED_HOST (refused by the trust policy), ESC_ERR_NETWORK (unreachable),
+ * ESC_ERR_TLS (certificate not trusted), ESC_ERR_SERVER (an HTTP status other than 200, too
+ * large an answer, or no usable ServiceInfo document), ESC_ERR_INTERNAL. */
+esc_err ph_fetch(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
+                 unsigned *requests, char *err, size_t errlen);
 
 /* The profile for `cuid`: from the cache unless o->refresh, there is none, or it was fetched
  * from another URL than `url`; else fetched and stored. `url` may be NULL when the cache is
  * expected to answer. *from_cache tells which. A cache file that cannot be read or parsed is
- * ignored; a profile that cannot be stored is logged as one warning and still returned. */
-int ph_get(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
-           bool *from_cache, unsigned *requests, char *err, size_t errlen);
-
-/* One sentence for a ph_rc. */
-const char *ph_strerror(int rc);
+ * ignored; a profile that cannot be stored is logged as one warning and still returned.
+ * Returns what ph_fetch returns. */
+esc_err ph_get(const char *url, const char *cuid, const struct ph_opts *o, struct ph_profile *p,
+               bool *from_cache, unsigned *requests, char *err, size_t errlen);
 
 #endif

@@ -148,7 +148,7 @@ int ph_cache_load(const char *dir, const char *cuid, struct ph_profile *p)
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
         st.st_size > FILE_MAX || st.st_uid != geteuid() || (st.st_mode & 022))
         goto out;
-    buf = malloc((size_t)st.st_size + 1);
+    buf = malloc((size_t)st.st_size);
     if (!buf)
         goto out;
     size_t got = 0;
@@ -158,8 +158,7 @@ int ph_cache_load(const char *dir, const char *cuid, struct ph_profile *p)
             goto out;
         got += (size_t)r;
     }
-    buf[got] = '\0';
-    if (strlen(buf) != got || parse(buf, p) < 0 || strcasecmp(p->cuid, cuid) != 0) {
+    if (ph_cache_parse(buf, got, p) < 0 || strcasecmp(p->cuid, cuid) != 0) {
         memset(p, 0, sizeof *p);
         goto out;
     }

@@ -33,7 +33,8 @@ struct conv {
     bool done;    /* the handler saw the end of the conversation */
     bool waiting; /* we sent everything and wait for the TPS */
     double t_wait;
-    int rc; /* a failure decided by us, or -1 */
+    bool failed; /* a failure decided by us: rc */
+    esc_err rc;
     curl_socket_t fd;
     tps_conv_handler handler;
     void *ctx;
@@ -50,10 +51,12 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void set_err(struct conv *c, int rc, const char *msg)
+static void set_err(struct conv *c, esc_err rc, const char *msg)
 {
-    if (c->rc < 0)
+    if (!c->failed) {
+        c->failed = true;
         c->rc = rc;
+    }
     if (c->err && c->errlen && !c->err[0])
         snprintf(c->err, c->errlen, "%s", msg);
 }
@@ -62,7 +65,7 @@ static void set_http_err(struct conv *c, long code)
 {
     char msg[96];
     snprintf(msg, sizeof msg, "The token server answered with HTTP status %ld.", code);
-    set_err(c, TPS_CONV_HTTP, msg);
+    set_err(c, ESC_ERR_SERVER, msg);
 }
 
 static int queue_frame(struct conv *c, struct tps_enc *e)
@@ -127,15 +130,15 @@ static int on_message(void *ud, const char *payload, size_t len)
                  "The token server sent more than %lu messages; the operation "
                  "was stopped.",
                  c->max_msgs);
-        set_err(c, TPS_CONV_TOO_MANY, msg);
+        set_err(c, ESC_ERR_PROTOCOL, msg);
         return -1;
     }
     if (c->done) {
-        set_err(c, TPS_CONV_PROTOCOL, "The token server sent a message after the end.");
+        set_err(c, ESC_ERR_PROTOCOL, "The token server sent a message after the end.");
         return -1;
     }
     if (tps_msg_decode(&c->msg, payload, len) < 0) {
-        set_err(c, TPS_CONV_PROTOCOL, "The token server sent a malformed message.");
+        set_err(c, ESC_ERR_PROTOCOL, "The token server sent a malformed message.");
         return -1;
     }
     /* the reply is empty here: calloc'd, then wiped after every message */
@@ -146,7 +149,7 @@ static int on_message(void *ud, const char *payload, size_t len)
     switch (next) {
     case TPS_CONV_REPLY:
         if (queued < 0) {
-            set_err(c, TPS_CONV_INTERNAL, "An answer to the token server could not be built.");
+            set_err(c, ESC_ERR_INTERNAL, "An answer to the token server could not be built.");
             return -1;
         }
         return 0;
@@ -154,7 +157,7 @@ static int on_message(void *ud, const char *payload, size_t len)
         c->done = true;
         return 0;
     default:
-        set_err(c, TPS_CONV_ABORTED, "The operation was abandoned.");
+        set_err(c, ESC_ERR_CANCELLED, "The operation was abandoned.");
         return -1;
     }
 }
@@ -171,7 +174,7 @@ static size_t write_cb(char *data, size_t size, size_t nitems, void *ud)
     }
     int rc = tps_framer_push(&c->fr, data, n, on_message, c);
     if (rc != 0) {
-        set_err(c, TPS_CONV_PROTOCOL, "The token server sent a badly framed message.");
+        set_err(c, ESC_ERR_PROTOCOL, "The token server sent a badly framed message.");
         return 0; /* != n: libcurl aborts with CURLE_WRITE_ERROR */
     }
     if (c->paused && (c->txoff < c->txlen || c->done)) {
@@ -225,49 +228,27 @@ int tps_tls_setup(CURL *h, const char *ca_file, char *err, size_t errlen)
     return 0;
 }
 
-static int map_curl(CURLcode cc)
+/* The error and the sentence of a failed transfer. */
+static esc_err map_curl(CURLcode cc, const char **sentence)
 {
-    if (trust_tls_failed(cc))
-        return TPS_CONV_TLS;
+    if (trust_tls_failed(cc)) {
+        *sentence = "The token server's TLS certificate is not trusted.";
+        return ESC_ERR_TLS;
+    }
     switch (cc) {
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
-        return TPS_CONV_CONNECT;
+        *sentence = "The token server cannot be reached.";
+        return ESC_ERR_NETWORK;
     case CURLE_OPERATION_TIMEDOUT:
-        return TPS_CONV_TIMEOUT;
+        *sentence = "The token server did not answer in time.";
+        return ESC_ERR_TPS_TIMEOUT;
     default:
-        return TPS_CONV_CLOSED;
-    }
-}
-
-const char *tps_conv_strerror(int rc)
-{
-    switch (rc) {
-    case TPS_CONV_OK:
-        return "The conversation with the token server completed.";
-    case TPS_CONV_CONNECT:
-        return "The token server cannot be reached.";
-    case TPS_CONV_TLS:
-        return "The token server's TLS certificate is not trusted.";
-    case TPS_CONV_TIMEOUT:
-        return "The token server did not answer in time.";
-    case TPS_CONV_CLOSED:
-        return "The connection to the token server was lost.";
-    case TPS_CONV_HTTP:
-        return "The token server refused the request.";
-    case TPS_CONV_PROTOCOL:
-        return "The token server sent a message that could not be understood.";
-    case TPS_CONV_ABORTED:
-        return "The operation was abandoned.";
-    case TPS_CONV_STOPPED:
-        return "The operation was stopped.";
-    case TPS_CONV_TOO_MANY:
-        return "The token server sent too many messages; the operation was stopped.";
-    default:
-        return "An internal error stopped the conversation with the token server.";
+        *sentence = "The connection to the token server was lost.";
+        return ESC_ERR_NETWORK;
     }
 }
 
@@ -321,7 +302,7 @@ static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slis
     if (tls_share)
         (void)curl_easy_setopt(h, CURLOPT_SHARE, tls_share);
     if (tps_tls_setup(h, o->ca_file, c->err, c->errlen) < 0) {
-        c->rc = TPS_CONV_TLS;
+        set_err(c, ESC_ERR_TLS, "TLS could not be set up.");
         return -1;
     }
     if (curl_easy_setopt(h, CURLOPT_URL, o->url) != CURLE_OK ||
@@ -344,14 +325,17 @@ static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slis
     return 0;
 }
 
-int tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first, tps_conv_handler handler,
-                 void *ctx, struct tps_conv_stats *stats, char *err, size_t errlen)
+#define INTERNAL "An internal error stopped the conversation with the token server."
+
+esc_err tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
+                     tps_conv_handler handler, void *ctx, struct tps_conv_stats *stats, char *err,
+                     size_t errlen)
 {
     struct tps_conv_stats dummy;
     struct conv *c = NULL;
     CURLM *m = NULL;
     struct curl_slist *hdr = NULL;
-    int rc = TPS_CONV_INTERNAL;
+    esc_err rc = ESC_ERR_INTERNAL;
     int running = 1;
     double t0 = now_s();
     bool added = false;
@@ -361,12 +345,10 @@ int tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first, tps_co
     memset(stats, 0, sizeof *stats);
     if (err && errlen)
         err[0] = '\0';
-    if (!opts || !opts->url || !first || !handler)
-        return TPS_CONV_INTERNAL;
-    c = calloc(1, sizeof *c);
-    if (!c)
-        return TPS_CONV_INTERNAL;
-    c->rc = -1;
+    if (!opts || !opts->url || !first || !handler || !(c = calloc(1, sizeof *c))) {
+        esc_seterr(err, errlen, INTERNAL);
+        return ESC_ERR_INTERNAL;
+    }
     c->fd = CURL_SOCKET_BAD;
     c->handler = handler;
     c->ctx = ctx;
@@ -388,20 +370,21 @@ int tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first, tps_co
     while (running) {
         if (curl_multi_perform(m, &running) != CURLM_OK)
             goto out;
-        if (!running || c->rc >= 0)
+        if (!running || c->failed)
             break;
-        if (op_stop_check(opts->stop) != OP_RUNNING) {
-            set_err(c, TPS_CONV_STOPPED, "The operation was stopped.");
+        esc_err why = op_stop_check(opts->stop);
+        if (why != ESC_OK) {
+            set_err(c, why, "The operation was stopped.");
             break;
         }
         if (c->waiting && opts->msg_timeout_ms > 0 &&
             (now_s() - c->t_wait) * 1000.0 > (double)opts->msg_timeout_ms) {
-            set_err(c, TPS_CONV_TIMEOUT, "The token server did not answer in time.");
+            set_err(c, ESC_ERR_TPS_TIMEOUT, "The token server did not answer in time.");
             break;
         }
         if (c->waiting && !c->done && c->fd != CURL_SOCKET_BAD && c->txoff == c->txlen &&
             !tps_framer_pending(&c->fr) && peer_closed(c->fd)) {
-            set_err(c, TPS_CONV_CLOSED,
+            set_err(c, ESC_ERR_NETWORK,
                     "The token server closed the connection before the end of the operation.");
             break;
         }
@@ -409,8 +392,8 @@ int tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first, tps_co
     }
 
     if (c->done) {
-        rc = TPS_CONV_OK; /* END_OP seen: a failure to send the 0-chunk after it is harmless */
-    } else if (c->rc >= 0) {
+        rc = ESC_OK; /* END_OP seen: a failure to send the 0-chunk after it is harmless */
+    } else if (c->failed) {
         rc = c->rc;
     } else {
         CURLcode cc = CURLE_OK;
@@ -423,19 +406,20 @@ int tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first, tps_co
         curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
         if (cc == CURLE_OK && code != 200 && code != 0) {
             set_http_err(c, code);
-            rc = TPS_CONV_HTTP;
+            rc = ESC_ERR_SERVER;
         } else {
-            rc = cc == CURLE_OK ? TPS_CONV_CLOSED : map_curl(cc);
+            const char *sentence = "The connection to the token server was lost.";
+            rc = cc == CURLE_OK ? ESC_ERR_NETWORK : map_curl(cc, &sentence);
             if (err && errlen && !err[0])
-                snprintf(err, errlen, "%s (%s)", tps_conv_strerror(rc), curl_easy_strerror(cc));
+                snprintf(err, errlen, "%s (%s)", sentence, curl_easy_strerror(cc));
         }
     }
     curl_easy_getinfo(c->h, CURLINFO_NUM_CONNECTS, &stats->connects);
 out:
-    if (rc == TPS_CONV_INTERNAL && c->rc >= 0)
+    if (rc == ESC_ERR_INTERNAL && c->failed)
         rc = c->rc;
-    if (err && errlen && !err[0] && rc != TPS_CONV_OK)
-        snprintf(err, errlen, "%s", tps_conv_strerror(rc));
+    if (err && errlen && !err[0] && rc != ESC_OK)
+        snprintf(err, errlen, "%s", INTERNAL);
     stats->wall_s = now_s() - t0;
     if (added)
         curl_multi_remove_handle(m, c->h);

@@ -11,30 +11,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "esc_err.h"
 #include "op_stop.h"
 #include "tps_msg.h"
 
 #include <curl/curl.h>
 
-enum tps_conv_rc {
-    TPS_CONV_OK = 0,   /* the handler ended the conversation (END_OP seen) */
-    TPS_CONV_CONNECT,  /* could not connect (refused, DNS, unreachable) */
-    TPS_CONV_TLS,      /* TLS handshake or certificate verification failed */
-    TPS_CONV_TIMEOUT,  /* no answer within the per-message deadline */
-    TPS_CONV_CLOSED,   /* the TPS closed the connection before END_OP */
-    TPS_CONV_HTTP,     /* the TPS answered with an HTTP status other than 200 */
-    TPS_CONV_PROTOCOL, /* a malformed message or framing error */
-    TPS_CONV_ABORTED,  /* the handler gave up (card error, user cancelled, ...) */
-    TPS_CONV_INTERNAL, /* out of memory, libcurl setup failure */
-    TPS_CONV_STOPPED,  /* opts->stop said so: cancelled or past the overall deadline */
-    TPS_CONV_TOO_MANY, /* the TPS sent more than opts->max_msgs messages */
-};
-
 /* What the handler decides about one incoming message. */
 enum tps_conv_next {
     TPS_CONV_REPLY = 0, /* `reply` holds the answer: send it and wait for the next message */
     TPS_CONV_DONE,      /* the conversation is over (END_OP): end the upload */
-    TPS_CONV_FAIL,      /* abort the conversation (TPS_CONV_ABORTED) */
+    TPS_CONV_FAIL,      /* abort the conversation (tps_conv_run: ESC_ERR_CANCELLED) */
 };
 
 /* Called once per incoming message. `reply` is initialised by the handler (tps_enc_init). */
@@ -58,12 +45,17 @@ struct tps_conv_stats {
 };
 
 /* Run one conversation: send `first` (framed by tps_enc_frame), then drive the handler.
- * `err` (optional) receives one sentence describing a failure. Returns a tps_conv_rc. */
-int tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first, tps_conv_handler handler,
-                 void *ctx, struct tps_conv_stats *stats, char *err, size_t errlen);
-
-/* One sentence for a tps_conv_rc. */
-const char *tps_conv_strerror(int rc);
+ * `err` (optional) receives one sentence describing a failure. ESC_OK: the handler ended the
+ * conversation (END_OP seen); else ESC_ERR_NETWORK (no connection, or the TPS closed it before
+ * END_OP), ESC_ERR_TLS (handshake or certificate verification), ESC_ERR_TPS_TIMEOUT (no
+ * answer within the per-message deadline), ESC_ERR_SERVER (an HTTP status other than 200),
+ * ESC_ERR_PROTOCOL (a malformed message or framing, or more than opts->max_msgs messages),
+ * ESC_ERR_CANCELLED (the handler gave up: its own reason is its own), ESC_ERR_TIMEOUT or
+ * ESC_ERR_CANCELLED (opts->stop said so: past the overall deadline, or cancelled),
+ * ESC_ERR_INTERNAL (out of memory, libcurl setup). */
+esc_err tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
+                     tps_conv_handler handler, void *ctx, struct tps_conv_stats *stats, char *err,
+                     size_t errlen);
 
 /* TLS verification for a libcurl handle: peer and host name verified against the system
  * store plus `ca_file` (when set). -1 (err set) if ca_file cannot be read. Shared with phone

@@ -16,7 +16,7 @@ struct engine {
     const struct tps_op_ui *ui;
     const struct tps_card_io *card;
     struct tps_op_result *res;
-    int fail_rc; /* why the handler gave up */
+    esc_err fail_err; /* why the handler gave up (ESC_OK: it did not) */
 };
 
 static void say(struct engine *e, const char *s)
@@ -25,10 +25,10 @@ static void say(struct engine *e, const char *s)
         snprintf(e->res->sentence, sizeof e->res->sentence, "%s", s);
 }
 
-static enum tps_conv_next fail(struct engine *e, int rc, const char *s)
+static enum tps_conv_next fail(struct engine *e, esc_err why, const char *s)
 {
-    if (!e->fail_rc)
-        e->fail_rc = rc;
+    if (e->fail_err == ESC_OK)
+        e->fail_err = why;
     say(e, s);
     return TPS_CONV_FAIL;
 }
@@ -50,12 +50,12 @@ static enum tps_conv_next on_pdu(struct engine *e, const struct tps_msg *in, str
     unsigned char resp[RESP_MAX];
     size_t rlen = 0;
     if (!d || d->len < 4 || d->len > APDU_MAX)
-        return fail(e, TPS_OP_PROTOCOL, "The token server sent an invalid card command.");
+        return fail(e, ESC_ERR_PROTOCOL, "The token server sent an invalid card command.");
     if (tps_msg_long(in, "pdu_size", 0, APDU_MAX, &size) == 0 && (size_t)size != d->len)
-        return fail(e, TPS_OP_PROTOCOL, "The token server sent an inconsistent card command.");
+        return fail(e, ESC_ERR_PROTOCOL, "The token server sent an inconsistent card command.");
     if (e->card->transmit(e->card->ctx, d->val, d->len, resp, &rlen, sizeof resp) < 0 || rlen < 2 ||
         rlen > sizeof resp)
-        return fail(e, TPS_OP_CARD, "The card stopped answering during the operation.");
+        return fail(e, ESC_ERR_PCSC, "The card stopped answering during the operation.");
     e->res->apdus++;
     tps_enc_init(r, TPS_MSG_TOKEN_PDU_RESPONSE);
     tps_enc_int(r, "pdu_size", (long)rlen); /* ESC order: size then data (§2.2) */
@@ -68,7 +68,7 @@ static enum tps_conv_next on_status(struct engine *e, const struct tps_msg *in, 
 {
     long pct;
     if (tps_msg_long(in, "current_state", 0, 100, &pct) < 0)
-        return fail(e, TPS_OP_PROTOCOL, "The token server sent an invalid progress report.");
+        return fail(e, ESC_ERR_PROTOCOL, "The token server sent an invalid progress report.");
     const char *task = tps_msg_str(in, "next_task_name");
     if (!task)
         task = tps_msg_str(in, "description"); /* ESC reads this key (§6) */
@@ -107,14 +107,14 @@ static enum tps_conv_next on_login(struct engine *e, const struct tps_msg *in, s
     enum tps_conv_next next = TPS_CONV_FAIL;
     (void)tps_msg_long(in, "invalid_pw", 0, 1, &invalid);
     if (++e->res->logins > MAX_LOGIN)
-        return fail(e, TPS_OP_SERVER, "The directory rejected the user ID or password.");
+        return fail(e, ESC_ERR_TPS_REFUSED, "The directory rejected the user ID or password.");
     struct tps_ask qu = {
         .kind = TPS_ASK_TEXT, .id = "UID", .label = "User ID", .retry = invalid != 0};
     struct tps_ask qp = {
         .kind = TPS_ASK_SECRET, .id = "PASSWORD", .label = "Password", .retry = invalid != 0};
     if (get_value(e, &qu, e->req->user, uid, sizeof uid) < 0 ||
         get_value(e, &qp, e->req->password, pw, sizeof pw) < 0) {
-        e->fail_rc = TPS_OP_CANCELLED;
+        e->fail_err = ESC_ERR_CANCELLED;
         goto out;
     }
     tps_enc_init(r, TPS_MSG_LOGIN_RESPONSE);
@@ -138,7 +138,7 @@ static enum tps_conv_next on_ext_login(struct engine *e, const struct tps_msg *i
     const char *desc = tps_msg_str(in, "description");
     (void)tps_msg_long(in, "invalid_pw", 0, 1, &invalid);
     if (++e->res->logins > MAX_LOGIN)
-        return fail(e, TPS_OP_SERVER, "The directory rejected the user ID or password.");
+        return fail(e, ESC_ERR_TPS_REFUSED, "The directory rejected the user ID or password.");
     tps_enc_init(r, TPS_MSG_EXTENDED_LOGIN_RESPONSE);
     int nparams = 0;
     for (int i = 0; i < TPS_MSG_MAX_FIELDS; i++) {
@@ -148,12 +148,12 @@ static enum tps_conv_next on_ext_login(struct engine *e, const struct tps_msg *i
         if (!f)
             break;
         if (tps_kvlist_decode(&param, f->val, f->len) < 0)
-            return fail(e, TPS_OP_PROTOCOL, "The token server sent an invalid login request.");
+            return fail(e, ESC_ERR_PROTOCOL, "The token server sent an invalid login request.");
         const char *id = tps_msg_str(&param, "id");
         const char *name = tps_msg_str(&param, "name");
         const char *type = tps_msg_str(&param, "type");
         if (!id || !*id || strpbrk(id, "&=%+ "))
-            return fail(e, TPS_OP_PROTOCOL, "The token server sent an invalid login request.");
+            return fail(e, ESC_ERR_PROTOCOL, "The token server sent an invalid login request.");
         bool secret = (type && strcmp(type, "password") == 0) || strcmp(id, "PASSWORD") == 0;
         struct tps_ask q = {.kind = secret ? TPS_ASK_SECRET : TPS_ASK_TEXT,
                             .id = id,
@@ -168,7 +168,7 @@ static enum tps_conv_next on_ext_login(struct engine *e, const struct tps_msg *i
         else if (secret)
             preset = e->req->password;
         if (get_value(e, &q, preset, val, sizeof val) < 0) {
-            e->fail_rc = TPS_OP_CANCELLED;
+            e->fail_err = ESC_ERR_CANCELLED;
             goto out;
         }
         tps_enc_text(r, id, val, TPS_TEXT_ESC);
@@ -176,7 +176,7 @@ static enum tps_conv_next on_ext_login(struct engine *e, const struct tps_msg *i
         nparams++;
     }
     if (nparams == 0)
-        return fail(e, TPS_OP_PROTOCOL, "The token server asked for no login parameters.");
+        return fail(e, ESC_ERR_PROTOCOL, "The token server asked for no login parameters.");
     next = TPS_CONV_REPLY;
 out:
     explicit_bzero(val, sizeof val);
@@ -191,7 +191,7 @@ static enum tps_conv_next on_new_pin(struct engine *e, const struct tps_msg *in,
     enum tps_conv_next next = TPS_CONV_FAIL;
     if (tps_msg_long(in, "minimum_length", 0, TPS_SECRET_MAX - 1, &mn) < 0 ||
         tps_msg_long(in, "maximum_length", 1, TPS_SECRET_MAX - 1, &mx) < 0 || mn > mx)
-        return fail(e, TPS_OP_PROTOCOL, "The token server sent an invalid PIN request.");
+        return fail(e, ESC_ERR_PROTOCOL, "The token server sent an invalid PIN request.");
     struct tps_ask q = {.kind = TPS_ASK_NEW_PIN,
                         .id = "new_pin",
                         .label = "New PIN",
@@ -201,18 +201,18 @@ static enum tps_conv_next on_new_pin(struct engine *e, const struct tps_msg *in,
     if (e->req->new_pin) {
         snprintf(pin, sizeof pin, "%s", e->req->new_pin);
     } else if (!e->ui->ask || e->ui->ask(e->ui->ctx, &q, pin, sizeof pin) < 0) {
-        fail(e, TPS_OP_CANCELLED, "The operation was cancelled: no PIN was given.");
+        fail(e, ESC_ERR_CANCELLED, "The operation was cancelled: no PIN was given.");
         goto out;
     }
     size_t n = strlen(pin);
     if (n < (size_t)mn || n > (size_t)mx) {
         char s[160];
         snprintf(s, sizeof s, "The new PIN must be %ld to %ld characters long.", mn, mx);
-        fail(e, TPS_OP_INPUT, s);
+        fail(e, ESC_ERR_ARG, s);
         goto out;
     }
     if (!pin_chars_ok(pin)) {
-        fail(e, TPS_OP_INPUT, "The new PIN may not contain spaces, control characters or & = % +.");
+        fail(e, ESC_ERR_ARG, "The new PIN may not contain spaces, control characters or & = % +.");
         goto out;
     }
     tps_enc_init(r, TPS_MSG_NEW_PIN_RESPONSE);
@@ -250,11 +250,11 @@ static enum tps_conv_next handle(void *ctx, const struct tps_msg *in, struct tps
         return on_end(e, in);
     case TPS_MSG_SECUREID_REQUEST:
     case TPS_MSG_ASQ_REQUEST:
-        return fail(e, TPS_OP_PROTOCOL,
+        return fail(e, ESC_ERR_PROTOCOL,
                     "The token server asked for a SecurID code or a security question, which "
                     "this client does not support.");
     default:
-        return fail(e, TPS_OP_PROTOCOL, "The token server sent an unexpected message.");
+        return fail(e, ESC_ERR_PROTOCOL, "The token server sent an unexpected message.");
     }
 }
 
@@ -320,8 +320,8 @@ static int begin_op(const struct tps_op_req *req, struct tps_enc *e)
     return tps_enc_frame(e, NULL) ? 0 : -1;
 }
 
-int tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
-               const struct tps_card_io *card, struct tps_op_result *res)
+esc_err tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
+                   const struct tps_card_io *card, struct tps_op_result *res)
 {
     struct engine e = {.req = req, .ui = ui, .card = card, .res = res};
     struct tps_enc first;
@@ -329,45 +329,41 @@ int tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
     memset(res, 0, sizeof *res);
     res->last_pct = -1;
 
-    if (trust_check_url(req->url, req->allowed_hosts, req->allow_http_hosts, err, sizeof err) !=
-        TRUST_OK) {
+    if (trust_check_url(req->trust, req->url, err, sizeof err, NULL) != ESC_OK) {
         say(&e, err);
-        return res->rc = TPS_OP_UNTRUSTED;
+        return res->err = ESC_ERR_UNTRUSTED_HOST;
     }
     if (begin_op(req, &first) < 0) {
         say(&e, "The request to the token server could not be built.");
-        return res->rc = TPS_OP_INPUT;
+        return res->err = ESC_ERR_ARG;
     }
     long msg_timeout_ms = req->msg_timeout_ms > 0 ? req->msg_timeout_ms : 90000;
     struct tps_conv_opts o = {.url = req->url,
-                              .ca_file = req->ca_file,
+                              .ca_file = req->trust ? req->trust->ca_file : NULL,
                               .msg_timeout_ms = msg_timeout_ms,
                               .stop = req->stop,
                               .max_msgs = req->max_msgs};
-    res->conv_rc = tps_conv_run(&o, &first, handle, &e, &res->stats, err, sizeof err);
+    res->err = tps_conv_run(&o, &first, handle, &e, &res->stats, err, sizeof err);
     tps_enc_wipe(&first);
 
-    if (res->conv_rc == TPS_CONV_OK) {
+    if (res->err == ESC_OK) {
         /* result decides, as in ESC and tpsclient; the sentence follows it (§4) */
-        res->rc = res->end_result == TPS_RESULT_GOOD ? TPS_OP_OK : TPS_OP_SERVER;
+        if (res->end_result != TPS_RESULT_GOOD)
+            res->err = res->end_message == TPS_STATUS_ERROR_LOGIN ? ESC_ERR_AUTH_FAILED
+                                                                  : ESC_ERR_TPS_REFUSED;
         say(&e, tps_end_sentence(req->op, res->end_result, res->end_message));
-    } else if (res->conv_rc == TPS_CONV_TIMEOUT) {
+    } else if (res->err == ESC_ERR_TPS_TIMEOUT) {
         /* the deadline that fired: the TPS's per-message one (tps_message_timeout) */
         char s[160];
-        res->rc = TPS_OP_NET;
         snprintf(s, sizeof s, "The token server did not answer within %ld second%s.",
                  (msg_timeout_ms + 999) / 1000, msg_timeout_ms > 1000 ? "s" : "");
         say(&e, s);
-    } else if (res->conv_rc == TPS_CONV_ABORTED) {
-        res->rc = e.fail_rc ? e.fail_rc : TPS_OP_PROTOCOL;
-        say(&e, err);
-    } else if (res->conv_rc == TPS_CONV_PROTOCOL || res->conv_rc == TPS_CONV_TOO_MANY) {
-        res->rc = TPS_OP_PROTOCOL;
-        say(&e, err);
     } else {
-        res->rc = TPS_OP_NET;
-        /* a connection that ends without END_OP is ESC's error 28 (§4) */
+        /* the handler's own reason when it gave up; a connection that ends without END_OP
+         * is ESC's error 28 (§4) */
+        if (e.fail_err != ESC_OK)
+            res->err = e.fail_err;
         say(&e, err);
     }
-    return res->rc;
+    return res->err;
 }

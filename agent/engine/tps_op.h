@@ -12,8 +12,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "esc_err.h"
 #include "tps_conv.h"
 #include "tps_msg.h"
+
+struct trust_policy;
 
 #define TPS_SECRET_MAX 256 /* longest user ID, password or PIN accepted */
 
@@ -49,36 +52,22 @@ struct tps_card_io {
 };
 
 struct tps_op_req {
-    int op;                    /* enum tps_op */
-    const char *url;           /* TPS operation URL (phone-home <Operation>) */
-    const char *token_type;    /* BEGIN_OP tokenType (enroll/format), may be NULL */
-    const char *atr_hex;       /* card ATR, uppercase hex, may be NULL */
-    const char *allowed_hosts; /* trust policy (trust.h) */
-    const char *allow_http_hosts;
-    const char *ca_file;
-    long msg_timeout_ms;    /* tps_message_timeout */
-    struct op_stop *stop;   /* cancel and overall deadline (op_stop.h), or NULL */
-    unsigned long max_msgs; /* messages accepted from the TPS; 0 = no cap */
+    int op;                           /* enum tps_op */
+    const char *url;                  /* TPS operation URL (phone-home <Operation>) */
+    const char *token_type;           /* BEGIN_OP tokenType (enroll/format), may be NULL */
+    const char *atr_hex;              /* card ATR, uppercase hex, may be NULL */
+    const struct trust_policy *trust; /* trust.h: the URL check and ca_file */
+    long msg_timeout_ms;              /* tps_message_timeout */
+    struct op_stop *stop;             /* cancel and overall deadline (op_stop.h), or NULL */
+    unsigned long max_msgs;           /* messages accepted from the TPS; 0 = no cap */
     /* preset answers (scripts: --user, --password-fd, --pin-fd); NULL = ask */
     const char *user;
     const char *password;
     const char *new_pin;
 };
 
-enum tps_op_rc {
-    TPS_OP_OK = 0,
-    TPS_OP_UNTRUSTED, /* URL refused by the trust policy: nothing was sent */
-    TPS_OP_SERVER,    /* END_OP with result != 0: see end_message */
-    TPS_OP_NET,       /* connection, TLS, timeout, lost: see conv_rc */
-    TPS_OP_PROTOCOL,  /* the TPS sent something we cannot follow */
-    TPS_OP_CARD,      /* the card failed a command */
-    TPS_OP_CANCELLED, /* the user did not answer */
-    TPS_OP_INPUT,     /* a preset answer is unusable (PIN length, characters) */
-};
-
 struct tps_op_result {
-    int rc;      /* enum tps_op_rc, also returned */
-    int conv_rc; /* enum tps_conv_rc */
+    esc_err err; /* also returned: see tps_op_run */
     bool end_seen;
     int end_result;     /* END_OP result */
     int end_message;    /* END_OP message (status code, §4) */
@@ -90,11 +79,18 @@ struct tps_op_result {
     struct tps_conv_stats stats;
 };
 
-/* Run the operation. Returns res->rc. TPS_OP_OK means the TPS ended with END_OP result 0
- * (RESULT_GOOD): whatever its message code, as ESC and tpsclient read it; the card itself is
- * not checked here (agent_op reads it back). */
-int tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
-               const struct tps_card_io *card, struct tps_op_result *res);
+/* Run the operation; res->sentence says what happened in one sentence. Returns res->err:
+ * ESC_OK when the TPS ended with END_OP result 0 (RESULT_GOOD), whatever its message code, as
+ * ESC and tpsclient read it (the card itself is not checked here: agent_op reads it back);
+ * ESC_ERR_AUTH_FAILED (END_OP message 14, the directory refused the login) or
+ * ESC_ERR_TPS_REFUSED (any other END_OP failure, or the login asked too often);
+ * ESC_ERR_UNTRUSTED_HOST (the URL refused by the trust policy: nothing was sent);
+ * ESC_ERR_PCSC (the card failed a command); ESC_ERR_PROTOCOL (the TPS sent what we cannot
+ * follow); ESC_ERR_CANCELLED (the user gave no answer); ESC_ERR_ARG (a preset answer is
+ * unusable: PIN length, characters); else what tps_conv_run returned (network, TLS, the TPS's
+ * message deadline, the stop). */
+esc_err tps_op_run(const struct tps_op_req *req, const struct tps_op_ui *ui,
+                   const struct tps_card_io *card, struct tps_op_result *res);
 
 /* One sentence for an END_OP that agrees with its result (tps-protocol.md §4): result 0
  * (RESULT_GOOD) is a success sentence for `op` whatever `message` says (36 RECOVERY_IS_PROCESSED

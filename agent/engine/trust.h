@@ -7,23 +7,36 @@
 #ifndef ESC_TRUST_H
 #define ESC_TRUST_H
 
+#include "conf.h"
+#include "esc_err.h"
+
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-enum trust_rc {
-    TRUST_OK = 0,
-    TRUST_BAD_URL,          /* not an http(s) URL we can parse, or it carries user:password@ */
-    TRUST_HOST_NOT_ALLOWED, /* host not in allowed_hosts */
-    TRUST_HTTP_NOT_ALLOWED, /* http:// for a host not in allow_http_hosts */
+/* The trust policy: esc.conf's allowed_hosts, allow_http_hosts and ca_file, read one way
+ * wherever the agent goes out (Phone Home, the TPS, escctl diag's checks and its CA import).
+ * The host lists are as esc.conf takes them (common/conf.h, conf_host_list_valid: names,
+ * addresses, "*.example.com", each with an optional ":port", separated by spaces, tabs or
+ * commas); NULL or empty: nothing is allowed. The strings belong to the esc_conf it was built
+ * from. */
+struct trust_policy {
+    const char *allowed_hosts;    /* the hosts the agent may contact */
+    const char *allow_http_hosts; /* of those, the ones it may reach with plain http */
+    const char *ca_file;          /* trust anchors added to the system store, or NULL */
 };
 
-/* allowed_hosts, allow_http_hosts: host lists as esc.conf takes them (common/conf.h,
- * conf_host_list_valid: names, addresses, "*.example.com", each with an optional ":port",
- * separated by spaces, tabs or commas). NULL or empty list: nothing is allowed.
- * `err` receives one sentence naming the host when the URL is refused. */
-int trust_check_url(const char *url, const char *allowed_hosts, const char *allow_http_hosts,
-                    char *err, size_t errlen);
+/* The policy of a loaded esc.conf, built once by the engine's entry points (agent_op.h) and
+ * escctl diag, and handed down. */
+struct trust_policy trust_policy_from_conf(const struct esc_conf *c);
+
+/* May the agent talk to `url` under policy `t` (NULL: nothing is allowed)? ESC_OK, or
+ * ESC_ERR_UNTRUSTED_HOST with one sentence in `err` naming the host and the rule (not an http(s)
+ * URL, a user name in it, the host not in allowed_hosts, plain http for a host not in
+ * allow_http_hosts) and, in *fix (when fix is not NULL), what an administrator does about it ("add
+ * its host to allowed_hosts in esc.conf"). */
+esc_err trust_check_url(const struct trust_policy *t, const char *url, char *err, size_t errlen,
+                        const char **fix);
 
 /* Did libcurl fail because the server's certificate (or the TLS handshake) was not trusted?
  * One list for Phone Home, the TPS conversation and escctl diag. */

@@ -21,6 +21,7 @@
 #ifndef ESC_ESCCTL_H
 #define ESC_ESCCTL_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #define ESCCTL_EXIT_OK    0
@@ -47,9 +48,21 @@ struct escctl_card_args {
     const char *conf_path;    /* NULL: the default esc.conf */
     unsigned long timeout_ms; /* 0: the command's default */
 };
-/* Parse argv (argv[0] = the command). -1: go on with *a; otherwise the exit code to return
- * (--help printed the usage; a bad option or argument printed an error and the usage). */
-int escctl_parse_card_args(int argc, char **argv, const char *usage, struct escctl_card_args *a);
+/* The options a command takes beside those (escctl diag's): getopt_long entries (at most
+ * ESCCTL_MORE_OPTS_MAX, each with a `val` other than j r t c h), and `take`, called with an
+ * option's val and its argument (NULL for none): ESCCTL_EXIT_OK, or ESCCTL_EXIT_USAGE after
+ * it said why on stderr. */
+#define ESCCTL_MORE_OPTS_MAX 16
+struct escctl_more_opts {
+    const struct option *opts; /* ends with {NULL, 0, NULL, 0} */
+    int (*take)(void *ctx, int val, const char *arg);
+    void *ctx;
+};
+/* Parse argv (argv[0] = the command), with `more` options when not NULL. -1: go on with *a;
+ * otherwise the exit code to return (--help printed the usage; a bad option or argument
+ * printed an error and the usage). */
+int escctl_parse_card_args(int argc, char **argv, const char *usage,
+                           const struct escctl_more_opts *more, struct escctl_card_args *a);
 
 /* escctl status / escctl list */
 int escctl_cmd_status(int argc, char **argv);

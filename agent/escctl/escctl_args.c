@@ -22,17 +22,37 @@ int escctl_parse_timeout(const char *cmd, const char *arg, unsigned long *out)
     return ESCCTL_EXIT_OK;
 }
 
-int escctl_parse_card_args(int argc, char **argv, const char *usage, struct escctl_card_args *a)
+/* The shared options, then `more`'s: one getopt_long table. 0, or -1 when `more` has too many. */
+static int options(const struct escctl_more_opts *more, struct option *all, size_t cap)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},          {"reader", required_argument, NULL, 'r'},
-        {"timeout", required_argument, NULL, 't'}, {"conf", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option shared[] = {{"json", no_argument, NULL, 'j'},
+                                           {"reader", required_argument, NULL, 'r'},
+                                           {"timeout", required_argument, NULL, 't'},
+                                           {"conf", required_argument, NULL, 'c'},
+                                           {"help", no_argument, NULL, 'h'}};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof shared / sizeof shared[0]; i++)
+        all[n++] = shared[i];
+    for (const struct option *o = more ? more->opts : NULL; o && o->name; o++) {
+        if (n + 1 >= cap)
+            return -1;
+        all[n++] = *o;
+    }
+    all[n] = (struct option){NULL, 0, NULL, 0};
+    return 0;
+}
+
+int escctl_parse_card_args(int argc, char **argv, const char *usage,
+                           const struct escctl_more_opts *more, struct escctl_card_args *a)
+{
+    struct option longopts[5 + ESCCTL_MORE_OPTS_MAX + 1];
     const char *bad = NULL, *what = NULL;
     int c;
 
     *a = (struct escctl_card_args){0};
-    optind = 0; /* GNU: restart scanning (argv is the sub-command's) */
+    if (options(more, longopts, sizeof longopts / sizeof longopts[0]) < 0)
+        return ESCCTL_EXIT_FAIL; /* a programming error: caught by the tests */
+    optind = 0;                  /* GNU: restart scanning (argv is the sub-command's) */
     opterr = 0;
     while (!bad && (c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
         switch (c) {
@@ -52,9 +72,13 @@ int escctl_parse_card_args(int argc, char **argv, const char *usage, struct escc
         case 'h':
             printf("usage: escctl %s %s\n", argv[0], usage);
             return ESCCTL_EXIT_OK;
-        default:
+        case '?':
             what = "unknown option";
             bad = argv[optind - 1];
+            break;
+        default: /* one of more's */
+            if (!more || more->take(more->ctx, c, optarg) != ESCCTL_EXIT_OK)
+                return ESCCTL_EXIT_USAGE;
         }
     }
     if (!bad && optind < argc) {

@@ -56,6 +56,7 @@ static bool check_conf(struct diag *d, const char *path)
                         "%s: correct this in esc.conf (see esc.conf(5)).",
                         err[0] ? err : esc_strerror(e));
     conf_apply_log_level(&d->conf);
+    d->trust = trust_policy_from_conf(&d->conf);
     if (access(p, F_OK) != 0)
         return diag_add(d, "conf", DIAG_OK, 0, "%s does not exist: the defaults are used.", p);
     return diag_add(d, "conf", DIAG_OK, 0, "%s is readable and valid.", p);
@@ -273,8 +274,7 @@ static void print(struct diag *d, bool json)
 
 static bool needs_operation(enum probe_state s)
 {
-    return s == PROBE_NO_APPLET || s == PROBE_UNINITIALIZED || s == PROBE_PIN_LOCKED ||
-           s == PROBE_EXPIRED;
+    return esc_op_for_state(s) != 0;
 }
 
 static bool run_checks(struct diag *d)

@@ -30,6 +30,7 @@
 
 #include "conf.h"
 #include "engine/phone_home.h"
+#include "engine/trust.h"
 #include "escctl_certs.h"
 #include "probe.h"
 
@@ -96,6 +97,7 @@ struct diag {
     size_t n;
     /* what the earlier checks found, for the later ones */
     struct esc_conf conf;
+    struct trust_policy trust; /* conf's, built once when check 1 read it */
     struct probe_facts facts;
     unsigned card_timeout_ms; /* pcscd, readers, probe */
     long net_timeout_ms;      /* each network request */

@@ -371,7 +371,9 @@ static bool import_ca(struct diag *d, const struct lcert *c, char *done, size_t 
                         "so there is nothing to import: get the CA certificate from its "
                         "administrator.");
     /* https only: allow_http_hosts does not apply to what the login will trust */
-    if (trust_check_url(url, d->conf.allowed_hosts, NULL, err, sizeof err) != TRUST_OK)
+    struct trust_policy https_only = d->trust;
+    https_only.allow_http_hosts = NULL;
+    if (trust_check_url(&https_only, url, err, sizeof err, NULL) != ESC_OK)
         return diag_add(d, "login", DIAG_PROBLEM, ESCCTL_EXIT_UNTRUSTED,
                         "The CA chain URL is refused: %s Nothing was fetched (it must be https "
                         "from a host in allowed_hosts of esc.conf).",
@@ -381,9 +383,8 @@ static bool import_ca(struct diag *d, const struct lcert *c, char *done, size_t 
                 "escctl diag: append these certificates to %s, then restart sssd "
                 "(systemctl restart sssd):\n",
                 sss && L->ca_store[0] ? L->ca_store : DIAG_SSSD_CA_DB);
-    n = dca_import(url, d->conf.ca_file[0] ? d->conf.ca_file : NULL, d->net_timeout_ms,
-                   c ? c->der : NULL, c ? c->len : 0, L->ca_store, sss ? stderr : NULL, report,
-                   sizeof report, err, sizeof err);
+    n = dca_import(url, d->trust.ca_file, d->net_timeout_ms, c ? c->der : NULL, c ? c->len : 0,
+                   L->ca_store, sss ? stderr : NULL, report, sizeof report, err, sizeof err);
     if (n < 0)
         return diag_add(d, "login", DIAG_PROBLEM, ESCCTL_EXIT_NET, "--import-ca: %s.", err);
     snprintf(done, dcap, "%s %d CA certificate%s from %.300s (%.500s). ",

@@ -3,7 +3,7 @@
  * the agent's own code and rules (phone_home.c, trust.c, tps_tls_setup). */
 #include "escctl_diag.h"
 
-#include "engine/agent_op.h" /* agent_ph_err */
+#include "engine/phone_home.h"
 #include "escctl_ops.h"
 #include "engine/tps_conv.h" /* tps_tls_setup */
 #include "engine/trust.h"
@@ -74,39 +74,25 @@ bool diag_check_ph_url(struct diag *d)
 
 /* ---- 6. the trust policy, before any network ---- */
 
-static const char *trust_hint(int rc)
-{
-    switch (rc) {
-    case TRUST_HOST_NOT_ALLOWED:
-        return "if this server is yours, add its host to allowed_hosts in esc.conf";
-    case TRUST_HTTP_NOT_ALLOWED:
-        return "use an https URL, or add the host to allow_http_hosts in esc.conf";
-    default:
-        return "correct the URL (on the card, in esc.conf or in the cache)";
-    }
-}
-
-static bool trust_problem(struct diag *d, const char *name, const char *what, int rc,
-                          const char *err)
+static bool trust_problem(struct diag *d, const char *name, const char *what, const char *err,
+                          const char *fix)
 {
     return diag_add(d, name, DIAG_PROBLEM, ESCCTL_EXIT_UNTRUSTED, "%s: %s Nothing was sent; %s.",
-                    what, err, trust_hint(rc));
+                    what, err, fix);
 }
 
 bool diag_check_trust(struct diag *d)
 {
     char err[400];
-    const char *ah = d->conf.allowed_hosts, *hh = d->conf.allow_http_hosts;
     bool tps_known =
         d->have_cached && d->cached.operation[0] && strcmp(d->cached.source_url, d->ph_url) == 0;
-    int rc = trust_check_url(d->ph_url, ah, hh, err, sizeof err);
+    const char *fix = NULL;
 
-    if (rc != TRUST_OK)
-        return trust_problem(d, "trust", "The phone-home URL is refused", rc, err);
+    if (trust_check_url(&d->trust, d->ph_url, err, sizeof err, &fix) != ESC_OK)
+        return trust_problem(d, "trust", "The phone-home URL is refused", err, fix);
     if (tps_known) {
-        rc = trust_check_url(d->cached.operation, ah, hh, err, sizeof err);
-        if (rc != TRUST_OK)
-            return trust_problem(d, "trust", "The cached TPS URL is refused", rc, err);
+        if (trust_check_url(&d->trust, d->cached.operation, err, sizeof err, &fix) != ESC_OK)
+            return trust_problem(d, "trust", "The cached TPS URL is refused", err, fix);
         return diag_add(d, "trust", DIAG_OK, 0,
                         "allowed_hosts and allow_http_hosts allow the phone-home URL and the "
                         "cached TPS URL %s.",
@@ -119,18 +105,17 @@ bool diag_check_trust(struct diag *d)
 
 /* ---- 7. the phone-home server ---- */
 
-static const char *ph_hint(int rc)
+static const char *ph_hint(esc_err e)
 {
-    switch (rc) {
-    case PH_CONNECT:
+    switch (e) {
+    case ESC_ERR_NETWORK:
         return "check that the server is up and the network reaches it";
-    case PH_TLS:
+    case ESC_ERR_TLS:
         return "add the CA that issued the server's certificate to ca_file in esc.conf (or the "
                "system store)";
-    case PH_HTTP:
-        return "check the phone-home URL with the server's administrator";
-    case PH_PARSE:
-        return "the URL does not lead to a phone-home service: check it";
+    case ESC_ERR_SERVER:
+        return "check the phone-home URL (it may not lead to a phone-home service) with the "
+               "server's administrator";
     default:
         return "run again with -v for details";
     }
@@ -138,16 +123,15 @@ static const char *ph_hint(int rc)
 
 bool diag_check_phone_home(struct diag *d)
 {
-    struct ph_opts o = {.allowed_hosts = d->conf.allowed_hosts,
-                        .allow_http_hosts = d->conf.allow_http_hosts,
-                        .ca_file = d->conf.ca_file[0] ? d->conf.ca_file : NULL,
+    struct ph_opts o = {.trust = &d->trust,
                         .timeout_ms = d->net_timeout_ms,
                         .cache_dir = NULL}; /* only a look: the cache is neither read nor written */
     char err[600];
     unsigned requests = 0;
-    int rc = ph_fetch(d->ph_url, d->facts.cuid_hex, &o, &d->fetched, &requests, err, sizeof err);
+    esc_err rc =
+        ph_fetch(d->ph_url, d->facts.cuid_hex, &o, &d->fetched, &requests, err, sizeof err);
 
-    if (rc != PH_OK) {
+    if (rc != ESC_OK) {
         /* ph_fetch says "Sentence. (curl's words)" or "Sentence.": make it one clause */
         char *p = strstr(err, ". (");
         size_t n;
@@ -156,9 +140,8 @@ bool diag_check_phone_home(struct diag *d)
         n = strlen(err);
         if (n && err[n - 1] == '.')
             err[n - 1] = '\0';
-        return diag_add(d, "phone_home", DIAG_PROBLEM, escctl_exit_code(agent_ph_err(rc)),
-                        "Phone home to %s failed: %s; %s.", d->ph_url,
-                        err[0] ? err : ph_strerror(rc), ph_hint(rc));
+        return diag_add(d, "phone_home", DIAG_PROBLEM, escctl_exit_code(rc),
+                        "Phone home to %s failed: %s; %s.", d->ph_url, err, ph_hint(rc));
     }
     d->have_fetched = true;
     if (!d->fetched.operation[0])
@@ -180,18 +163,18 @@ bool diag_check_tps(struct diag *d)
     bool https = strncasecmp(url, "https:", 6) == 0;
     CURL *h;
     CURLcode cc = CURLE_FAILED_INIT;
-    int rc = trust_check_url(url, d->conf.allowed_hosts, d->conf.allow_http_hosts, err, sizeof err);
+    const char *fix = NULL;
 
-    if (rc != TRUST_OK)
-        return trust_problem(d, "tps", "The TPS URL the phone-home server names is refused", rc,
-                             err);
+    if (trust_check_url(&d->trust, url, err, sizeof err, &fix) != ESC_OK)
+        return trust_problem(d, "tps", "The TPS URL the phone-home server names is refused", err,
+                             fix);
     h = curl_easy_init();
     if (!h)
         return diag_add(d, "tps", DIAG_PROBLEM, ESCCTL_EXIT_FAIL, "libcurl could not start.");
     err[0] = '\0';
     /* CONNECT_ONLY: TCP, then the TLS handshake with the peer verified as for an operation;
      * no HTTP request is sent, so the TPS starts nothing. */
-    if (tps_tls_setup(h, d->conf.ca_file[0] ? d->conf.ca_file : NULL, err, sizeof err) < 0) {
+    if (tps_tls_setup(h, d->trust.ca_file, err, sizeof err) < 0) {
         curl_easy_cleanup(h);
         return diag_add(d, "tps", DIAG_PROBLEM, ESCCTL_EXIT_NET, "%s Fix ca_file in esc.conf.",
                         err[0] ? err : "TLS could not be set up.");

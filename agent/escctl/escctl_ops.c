@@ -309,7 +309,7 @@ int escctl_cmd_operation(int argc, char **argv)
     static struct agent_op_out out;
     struct term_ui t;
     char pw[TPS_SECRET_MAX] = "", pin[TPS_SECRET_MAX] = "";
-    int op = agent_op_parse(argv[0]);
+    int op = esc_op_parse(argv[0]);
     int code = ESCCTL_EXIT_FAIL;
 
     if (op < 0 || escctl_parse_op_args(argc, argv, true, &o) < 0)

@@ -151,7 +151,7 @@ static int run(int argc, char **argv, bool full)
     struct esc_conf conf;
     char err[512] = "";
     size_t n;
-    int rc = escctl_parse_card_args(argc, argv, ESCCTL_STATUS_USAGE, &a);
+    int rc = escctl_parse_card_args(argc, argv, ESCCTL_STATUS_USAGE, NULL, &a);
 
     if (rc >= 0)
         return rc;

@@ -88,7 +88,7 @@ esc_err handoff_run_engine(struct handoff *h, const struct esc_conf *c, const st
 {
     static struct agent_op_out out; /* large; one hand-off at a time */
     struct tps_op_ui ui = {.ask = handoff_ask, .progress = handoff_progress, .ctx = h};
-    struct agent_op_args a = {.op = agent_op_parse(req->id),
+    struct agent_op_args a = {.op = esc_op_parse(req->id),
                               .reader = ipc_has(req, IPC_F_READER) ? req->reader : NULL};
     struct op_stop st;
     struct watch w = {.fd = h->fd};
@@ -112,7 +112,7 @@ esc_err handoff_run_engine(struct handoff *h, const struct esc_conf *c, const st
     e = agent_run_op(c, &a, &ui, &out);
     curl_global_cleanup();
     watch_stop(&w);
-    if (op_stop_check(&st) == OP_CANCELLED)
+    if (op_stop_check(&st) == ESC_ERR_CANCELLED)
         h->cancelled = true;
     op_stop_destroy(&st);
     if (e != ESC_OK && h->cancelled) {

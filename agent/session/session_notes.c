@@ -32,6 +32,14 @@ static void how(char *out, size_t cap, bool at_unlock, const char *cmd)
         snprintf(out, cap, "Run `escctl %s` in a terminal.", cmd);
 }
 
+/* how() for the operation the card's state calls for (common/ops.h) */
+static void offered(char *out, size_t cap, const struct esc_conf *c, enum probe_state s)
+{
+    const struct esc_op *o = esc_op_get(esc_op_for_state(s));
+    if (o)
+        how(out, cap, (c->login_operations & o->bit) != 0, o->command);
+}
+
 size_t session_notes(const struct esc_conf *c, const struct probe_facts *f, const char *issuer,
                      time_t now, struct session_note *out, size_t max)
 {
@@ -46,7 +54,7 @@ size_t session_notes(const struct esc_conf *c, const struct probe_facts *f, cons
     case PROBE_UNINITIALIZED:
         if (!(s = add(out, max, &n, "setup", NOTE_NORMAL)))
             break;
-        how(way, sizeof way, c->login_operations & CONF_OP_ENROLL, "enroll");
+        offered(way, sizeof way, c, f->state);
         snprintf(s->summary, sizeof s->summary, "Smart card needs to be set up");
         snprintf(s->body, sizeof s->body, "The card in %s%s is %s: it needs to be enrolled. %s",
                  f->reader, from,
@@ -55,7 +63,7 @@ size_t session_notes(const struct esc_conf *c, const struct probe_facts *f, cons
     case PROBE_PIN_LOCKED:
         if (!(s = add(out, max, &n, "pin_locked", NOTE_CRITICAL)))
             break;
-        how(way, sizeof way, c->login_operations & CONF_OP_PINRESET, "reset-pin");
+        offered(way, sizeof way, c, f->state);
         snprintf(s->summary, sizeof s->summary, "Smart card PIN is locked");
         snprintf(s->body, sizeof s->body,
                  "The PIN of the card in %s is locked after too many wrong PINs. %s", f->reader,

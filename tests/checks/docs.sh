@@ -157,8 +157,8 @@ fi
 
 # 4. pam_esc: the options pe_cfg.c compares arguments with, and the operation words
 mapfile -t mopts < <(grep -oE 'str(n)?cmp\(a, "[^"]+"' pam_esc/pe_cfg.c | sed 's/.*"\(.*\)"/\1/')
-mapfile -t words < <(awk '/pe_ops_parse\(const char \*list/ { on = 1 } on { print } on && /\}\;/ { exit }' pam_esc/pe_cfg.c |
-    grep -oE '\{"[a-z]+",' | grep -oE '[a-z]+')
+mapfile -t words < <({ grep -oE '\{TPS_OP_[A-Z_]+, "[a-z]+"' common/ops.c | grep -oE '"[a-z]+"' | tr -d '"'
+    echo none; })
 if [ ${#mopts[@]} -lt 5 ]; then
     fail docs_pam_esc_8_has_every_option "cannot find the options in pam_esc/pe_cfg.c (found ${#mopts[@]})"
 elif [ -f $DOCS/pam_esc.8 ]; then

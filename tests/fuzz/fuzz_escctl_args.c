@@ -1,12 +1,15 @@
 /* fuzz_escctl_args: escctl's option parsers on any argv, without running a command: the card
  * options of status/list/diag (escctl_parse_card_args), the options of phone-home and of the
  * operations (escctl_parse_op_args), --timeout (escctl_parse_timeout) and the operation names
- * (agent_op_parse). Input: the arguments, one per line; the first byte picks the command.
+ * (esc_op_parse); diag's, the card options with its own handed to the same parser
+ * (diag_parse_args). Input: the arguments, one per line; the first byte picks the command.
  * Invariants: the exit code is one escctl documents; whatever is taken points into argv; the
  * timeout is in range; a descriptor is -1 or 0..65535. Usage text goes to /dev/null. */
 #include "engine/agent_op.h"
 #include "escctl/escctl.h"
+#include "escctl/escctl_diag.h"
 #include "escctl/escctl_ops.h"
+#include "ops.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -65,13 +68,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     argv[argc] = NULL;
 
     struct escctl_card_args ca;
-    int rc = escctl_parse_card_args(argc, argv, ESCCTL_STATUS_USAGE, &ca);
+    int rc = escctl_parse_card_args(argc, argv, ESCCTL_STATUS_USAGE, NULL, &ca);
     if (rc != -1 && rc != ESCCTL_EXIT_OK && rc != ESCCTL_EXIT_USAGE)
         abort();
     if (rc == -1) {
         in_argv(ca.reader);
         in_argv(ca.conf_path);
         if (ca.timeout_ms > ESCCTL_TIMEOUT_MAX_MS)
+            abort();
+    }
+
+    struct diag_args da;
+    rc = diag_parse_args(argc, argv, &da);
+    if (rc != -1 && rc != ESCCTL_EXIT_OK && rc != ESCCTL_EXIT_USAGE)
+        abort();
+    if (rc == -1) {
+        in_argv(da.reader);
+        in_argv(da.conf_path);
+        in_argv(da.user);
+        in_argv(da.pam_module);
+        in_argv(da.pam_dir);
+        in_argv(da.pam_pkcs11_conf);
+        in_argv(da.sssd_conf);
+        if (da.timeout_ms > ESCCTL_TIMEOUT_MAX_MS || da.events > DIAG_EVENTS_MAX)
+            abort();
+        if (da.pam_module && strcmp(da.pam_module, "pam_pkcs11") != 0 &&
+            strcmp(da.pam_module, "pam_sss") != 0)
             abort();
     }
 
@@ -98,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((rc == ESCCTL_EXIT_OK && (t < 1 || t > ESCCTL_TIMEOUT_MAX_MS)) ||
             (rc != ESCCTL_EXIT_OK && rc != ESCCTL_EXIT_USAGE))
             abort();
-        int op = agent_op_parse(argv[1]);
+        int op = esc_op_parse(argv[1]);
         if (op != -1 && (op < TPS_OP_ENROLL || op > TPS_OP_FORMAT))
             abort();
     }

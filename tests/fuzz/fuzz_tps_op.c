@@ -2,8 +2,8 @@
  * any order. The network is replaced by a fake conversation: this harness is linked with
  * -Wl,--wrap=tps_conv_run, so tps_op_run's call lands in __wrap_tps_conv_run below, which
  * feeds the handler the fuzzer's messages one by one, exactly as the real conversation does
- * (decode, handler, frame the reply; a malformed message ends it as TPS_CONV_PROTOCOL, a
- * handler failure as TPS_CONV_ABORTED, running out of messages as TPS_CONV_CLOSED).
+ * (decode, handler, frame the reply; a malformed message ends it as ESC_ERR_PROTOCOL, a
+ * handler failure as ESC_ERR_CANCELLED, running out of messages as ESC_ERR_NETWORK).
  *
  * Input: one settings byte, then the TPS's messages as payloads ("msg_type=9&pdu_size=..."),
  * one per line. Settings: bits 0-2 the operation (1..5), bit 3 user and password preset,
@@ -15,6 +15,7 @@
  * password or the PIN. */
 #include "engine/tps_conv.h"
 #include "engine/tps_op.h"
+#include "engine/trust.h"
 #include "tps_msg.h"
 
 #include <stdint.h>
@@ -25,9 +26,9 @@
 #define FUZZ_PIN      "8642"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int __wrap_tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
-                        tps_conv_handler handler, void *ctx, struct tps_conv_stats *stats,
-                        char *err, size_t errlen);
+esc_err __wrap_tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
+                            tps_conv_handler handler, void *ctx, struct tps_conv_stats *stats,
+                            char *err, size_t errlen);
 
 static const uint8_t *in_data; /* the messages of the current input */
 static size_t in_size;
@@ -39,9 +40,9 @@ static void set_err(char *err, size_t errlen, const char *s)
         snprintf(err, errlen, "%s", s);
 }
 
-int __wrap_tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
-                        tps_conv_handler handler, void *ctx, struct tps_conv_stats *stats,
-                        char *err, size_t errlen)
+esc_err __wrap_tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
+                            tps_conv_handler handler, void *ctx, struct tps_conv_stats *stats,
+                            char *err, size_t errlen)
 {
     static struct tps_msg in, back; /* ~10 KB each */
     static struct tps_enc reply;
@@ -62,7 +63,7 @@ int __wrap_tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
         stats->msgs_in++;
         if (tps_msg_decode(&in, payload, len) < 0) {
             set_err(err, errlen, "The token server sent a malformed message.");
-            return TPS_CONV_PROTOCOL;
+            return ESC_ERR_PROTOCOL;
         }
         int type = in.type;
         if (type == TPS_MSG_END_OP) {
@@ -78,17 +79,17 @@ int __wrap_tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
         if (next == TPS_CONV_DONE) {
             if (type != TPS_MSG_END_OP)
                 abort(); /* only END_OP ends a conversation */
-            return TPS_CONV_OK;
+            return ESC_OK;
         }
         if (next != TPS_CONV_REPLY) {
             set_err(err, errlen, "The operation was abandoned.");
-            return TPS_CONV_ABORTED;
+            return ESC_ERR_CANCELLED;
         }
         const char *pl = tps_enc_payload(&reply, &n);
         if (!pl) { /* the real conversation reports this as INTERNAL */
             tps_enc_wipe(&reply);
             set_err(err, errlen, "An answer to the token server could not be built.");
-            return TPS_CONV_INTERNAL;
+            return ESC_ERR_INTERNAL;
         }
         if (tps_msg_decode(&back, pl, n) < 0 || back.type != type + 1)
             abort(); /* every answer is the response to the request it answers */
@@ -97,7 +98,7 @@ int __wrap_tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
         stats->msgs_out++;
     }
     set_err(err, errlen, "The token server closed the connection before the end.");
-    return TPS_CONV_CLOSED;
+    return ESC_ERR_NETWORK;
 }
 
 static int ask(void *ctx, const struct tps_ask *q, char *out, size_t cap)
@@ -135,6 +136,29 @@ static int transmit(void *ctx, const unsigned char *apdu, size_t alen, unsigned 
     return 0;
 }
 
+static const struct trust_policy loopback = {.allowed_hosts = "127.0.0.1",
+                                             .allow_http_hosts = "127.0.0.1"};
+
+/* What tps_op_run may return against this fake conversation (tps_op.h). */
+static bool known(esc_err e)
+{
+    switch (e) {
+    case ESC_OK:
+    case ESC_ERR_AUTH_FAILED:
+    case ESC_ERR_TPS_REFUSED:
+    case ESC_ERR_UNTRUSTED_HOST:
+    case ESC_ERR_PCSC:
+    case ESC_ERR_PROTOCOL:
+    case ESC_ERR_CANCELLED:
+    case ESC_ERR_ARG:
+    case ESC_ERR_INTERNAL:
+    case ESC_ERR_NETWORK:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct tps_op_result res;
@@ -146,8 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                              .url = "http://127.0.0.1:1/tps/tps",
                              .token_type = "userKey",
                              .atr_hex = "3BFF",
-                             .allowed_hosts = "127.0.0.1",
-                             .allow_http_hosts = "127.0.0.1",
+                             .trust = &loopback,
                              .msg_timeout_ms = 1000,
                              .user = (s & 8) ? "jsmith" : NULL,
                              .password = (s & 8) ? FUZZ_PASSWORD : NULL,
@@ -160,11 +183,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     end_ok_seen = false;
     in_data = data + 1;
     in_size = size - 1;
-    int rc = tps_op_run(&req, &ui, &card, &res);
+    esc_err rc = tps_op_run(&req, &ui, &card, &res);
 
-    if (rc != res.rc || rc < TPS_OP_OK || rc > TPS_OP_INPUT)
+    if (rc != res.err || !known(rc))
         abort();
-    if (rc == TPS_OP_OK && (!res.end_seen || !end_ok_seen || res.end_result != 0))
+    if (rc == ESC_OK && (!res.end_seen || !end_ok_seen || res.end_result != 0))
         abort(); /* success only after END_OP said so */
     size_t sl = strnlen(res.sentence, sizeof res.sentence);
     if (sl == 0 || sl == sizeof res.sentence)

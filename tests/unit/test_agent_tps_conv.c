@@ -304,7 +304,8 @@ static double mono(void)
 }
 
 struct result {
-    int rc, srv;
+    esc_err rc;
+    int srv;
     struct hctx h;
     struct tps_conv_stats st;
     double secs;
@@ -335,7 +336,7 @@ static void test_normal_lockstep(void)
 {
     struct result r;
     run_mode(M_NORMAL, 5000, -1, &r);
-    EXPECT_EQ(r.rc, TPS_CONV_OK);
+    EXPECT_EQ(r.rc, ESC_OK);
     EXPECT_EQ(r.srv, 0); /* headers right, every answer right, 0-chunk received */
     EXPECT_EQ(r.h.status_seen, ROUNDS);
     EXPECT(r.h.end_seen);
@@ -355,7 +356,7 @@ static void test_coalesced_chunks(void)
 {
     struct result r;
     run_mode(M_COALESCE, 5000, -1, &r);
-    EXPECT_EQ(r.rc, TPS_CONV_OK);
+    EXPECT_EQ(r.rc, ESC_OK);
     EXPECT_EQ(r.srv, 0);
     EXPECT_EQ(r.h.status_seen, ROUNDS);
 }
@@ -364,7 +365,7 @@ static void test_split_chunks(void)
 {
     struct result r;
     run_mode(M_SPLIT, 5000, -1, &r);
-    EXPECT_EQ(r.rc, TPS_CONV_OK);
+    EXPECT_EQ(r.rc, ESC_OK);
     EXPECT_EQ(r.srv, 0);
     EXPECT_EQ(r.h.status_seen, ROUNDS);
 }
@@ -373,7 +374,7 @@ static void test_clean_close_detected(void)
 {
     struct result r;
     run_mode(M_CLOSE, 10000, -1, &r);
-    EXPECT_EQ(r.rc, TPS_CONV_CLOSED);
+    EXPECT_EQ(r.rc, ESC_ERR_NETWORK);
     EXPECT(r.secs < 1.5); /* detected by the EOF check, not the 10 s deadline */
     EXPECT(strstr(r.err, "closed") != NULL);
 }
@@ -382,7 +383,7 @@ static void test_rst(void)
 {
     struct result r;
     run_mode(M_RST, 10000, -1, &r);
-    EXPECT_EQ(r.rc, TPS_CONV_CLOSED);
+    EXPECT_EQ(r.rc, ESC_ERR_NETWORK);
     EXPECT(r.secs < 1.5);
 }
 
@@ -390,7 +391,7 @@ static void test_stall_deadline(void)
 {
     struct result r;
     run_mode(M_STALL, 400, -1, &r);
-    EXPECT_EQ(r.rc, TPS_CONV_TIMEOUT);
+    EXPECT_EQ(r.rc, ESC_ERR_TPS_TIMEOUT);
     EXPECT(r.secs >= 0.4 && r.secs < 1.5);
 }
 
@@ -398,7 +399,7 @@ static void test_http_500(void)
 {
     struct result r;
     run_mode(M_HTTP500, 5000, -1, &r);
-    EXPECT_EQ(r.rc, TPS_CONV_HTTP);
+    EXPECT_EQ(r.rc, ESC_ERR_SERVER);
     EXPECT(strstr(r.err, "500") != NULL);
 }
 
@@ -406,7 +407,7 @@ static void test_bad_frame(void)
 {
     struct result r;
     run_mode(M_BADFRAME, 5000, -1, &r);
-    EXPECT_EQ(r.rc, TPS_CONV_PROTOCOL);
+    EXPECT_EQ(r.rc, ESC_ERR_PROTOCOL);
     EXPECT(r.secs < 1.5);
 }
 
@@ -414,7 +415,7 @@ static void test_handler_abort(void)
 {
     struct result r;
     run_mode(M_NORMAL, 5000, 5, &r);
-    EXPECT_EQ(r.rc, TPS_CONV_ABORTED);
+    EXPECT_EQ(r.rc, ESC_ERR_CANCELLED);
     EXPECT_EQ(r.h.status_seen, 5);
 }
 
@@ -434,7 +435,7 @@ static void test_connect_refused(void)
     struct hctx h = {.fail_at = -1};
     tps_enc_init(&first, TPS_MSG_BEGIN_OP);
     tps_enc_int(&first, "operation", 1);
-    EXPECT_EQ(tps_conv_run(&o, &first, handler, &h, NULL, err, sizeof err), TPS_CONV_CONNECT);
+    EXPECT_EQ(tps_conv_run(&o, &first, handler, &h, NULL, err, sizeof err), ESC_ERR_NETWORK);
     EXPECT(strstr(err, "cannot be reached") != NULL);
 }
 
@@ -456,7 +457,7 @@ static void test_tls_setup_ca_file(void)
     struct hctx hc = {.fail_at = -1};
     tps_enc_init(&first, TPS_MSG_BEGIN_OP);
     tps_enc_int(&first, "operation", 1);
-    EXPECT_EQ(tps_conv_run(&o, &first, handler, &hc, NULL, err, sizeof err), TPS_CONV_TLS);
+    EXPECT_EQ(tps_conv_run(&o, &first, handler, &hc, NULL, err, sizeof err), ESC_ERR_TLS);
     EXPECT(strstr(err, "cannot be read") != NULL);
 }
 

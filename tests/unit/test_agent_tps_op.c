@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "engine/op_stop.h"
 #include "engine/tps_op.h"
+#include "engine/trust.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -283,8 +284,9 @@ static void run(const char **script, const char *allowed, struct tps_op_req *req
     start(script);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/tps/tps", port);
     req->url = url;
-    req->allowed_hosts = allowed;
-    req->allow_http_hosts = "127.0.0.1";
+    static struct trust_policy tp;
+    tp = (struct trust_policy){.allowed_hosts = allowed, .allow_http_hosts = "127.0.0.1"};
+    req->trust = &tp;
     if (!req->msg_timeout_ms)
         req->msg_timeout_ms = 3000;
     memset(u, 0, sizeof *u);
@@ -301,7 +303,7 @@ static void test_enroll_wire_bytes(void)
     struct tps_op_result res;
     char *seen;
     run(script_ok, "127.0.0.1", &req, &u, &res, &seen);
-    EXPECT_EQ(res.rc, TPS_OP_OK);
+    EXPECT_EQ(res.err, ESC_OK);
     EXPECT_STR(res.sentence, "The card was enrolled.");
     EXPECT_EQ(connections, 1);
     EXPECT(strstr(seen,
@@ -333,7 +335,7 @@ static void test_preset_answers_no_prompt(void)
     struct tps_op_result res;
     char *seen;
     run(script_ok, "127.0.0.1", &req, &u, &res, &seen);
-    EXPECT_EQ(res.rc, TPS_OP_OK);
+    EXPECT_EQ(res.err, ESC_OK);
     EXPECT_EQ(u.asks, 0);
     EXPECT(strstr(seen, "CONNECT\nmsg_type=2&operation=3&extensions=clientVersion") == seen);
     EXPECT(strstr(seen, "\nmsg_type=17&UID=jsmith&PASSWORD=secret\n") != NULL);
@@ -347,7 +349,7 @@ static void test_bad_pin_preset_refused(void)
     struct tps_op_result res;
     char *seen;
     run(script_ok, "127.0.0.1", &req, &u, &res, &seen);
-    EXPECT_EQ(res.rc, TPS_OP_INPUT);
+    EXPECT_EQ(res.err, ESC_ERR_ARG);
     EXPECT_STR(res.sentence, "The new PIN must be 4 to 10 characters long.");
     EXPECT(strstr(seen, "msg_type=12") == NULL);
 }
@@ -359,7 +361,7 @@ static void test_login_rejected_sentence(void)
     struct tps_op_result res;
     char *seen;
     run(script_bad_login, "127.0.0.1", &req, &u, &res, &seen);
-    EXPECT_EQ(res.rc, TPS_OP_SERVER);
+    EXPECT_EQ(res.err, ESC_ERR_AUTH_FAILED);
     EXPECT_EQ(res.end_message, 14);
     EXPECT_STR(res.sentence, "The directory rejected the user ID or password.");
 }
@@ -371,7 +373,7 @@ static void test_connection_lost(void)
     struct tps_op_result res;
     char *seen;
     run(script_drop, "127.0.0.1", &req, &u, &res, &seen);
-    EXPECT_EQ(res.rc, TPS_OP_NET);
+    EXPECT_EQ(res.err, ESC_ERR_NETWORK);
     EXPECT(!res.end_seen);
     EXPECT(res.sentence[0] != 0);
 }
@@ -432,7 +434,7 @@ static void test_end_op_sentence_follows_result(void)
 }
 
 /* The same through the wire: END_OP result/status as a TPS sends them. */
-static void end_op_case(int result, int message, int want_rc, const char *want)
+static void end_op_case(int result, int message, esc_err want_err, const char *want)
 {
     struct tps_op_req req = {.op = TPS_OP_ENROLL, .user = "j", .password = "p"};
     struct user u;
@@ -441,7 +443,7 @@ static void end_op_case(int result, int message, int want_rc, const char *want)
     snprintf(end_line, sizeof end_line, "msg_type=13&operation=1&result=%d&message=%d", result,
              message);
     run(script_end, "127.0.0.1", &req, &u, &res, &seen);
-    EXPECT_EQ(res.rc, want_rc);
+    EXPECT_EQ(res.err, want_err);
     EXPECT(res.end_seen);
     EXPECT_EQ(res.end_result, result);
     EXPECT_EQ(res.end_message, message);
@@ -451,16 +453,16 @@ static void end_op_case(int result, int message, int want_rc, const char *want)
 
 static void test_end_op_on_the_wire(void)
 {
-    end_op_case(0, 0, TPS_OP_OK, "The card was enrolled.");
-    end_op_case(0, 44, TPS_OP_OK, "The certificates were renewed.");
-    end_op_case(0, 36, TPS_OP_OK, "The keys were recovered.");
-    end_op_case(1, 44, TPS_OP_SERVER,
+    end_op_case(0, 0, ESC_OK, "The card was enrolled.");
+    end_op_case(0, 44, ESC_OK, "The certificates were renewed.");
+    end_op_case(0, 36, ESC_OK, "The keys were recovered.");
+    end_op_case(1, 44, ESC_ERR_TPS_REFUSED,
                 "The token server reported a failure after renewing the certificates.");
-    end_op_case(1, 36, TPS_OP_SERVER,
+    end_op_case(1, 36, ESC_ERR_TPS_REFUSED,
                 "The token server reported a failure after recovering the keys.");
-    end_op_case(1, 0, TPS_OP_SERVER,
+    end_op_case(1, 0, ESC_ERR_TPS_REFUSED,
                 "The token server did not perform the operation and gave no reason.");
-    end_op_case(1, 26, TPS_OP_SERVER, "This card is disabled on the token server.");
+    end_op_case(1, 26, ESC_ERR_TPS_REFUSED, "This card is disabled on the token server.");
 }
 
 /* Issue 11, defect 5: the deadline named is the one that fired (the TPS's per-message one). */
@@ -471,8 +473,7 @@ static void test_timeout_names_the_message_deadline(void)
     struct tps_op_result res;
     char *seen;
     run(script_stall, "127.0.0.1", &req, &u, &res, &seen);
-    EXPECT_EQ(res.rc, TPS_OP_NET);
-    EXPECT_EQ(res.conv_rc, TPS_CONV_TIMEOUT);
+    EXPECT_EQ(res.err, ESC_ERR_TPS_TIMEOUT);
     EXPECT_STR(res.sentence, "The token server did not answer within 1 second.");
 }
 
@@ -490,17 +491,17 @@ static void test_refused_host_no_connection_no_prompt(void)
     start(script_ok);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/tps/tps", port);
     req.url = url;
-    req.allowed_hosts = "tps.example.com";
-    EXPECT_EQ(tps_op_run(&req, &ui, &card, &res), TPS_OP_UNTRUSTED);
+    struct trust_policy tp = {.allowed_hosts = "tps.example.com", .allow_http_hosts = ""};
+    req.trust = &tp;
+    EXPECT_EQ(tps_op_run(&req, &ui, &card, &res), ESC_ERR_UNTRUSTED_HOST);
     kill(srv, SIGTERM);
     seen = stop();
     EXPECT_EQ(connections, 0);
     EXPECT_EQ(u.asks, 0);
     EXPECT(!res.asked);
     EXPECT(strstr(res.sentence, "allowed_hosts") != NULL);
-    req.allowed_hosts = "127.0.0.1";
-    req.allow_http_hosts = "";
-    EXPECT_EQ(tps_op_run(&req, &ui, &card, &res), TPS_OP_UNTRUSTED);
+    tp.allowed_hosts = "127.0.0.1";
+    EXPECT_EQ(tps_op_run(&req, &ui, &card, &res), ESC_ERR_UNTRUSTED_HOST);
     EXPECT(strstr(res.sentence, "https") != NULL);
     (void)seen;
 }
@@ -513,8 +514,7 @@ static void test_flood_capped(void)
     struct tps_op_result res;
     char *seen;
     run(script_flood, "127.0.0.1", &req, &u, &res, &seen);
-    EXPECT_EQ(res.rc, TPS_OP_PROTOCOL);
-    EXPECT_EQ(res.conv_rc, TPS_CONV_TOO_MANY);
+    EXPECT_EQ(res.err, ESC_ERR_PROTOCOL);
     EXPECT_EQ(res.stats.msgs_in, 51);
     EXPECT_EQ(u.progress_calls, 50);
     EXPECT_STR(res.sentence,
@@ -532,8 +532,8 @@ static void test_flood_deadline(void)
     char *seen;
     op_stop_init(&st, esc_mono_ms() + 400);
     run(script_flood, "127.0.0.1", &req, &u, &res, &seen);
-    EXPECT_EQ(res.conv_rc, TPS_CONV_STOPPED);
-    EXPECT_EQ(op_stop_check(&st), OP_DEADLINE);
+    EXPECT_EQ(res.err, ESC_ERR_TIMEOUT); /* the overall deadline, not the TPS's */
+    EXPECT_EQ(op_stop_check(&st), ESC_ERR_TIMEOUT);
     EXPECT(res.stats.wall_s < 2.0);
     EXPECT(res.stats.msgs_in > 1);
     op_stop_destroy(&st);
@@ -559,8 +559,8 @@ static void test_cancel_from_another_thread(void)
     pthread_create(&t, NULL, cancel_later, &st);
     run(script_flood, "127.0.0.1", &req, &u, &res, &seen);
     pthread_join(t, NULL);
-    EXPECT_EQ(res.conv_rc, TPS_CONV_STOPPED);
-    EXPECT_EQ(op_stop_check(&st), OP_CANCELLED);
+    EXPECT_EQ(res.err, ESC_ERR_CANCELLED);
+    EXPECT_EQ(op_stop_check(&st), ESC_ERR_CANCELLED);
     EXPECT(res.stats.wall_s < 2.0);
     op_stop_destroy(&st);
 }

@@ -3,6 +3,7 @@
  * request at all, HTTP errors and oversize answers are clear failures. */
 #include "check.h"
 #include "engine/phone_home.h"
+#include "engine/trust.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -103,6 +104,8 @@ static int stop(void)
 }
 
 static char cache[64];
+static const struct trust_policy loopback_trust = {.allowed_hosts = "127.0.0.1 localhost",
+                                                   .allow_http_hosts = "127.0.0.1 localhost"};
 
 static void test_fetch_then_cached_then_refresh(void)
 {
@@ -110,34 +113,31 @@ static void test_fetch_then_cached_then_refresh(void)
     struct ph_profile p;
     bool cached = true;
     unsigned req = 0;
-    struct ph_opts o = {.allowed_hosts = "127.0.0.1 localhost",
-                        .allow_http_hosts = "127.0.0.1 localhost",
-                        .timeout_ms = 3000,
-                        .cache_dir = cache};
+    struct ph_opts o = {.trust = &loopback_trust, .timeout_ms = 3000, .cache_dir = cache};
     start(S_OK);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/tps/phoneHome", port);
-    EXPECT_EQ(ph_get(url, "40906145C76224192D2B", &o, &p, &cached, &req, err, sizeof err), PH_OK);
+    EXPECT_EQ(ph_get(url, "40906145C76224192D2B", &o, &p, &cached, &req, err, sizeof err), ESC_OK);
     EXPECT(!cached);
     EXPECT_STR(p.issuer, "Test Issuer");
     EXPECT_STR(p.operation, "http://127.0.0.1:9/tps/tps");
     EXPECT_STR(p.source_url, url);
     /* second insertion: the cache answers, no request */
     memset(&p, 0, sizeof p);
-    EXPECT_EQ(ph_get(url, "40906145C76224192D2B", &o, &p, &cached, &req, err, sizeof err), PH_OK);
+    EXPECT_EQ(ph_get(url, "40906145C76224192D2B", &o, &p, &cached, &req, err, sizeof err), ESC_OK);
     EXPECT(cached);
     EXPECT_STR(p.token_type, "userKey");
     o.refresh = true;
-    EXPECT_EQ(ph_get(url, "40906145C76224192D2B", &o, &p, &cached, &req, err, sizeof err), PH_OK);
+    EXPECT_EQ(ph_get(url, "40906145C76224192D2B", &o, &p, &cached, &req, err, sizeof err), ESC_OK);
     EXPECT(!cached);
     EXPECT_EQ(req, 2u);
     /* the card now names another phone-home URL: the cached profile no longer answers */
     o.refresh = false;
     snprintf(url, sizeof url, "http://localhost:%d/tps/phoneHome", port);
-    EXPECT_EQ(ph_get(url, "40906145C76224192D2B", &o, &p, &cached, &req, err, sizeof err), PH_OK);
+    EXPECT_EQ(ph_get(url, "40906145C76224192D2B", &o, &p, &cached, &req, err, sizeof err), ESC_OK);
     EXPECT(!cached);
     EXPECT_STR(p.source_url, url);
     /* no URL at all: the cache answers */
-    EXPECT_EQ(ph_get(NULL, "40906145C76224192D2B", &o, &p, &cached, &req, err, sizeof err), PH_OK);
+    EXPECT_EQ(ph_get(NULL, "40906145C76224192D2B", &o, &p, &cached, &req, err, sizeof err), ESC_OK);
     EXPECT(cached);
     EXPECT_EQ(req, 3u);
     EXPECT_EQ(stop(), 3); /* the server saw exactly three well-formed GETs */
@@ -148,14 +148,16 @@ static void test_refused_hosts_make_no_request(void)
     char url[128], err[256];
     struct ph_profile p;
     unsigned req = 0;
-    struct ph_opts o = {
-        .allowed_hosts = "tps.example.com", .allow_http_hosts = "", .timeout_ms = 3000};
+    struct trust_policy tp = {.allowed_hosts = "tps.example.com", .allow_http_hosts = ""};
+    struct ph_opts o = {.trust = &tp, .timeout_ms = 3000};
     start(S_OK);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/tps/phoneHome", port);
-    EXPECT_EQ(ph_fetch(url, "40906145C76224192D2B", &o, &p, &req, err, sizeof err), PH_UNTRUSTED);
+    EXPECT_EQ(ph_fetch(url, "40906145C76224192D2B", &o, &p, &req, err, sizeof err),
+              ESC_ERR_UNTRUSTED_HOST);
     EXPECT(strstr(err, "127.0.0.1") && strstr(err, "allowed_hosts"));
-    o.allowed_hosts = "127.0.0.1";
-    EXPECT_EQ(ph_fetch(url, "40906145C76224192D2B", &o, &p, &req, err, sizeof err), PH_UNTRUSTED);
+    tp.allowed_hosts = "127.0.0.1";
+    EXPECT_EQ(ph_fetch(url, "40906145C76224192D2B", &o, &p, &req, err, sizeof err),
+              ESC_ERR_UNTRUSTED_HOST);
     EXPECT(strstr(err, "https") != NULL);
     EXPECT_EQ(req, 0u);
     EXPECT_EQ(stop(), 0);
@@ -165,21 +167,21 @@ static void test_http_error_and_oversize(void)
 {
     char url[128], err[256];
     struct ph_profile p;
-    struct ph_opts o = {
-        .allowed_hosts = "127.0.0.1", .allow_http_hosts = "127.0.0.1", .timeout_ms = 3000};
+    struct ph_opts o = {.trust = &loopback_trust, .timeout_ms = 3000};
     start(S_404);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/tps/phoneHome", port);
-    EXPECT_EQ(ph_fetch(url, "40906145C76224192D2B", &o, &p, NULL, err, sizeof err), PH_HTTP);
+    EXPECT_EQ(ph_fetch(url, "40906145C76224192D2B", &o, &p, NULL, err, sizeof err), ESC_ERR_SERVER);
     EXPECT(strstr(err, "404") != NULL);
     stop();
     start(S_HUGE);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/tps/phoneHome", port);
-    EXPECT_EQ(ph_fetch(url, "40906145C76224192D2B", &o, &p, NULL, err, sizeof err), PH_HTTP);
+    EXPECT_EQ(ph_fetch(url, "40906145C76224192D2B", &o, &p, NULL, err, sizeof err), ESC_ERR_SERVER);
     EXPECT(strstr(err, "too large") != NULL);
     stop();
 }
 
-/* ph_get with stderr (where the log goes) captured into log; returns its ph_rc. */
+/* ph_get with stderr (where the log goes) captured into log; returns its esc_err (-1: no capture).
+ */
 static int get_logged(const char *url, struct ph_opts *o, struct ph_profile *p, bool *cached,
                       unsigned *req, char *log, size_t logcap)
 {
@@ -217,8 +219,7 @@ static void test_bad_cache_does_not_stop_phone_home(void)
     struct ph_profile p;
     bool cached = true;
     unsigned req = 0;
-    struct ph_opts o = {
-        .allowed_hosts = "127.0.0.1", .allow_http_hosts = "127.0.0.1", .timeout_ms = 3000};
+    struct ph_opts o = {.trust = &loopback_trust, .timeout_ms = 3000};
     FILE *f;
 
     start(S_OK);
@@ -230,7 +231,7 @@ static void test_bad_cache_does_not_stop_phone_home(void)
     fclose(f);
     snprintf(dir, sizeof dir, "%s/plain-file/esc", cache);
     o.cache_dir = dir;
-    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), ESC_OK);
     EXPECT(!cached);
     EXPECT_STR(p.operation, "http://127.0.0.1:9/tps/tps");
     EXPECT_EQ(lines(log), 1);
@@ -240,7 +241,7 @@ static void test_bad_cache_does_not_stop_phone_home(void)
     /* a cache dir two levels deep that does not exist yet is made */
     snprintf(dir, sizeof dir, "%s/new/esc", cache);
     snprintf(file, sizeof file, "%s/40906145C76224192D2B.profile", dir);
-    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), ESC_OK);
     EXPECT_STR(log, "");
     EXPECT(access(file, R_OK) == 0);
     /* corrupt: ignored, fetched again, rewritten (the next call is answered by the cache) */
@@ -248,21 +249,21 @@ static void test_bad_cache_does_not_stop_phone_home(void)
     EXPECT(f != NULL);
     fputs("pam_esc-profile 1\ncuid=40906145C76224192D2B\noperation=http://evil/\n\x01", f);
     fclose(f);
-    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), ESC_OK);
     EXPECT(!cached);
     EXPECT_STR(p.operation, "http://127.0.0.1:9/tps/tps");
-    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), ESC_OK);
     EXPECT(cached);
     /* a FIFO in its place: not opened for a blocking read, ignored, replaced */
     EXPECT_EQ(unlink(file), 0);
     EXPECT_EQ(mkfifo(file, 0600), 0);
-    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), ESC_OK);
     EXPECT(!cached);
     EXPECT_STR(log, "");
     /* a directory in its place: ignored, cannot be replaced: one warning */
     EXPECT_EQ(unlink(file), 0);
     EXPECT_EQ(mkdir(file, 0700), 0);
-    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), PH_OK);
+    EXPECT_EQ(get_logged(url, &o, &p, &cached, &req, log, sizeof log), ESC_OK);
     EXPECT(!cached);
     EXPECT_EQ(lines(log), 1);
     EXPECT(strstr(log, "could not be written") != NULL);
@@ -274,8 +275,11 @@ static void test_no_url_and_pick(void)
 {
     char err[256];
     struct ph_profile p;
-    struct ph_opts o = {.allowed_hosts = "x"};
-    EXPECT_EQ(ph_fetch(NULL, "00AA", &o, &p, NULL, err, sizeof err), PH_NO_URL);
+    struct trust_policy tp = {.allowed_hosts = "x"};
+    struct ph_opts o = {.trust = &tp};
+    /* no URL: esc.conf's problem, said in one sentence that names the way out */
+    EXPECT_EQ(ph_fetch(NULL, "00AA", &o, &p, NULL, err, sizeof err), ESC_ERR_CONF);
+    EXPECT(strstr(err, "phone_home_url") != NULL);
     EXPECT_STR(ph_pick_url("cli", "card", "conf"), "cli");
     EXPECT_STR(ph_pick_url(NULL, "card", "conf"), "card");
     EXPECT_STR(ph_pick_url("", "", "conf"), "conf");
