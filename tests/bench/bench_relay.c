@@ -13,6 +13,7 @@
  *          way) is left out on purpose, being the same for every client.
  * Prints "apdus N ok" on success. Exit 0 ok, 1 failure, 2 usage. */
 #include "engine/tps_op.h"
+#include "engine/trust.h"
 #include "pcsc.h"
 #include "tps_msg.h"
 
@@ -187,10 +188,10 @@ static int agent(const char *reader, long n, const unsigned char *apdu, size_t a
     snprintf(url, sizeof url, "http://127.0.0.1:%u/tps/tps", ntohs(sa.sin_port));
     if (pcsc_open(&pc, 5000) == ESC_OK && pcsc_connect(pc, reader, &card) == ESC_OK &&
         pcsc_begin(card) == ESC_OK) {
+        struct trust_policy trust = {.allowed_hosts = "127.0.0.1", .allow_http_hosts = "127.0.0.1"};
         struct tps_op_req rq = {.op = TPS_OP_FORMAT,
                                 .url = url,
-                                .allowed_hosts = "127.0.0.1",
-                                .allow_http_hosts = "127.0.0.1",
+                                .trust = &trust,
                                 .msg_timeout_ms = 30000,
                                 .max_msgs = (unsigned long)n + 10};
         struct tps_op_ui ui = {0};
@@ -198,8 +199,8 @@ static int agent(const char *reader, long n, const unsigned char *apdu, size_t a
         tps_op_run(&rq, &ui, &io, &res);
         pcsc_end(card);
         printf("apdus %u %s\n", res.apdus,
-               res.rc == TPS_OP_OK && res.apdus == (unsigned)n ? "ok" : res.sentence);
-        status = res.rc == TPS_OP_OK && res.apdus == (unsigned)n ? 0 : 1;
+               res.err == ESC_OK && res.apdus == (unsigned)n ? "ok" : res.sentence);
+        status = res.err == ESC_OK && res.apdus == (unsigned)n ? 0 : 1;
     } else {
         fprintf(stderr, "bench_relay: no card in %s\n", reader);
     }
