@@ -129,10 +129,17 @@ int ph_fetch(const char *url, const char *cuid, const struct ph_opts *o, struct 
     CURLcode cc = curl_easy_perform(h);
     if (cc != CURLE_OK) {
         rc = b->too_big ? PH_HTTP : map_curl(cc);
-        if (err)
-            snprintf(err, errlen, "%s (%s)",
-                     b->too_big ? "The phone-home answer is too large." : ph_strerror(rc),
-                     curl_easy_strerror(cc));
+        /* one sentence that names the server and what it did (issue 11's fault matrix) */
+        if (!err)
+            ;
+        else if (b->too_big)
+            snprintf(err, errlen, "The phone-home answer is too large (over %d bytes).",
+                     PH_XML_MAX);
+        else if (cc == CURLE_OPERATION_TIMEDOUT)
+            snprintf(err, errlen, "The phone-home server did not answer within %ld second%s.",
+                     (to + 999) / 1000, to > 1000 ? "s" : "");
+        else
+            snprintf(err, errlen, "%s (%s)", ph_strerror(rc), curl_easy_strerror(cc));
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
