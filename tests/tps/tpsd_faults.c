@@ -125,7 +125,6 @@ void tpsd_faults_load(struct tpsd_faults *f, const char *path)
 int tpsd_faults_any(const struct tpsd_faults *f)
 {
     return f->drop_after || f->reset_after || f->stall_at || f->malformed_at || f->end_op != -1 ||
-           f->latency_ms || f->http_status || f->phone_home_status || f->flood ||
-           f->oversized_at || f->phone_home_stall_secs || f->phone_home_body[0] ||
-           f->phone_home_redirect[0];
+           f->latency_ms || f->http_status || f->phone_home_status || f->flood || f->oversized_at ||
+           f->phone_home_stall_secs || f->phone_home_body[0] || f->phone_home_redirect[0];
 }

@@ -46,16 +46,16 @@ static int send_end_op(struct tpsd_conv *conv, int op, int result, int message)
 static void flood(struct tpsd_conv *conv, int kind)
 {
     /* SELECT of the card manager, Dogtag's first APDU (TPSProcessor.selectCardManager) */
-    static const uint8_t select_cm[] = {0x00, 0xA4, 0x04, 0x00, 0x07, 0xA0, 0x00,
-                                        0x00, 0x00, 0x03, 0x00, 0x00};
+    static const uint8_t select_cm[] = {0x00, 0xA4, 0x04, 0x00, 0x07, 0xA0,
+                                        0x00, 0x00, 0x00, 0x03, 0x00, 0x00};
     unsigned long n = 0;
     tpsd_log(conv->conn->id, "fault: flooding the client with %s requests",
              kind == TPSD_FLOOD_PDU ? "TOKEN_PDU" : "STATUS_UPDATE");
     for (; n < 1000000; n++) {
         struct tps_enc e;
         struct tps_msg m;
-        int want = kind == TPSD_FLOOD_PDU ? TPS_MSG_TOKEN_PDU_RESPONSE
-                                          : TPS_MSG_STATUS_UPDATE_RESPONSE;
+        int want =
+            kind == TPSD_FLOOD_PDU ? TPS_MSG_TOKEN_PDU_RESPONSE : TPS_MSG_STATUS_UPDATE_RESPONSE;
         if (kind == TPSD_FLOOD_PDU) {
             tps_enc_init(&e, TPS_MSG_TOKEN_PDU_REQUEST);
             tps_enc_int(&e, "pdu_size", (long)sizeof(select_cm));
