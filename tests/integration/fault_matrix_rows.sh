@@ -9,7 +9,8 @@
 #   NAME_PATH_sentence  exactly one sentence, matching the row's pattern (it names what failed)
 #   NAME_PATH_deadline  the run ended within the row's deadline (seconds, with margin)
 #   NAME_PATH_no_proc   no esc-agent or escctl of this build left (but the session agent, with no
-#                       child), pam_drive reports no child of pam_esc left
+#                       child); pam_drive reports no child of pam_esc left and its process
+#                       unchanged (threads, fds, signal dispositions and mask: -S)
 #   NAME_PATH_status    escctl status tells the card's real state (the row's state)
 # and for the PAM paths NAME_PATH_password: the stack's password module still logs the user in.
 # Then every END_OP code Dogtag defines (-1 = the field left out, 0..49) with result 0 and 1
@@ -176,7 +177,7 @@ run_path() {
         pam_service matrix \
             "auth optional $PAM_MODULE conf=$TMP/esc.conf helper=$helper timeout=$bound" \
             "auth required $PAM_MATRIX passdb=$TMP/passdb"
-        in_ns env ${rt:+XDG_RUNTIME_DIR=$rt} timeout -k 1 $((dl + 30)) "$PAM_DRIVE" -p 'Password: =letmein' \
+        in_ns env ${rt:+XDG_RUNTIME_DIR=$rt} timeout -k 1 $((dl + 30)) "$PAM_DRIVE" -S -p 'Password: =letmein' \
             -a "$RIG_USER" -a "$RIG_LDAP_PASSWORD" -a "$PIN" -a "$PIN" matrix "$PAM_USER" "$SVC" \
             >"$OUTF" 2>"$OUTF.err"
         PAM_RC=$?
@@ -206,10 +207,10 @@ check_run() {
     fi
     [ "$MS" -lt $((dl * 1000)) ] && pass "${n}_deadline" || fail "${n}_deadline" "$MS ms, deadline $dl s"
     left=$(left_procs)
-    if [ -z "$left" ] && { [ "$2" = e ] || grep -q '^children: 0$' "$OUTF"; }; then
+    if [ -z "$left" ] && { [ "$2" = e ] || { grep -q '^children: 0$' "$OUTF" && grep -q '^snapshot: same' "$OUTF"; }; }; then
         pass "${n}_no_proc"
     else
-        fail "${n}_no_proc" "left: '$left'; $(grep '^children:' "$OUTF")"
+        fail "${n}_no_proc" "left: '$left'; $(grep -E '^(children|snapshot)' "$OUTF" | tr '\n' ' ')"
         # shellcheck disable=SC2086
         [ -n "$left" ] && kill $left 2>/dev/null
     fi
