@@ -89,12 +89,18 @@ cache_full() {
         in_ns sh -c "dd if=/dev/zero of='$CACHE/fill' bs=4k count=64; dd if=/dev/zero of='$CACHE_E/fill' bs=4k count=64" 2>/dev/null
     return 0
 }
-# undo a cache row: unmount (the card is formatted again after the checks: the row enrolled it)
-cache_undo() { in_ns umount "$CACHE" "$CACHE_E"; }
+# undo a cache row: unmount (the card is formatted again after the checks: the row enrolled it);
+# first make sure the fault did bite: no profile was kept
+cache_undo() {
+    local kept
+    kept=$(in_ns sh -c "ls '$CACHE' '$CACHE_E'" 2>/dev/null | grep -c '\.profile$')
+    [ "$kept" = 0 ] || fail "fault_matrix_${name}_${p}_cache_faulted" "a profile was kept in the read-only or full cache"
+    in_ns umount "$CACHE" "$CACHE_E"
+}
 reformat() {
     ESC_CONF=$TMP/escctl.conf "$ESCCTL" --no-agent format --user "$RIG_USER" --password-fd 3 --json \
         3< <(ldap_password) >"$TMP/format.json" 2>&1 ||
-        echo "reformat failed: $(cat "$TMP/format.json")"
+        fail fault_matrix_reformat "escctl format after ${name:-?}: $(cat "$TMP/format.json")"
 }
 slapd_stop() { kill "$(cat "$RIG_DIR/pids/slapd.pid")"; sleep 0.3; }
 # the phone-home answers a hostile server gives (served by the TPS's phone_home_body knob)
