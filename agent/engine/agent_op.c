@@ -268,7 +268,9 @@ static esc_err run_op(const struct esc_conf *c, const struct trust_policy *trust
     if (out->err != ESC_OK || stopped(st, t0, out) != ESC_OK)
         return out->err;
     out->err = phone_home(c, trust, a->ph_url, a->refresh, false, st, out);
-    if (stopped(st, t0, out) != ESC_OK || out->err != ESC_OK)
+    /* a phone home cut by the operation's deadline keeps its own sentence: it names the
+     * server that did not answer */
+    if (out->err != ESC_OK || stopped(st, t0, out) != ESC_OK)
         return out->err;
     if (!out->profile.operation[0]) {
         set_sentence(out, "The phone-home profile names no token server (no Operation URL).");

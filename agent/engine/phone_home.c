@@ -114,11 +114,17 @@ esc_err ph_fetch(const char *url, const char *cuid, const struct ph_opts *o, str
     if (cc != CURLE_OK) {
         const char *sentence;
         rc = map_curl(cc, &sentence);
+        /* one sentence that names the server and what it did (issue 11's fault matrix) */
         if (b->too_big) {
             rc = ESC_ERR_SERVER;
-            sentence = "The phone-home answer is too large.";
+            esc_seterr(err, errlen, "The phone-home answer is too large (over %d bytes).",
+                       PH_XML_MAX);
+        } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+            esc_seterr(err, errlen, "The phone-home server did not answer within %ld second%s.",
+                       (to + 999) / 1000, to > 1000 ? "s" : "");
+        } else {
+            esc_seterr(err, errlen, "%s (%s)", sentence, curl_easy_strerror(cc));
         }
-        esc_seterr(err, errlen, "%s (%s)", sentence, curl_easy_strerror(cc));
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);

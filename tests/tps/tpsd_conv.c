@@ -2,6 +2,7 @@
 #include "tpsd_conv.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -93,6 +94,21 @@ int tpsd_conv_send(struct tpsd_conv *c, struct tps_enc *e)
         int fl = snprintf(framed, sizeof(framed), "s=%zu&%s", sizeof(junk) - 1, junk);
         tpsd_log(c->conn->id, "fault: malformed message %u", n);
         write_chunk(c, framed, (size_t)fl);
+        c->faulted = c->failed = true;
+        return -1;
+    }
+    if (c->faults.oversized_at == n) {
+        /* one byte over the protocol's limit (TPS_MSG_MAX), announced and sent */
+        char *big = malloc(16 + TPS_MSG_MAX + 1);
+        int hl = 0;
+        if (big) {
+            hl = snprintf(big, 16, "s=%d&", TPS_MSG_MAX + 1);
+            memset(big + hl, 'A', TPS_MSG_MAX + 1);
+            memcpy(big + hl, "msg_type=9&pdu_size=2&pdu_data=", 31);
+            tpsd_log(c->conn->id, "fault: oversized message %u", n);
+            write_chunk(c, big, (size_t)hl + TPS_MSG_MAX + 1);
+            free(big);
+        }
         c->faulted = c->failed = true;
         return -1;
     }

@@ -24,6 +24,24 @@ static int num(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
+/* end_op C [R]: C in -1..99 (-1: no message field), R 0 or 1 (default: C != 0) */
+static int end_op(struct tpsd_faults *f, const char *a, const char *b)
+{
+    unsigned long x = 0, r = 0;
+    if (a && strcmp(a, "-1") == 0)
+        f->end_op = TPSD_END_OP_NO_MESSAGE;
+    else if (num(a, 99, &x) == 0)
+        f->end_op = (int)x;
+    else
+        return -1;
+    if (b && num(b, 1, &r) < 0) {
+        f->end_op = -1;
+        return -1;
+    }
+    f->end_op_result = b ? (int)r : f->end_op != 0;
+    return 0;
+}
+
 int tpsd_faults_parse(struct tpsd_faults *f, const char *text)
 {
     char line[256];
@@ -32,7 +50,7 @@ int tpsd_faults_parse(struct tpsd_faults *f, const char *text)
     while (text && *text) {
         const char *nl = strchr(text, '\n');
         size_t n = nl ? (size_t)(nl - text) : strlen(text);
-        char *save = NULL, *key, *a, *b;
+        char *save = NULL, *key, *a, *b, *c;
         unsigned long x = 0, y = 0;
         if (n >= sizeof(line)) {
             bad++;
@@ -47,6 +65,11 @@ int tpsd_faults_parse(struct tpsd_faults *f, const char *text)
             goto next;
         a = strtok_r(NULL, " \t\r", &save);
         b = strtok_r(NULL, " \t\r", &save);
+        c = strtok_r(NULL, " \t\r", &save);
+        if (c) {
+            bad++;
+            goto next;
+        }
         if (strcmp(key, "drop") == 0 && num(a, 100000, &x) == 0 && !b)
             f->drop_after = (unsigned)x;
         else if (strcmp(key, "reset") == 0 && num(a, 100000, &x) == 0 && !b)
@@ -55,8 +78,22 @@ int tpsd_faults_parse(struct tpsd_faults *f, const char *text)
             f->stall_at = (unsigned)x, f->stall_secs = (unsigned)y;
         else if (strcmp(key, "malformed") == 0 && num(a, 100000, &x) == 0 && !b)
             f->malformed_at = (unsigned)x;
-        else if (strcmp(key, "end_op") == 0 && num(a, 99, &x) == 0 && !b)
-            f->end_op = (int)x;
+        else if (strcmp(key, "end_op") == 0 && end_op(f, a, b) == 0)
+            ;
+        else if (strcmp(key, "flood") == 0 && a && !b && strcmp(a, "status") == 0)
+            f->flood = TPSD_FLOOD_STATUS;
+        else if (strcmp(key, "flood") == 0 && a && !b && strcmp(a, "pdu") == 0)
+            f->flood = TPSD_FLOOD_PDU;
+        else if (strcmp(key, "oversized") == 0 && num(a, 100000, &x) == 0 && x > 0 && !b)
+            f->oversized_at = (unsigned)x;
+        else if (strcmp(key, "phone_home_stall") == 0 && num(a, 3600, &x) == 0 && !b)
+            f->phone_home_stall_secs = (unsigned)x;
+        else if (strcmp(key, "phone_home_body") == 0 && a && !b &&
+                 strlen(a) < sizeof(f->phone_home_body))
+            memcpy(f->phone_home_body, a, strlen(a) + 1);
+        else if (strcmp(key, "phone_home_redirect") == 0 && a && !b &&
+                 strlen(a) < sizeof(f->phone_home_redirect) && !strpbrk(a, "\r\n"))
+            memcpy(f->phone_home_redirect, a, strlen(a) + 1);
         else if (strcmp(key, "latency") == 0 && num(a, 60000, &x) == 0 && !b)
             f->latency_ms = (unsigned)x;
         else if (strcmp(key, "http_status") == 0 && num(a, 599, &x) == 0 && x >= 100 && !b)
@@ -87,6 +124,7 @@ void tpsd_faults_load(struct tpsd_faults *f, const char *path)
 
 int tpsd_faults_any(const struct tpsd_faults *f)
 {
-    return f->drop_after || f->reset_after || f->stall_at || f->malformed_at || f->end_op >= 0 ||
-           f->latency_ms || f->http_status || f->phone_home_status;
+    return f->drop_after || f->reset_after || f->stall_at || f->malformed_at || f->end_op != -1 ||
+           f->latency_ms || f->http_status || f->phone_home_status || f->flood || f->oversized_at ||
+           f->phone_home_stall_secs || f->phone_home_body[0] || f->phone_home_redirect[0];
 }

@@ -120,6 +120,25 @@ static void serve_phone_home(struct tpsd_server *s, struct tpsd_conn *conn,
             NULL);
 }
 
+/* The phone_home_body fault: the bytes of a file as the phone-home answer (hostile XML). */
+static void serve_file(struct tpsd_conn *conn, unsigned long id, const char *path)
+{
+    FILE *fp = fopen(path, "re");
+    size_t cap = 64u << 20, n = 0;
+    char *body = fp ? malloc(cap) : NULL;
+    if (body)
+        n = fread(body, 1, cap, fp);
+    if (fp)
+        fclose(fp);
+    tpsd_log(id, "fault: phone home answers %zu bytes of %s", n, path);
+    if (!body) {
+        respond_error(conn, 500, NULL);
+        return;
+    }
+    respond(conn, 200, "OK", "application/xml", body, n, 1, NULL);
+    free(body);
+}
+
 static void serve_stats(struct tpsd_conn *conn, int close_after)
 {
     char body[1024];
@@ -219,6 +238,21 @@ void tpsd_server_handle(struct tpsd_server *s, int fd, int tls)
             (!strcmp(req.method, "GET") || !strcmp(req.method, "HEAD"))) {
             if (!ph_counted++)
                 tpsd_stats_add(ST_PHONE_HOME_CONNECTIONS, 1);
+            if (faults.phone_home_stall_secs) {
+                tpsd_log(id, "fault: phone home waits %u s", faults.phone_home_stall_secs);
+                sleep(faults.phone_home_stall_secs);
+            }
+            if (faults.phone_home_redirect[0]) {
+                char loc[300];
+                snprintf(loc, sizeof(loc), "Location: %s\r\n", faults.phone_home_redirect);
+                tpsd_log(id, "fault: phone home redirects to %s", faults.phone_home_redirect);
+                respond(&conn, 302, "Found", "text/plain", "", 0, 1, loc);
+                goto out;
+            }
+            if (faults.phone_home_body[0]) {
+                serve_file(&conn, id, faults.phone_home_body);
+                goto out;
+            }
             if (faults.phone_home_status) {
                 tpsd_log(id, "fault: phone home answers HTTP %d", faults.phone_home_status);
                 respond_error(&conn, faults.phone_home_status, NULL);

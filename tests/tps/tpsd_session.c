@@ -1,6 +1,7 @@
 /* tpsd_session: BEGIN_OP, the operation, END_OP. */
 #include "tpsd_session.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,9 +35,40 @@ static int send_end_op(struct tpsd_conv *conv, int op, int result, int message)
     tps_enc_init(&e, TPS_MSG_END_OP);
     tps_enc_int(&e, "operation", op);
     tps_enc_int(&e, "result", result);
-    tps_enc_int(&e, "message", message);
+    if (message != TPSD_END_OP_NO_MESSAGE)
+        tps_enc_int(&e, "message", message);
     tpsd_stats_add(result ? ST_END_ERROR : ST_END_OK, 1);
     return tpsd_conv_send(conv, &e);
+}
+
+/* The flood fault: requests without end, each answered by the client in turn, until it stops
+ * answering (or a bound that no client should let the server reach). */
+static void flood(struct tpsd_conv *conv, int kind)
+{
+    /* SELECT of the card manager, Dogtag's first APDU (TPSProcessor.selectCardManager) */
+    static const uint8_t select_cm[] = {0x00, 0xA4, 0x04, 0x00, 0x07, 0xA0,
+                                        0x00, 0x00, 0x00, 0x03, 0x00, 0x00};
+    unsigned long n = 0;
+    tpsd_log(conv->conn->id, "fault: flooding the client with %s requests",
+             kind == TPSD_FLOOD_PDU ? "TOKEN_PDU" : "STATUS_UPDATE");
+    for (; n < 1000000; n++) {
+        struct tps_enc e;
+        struct tps_msg m;
+        int want =
+            kind == TPSD_FLOOD_PDU ? TPS_MSG_TOKEN_PDU_RESPONSE : TPS_MSG_STATUS_UPDATE_RESPONSE;
+        if (kind == TPSD_FLOOD_PDU) {
+            tps_enc_init(&e, TPS_MSG_TOKEN_PDU_REQUEST);
+            tps_enc_int(&e, "pdu_size", (long)sizeof(select_cm));
+            tps_enc_bytes(&e, "pdu_data", select_cm, sizeof(select_cm));
+        } else {
+            tps_enc_init(&e, TPS_MSG_STATUS_UPDATE_REQUEST);
+            tps_enc_int(&e, "current_state", 10);
+            tps_enc_text(&e, "next_task_name", "PROGRESS_FLOOD", TPS_TEXT_JAVA);
+        }
+        if (tpsd_conv_exchange(conv, &e, &m, want) < 0)
+            break;
+    }
+    tpsd_log(conv->conn->id, "fault: the client stopped answering after %lu flood requests", n);
 }
 
 bool tpsd_session_run(const struct tpsd_ctx *ctx, struct tpsd_conn *conn,
@@ -61,10 +93,15 @@ bool tpsd_session_run(const struct tpsd_ctx *ctx, struct tpsd_conn *conn,
     }
     tps_msg_long(begin, "operation", 0, 99, &opcode);
     count_op((int)opcode);
-    if (faults->end_op >= 0) {
-        tpsd_log(conn->id, "fault: answering END_OP message=%d at once", faults->end_op);
-        send_end_op(conv, (int)opcode, faults->end_op ? 1 : 0, faults->end_op);
+    if (faults->end_op != -1) {
+        tpsd_log(conn->id, "fault: answering END_OP result=%d message=%d at once",
+                 faults->end_op_result, faults->end_op);
+        send_end_op(conv, (int)opcode, faults->end_op_result, faults->end_op);
         goto finish;
+    }
+    if (faults->flood) {
+        flood(conv, faults->flood);
+        goto out;
     }
     op->ctx = ctx;
     op->cfg = ctx->cfg;

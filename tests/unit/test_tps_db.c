@@ -155,6 +155,26 @@ static void test_faults(void)
         tpsd_faults_parse(&f, "drop\nstall 1\nend_op 100\nlatency -1\nbogus 1\nhttp_status 42"), 6);
     EXPECT(!tpsd_faults_any(&f));
     EXPECT_EQ(f.end_op, -1);
+    /* the fault matrix's knobs (tests/integration/fault_matrix_rows.sh) */
+    EXPECT_EQ(tpsd_faults_parse(&f, "end_op 14 0\nflood pdu\noversized 3\nphone_home_stall 2\n"
+                                    "phone_home_body /tmp/x.xml\nphone_home_redirect http://a/\n"),
+              0);
+    EXPECT_EQ(f.end_op, 14);
+    EXPECT_EQ(f.end_op_result, 0);
+    EXPECT_EQ(f.flood, TPSD_FLOOD_PDU);
+    EXPECT_EQ(f.oversized_at, 3);
+    EXPECT_EQ(f.phone_home_stall_secs, 2);
+    EXPECT(strcmp(f.phone_home_body, "/tmp/x.xml") == 0);
+    EXPECT(strcmp(f.phone_home_redirect, "http://a/") == 0);
+    EXPECT_EQ(tpsd_faults_parse(&f, "end_op -1 1\nflood status\n"), 0);
+    EXPECT_EQ(f.end_op, TPSD_END_OP_NO_MESSAGE);
+    EXPECT_EQ(f.end_op_result, 1);
+    EXPECT_EQ(f.flood, TPSD_FLOOD_STATUS);
+    EXPECT_EQ(tpsd_faults_parse(&f, "end_op 0\n"), 0);
+    EXPECT_EQ(f.end_op_result, 0);
+    EXPECT_EQ(tpsd_faults_parse(&f, "end_op 5 2\nflood lots\noversized 0\nend_op -2\ndrop 1 2 3\n"),
+              5);
+    EXPECT(!tpsd_faults_any(&f));
     tpsd_faults_load(&f, "/nonexistent/faults");
     EXPECT(!tpsd_faults_any(&f));
 }
