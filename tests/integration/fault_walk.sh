@@ -11,7 +11,7 @@
 # after a failed call the result depends on, with an error and one sentence, never success.
 # Success after an injected failure is accepted only at the call sites listed in OPTIONAL
 # (cleanup calls whose failure changes nothing; the phone-home cache, which is skipped when
-# it cannot be read or written).
+# it cannot be read or written: ph_cache_load and the ph_cache_parse it calls, ph_cache_store).
 . "$(dirname "$0")/lib.sh"
 FAULT_PROBE=$ESC_BUILD/tests/fault/fault_probe
 FAULT_ESCCTL=$ESC_BUILD/tests/fault/escctl
@@ -41,7 +41,7 @@ site_name() { # BINARY OFFSET
 # SCardFreeMemory frees a reader list already copied; the phone-home cache is used when it can
 # be read and written, and skipped otherwise (the profile is then fetched, or not kept).
 optional() {
-    case "$2" in pcsc_close\ * | pcsc_disconnect\ * | pcsc_end\ * | ph_cache_load\ * | ph_cache_store\ *) return 0 ;; esac
+    case "$2" in pcsc_close\ * | pcsc_disconnect\ * | pcsc_end\ * | ph_cache_load\ * | ph_cache_parse\ * | ph_cache_store\ *) return 0 ;; esac
     [ "$1" = SCardFreeMemory ]
 }
 
