@@ -185,7 +185,8 @@ static void test_http_error_and_oversize(void)
     o.timeout_ms = 400;
     start(S_SLOW);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/tps/phoneHome", port);
-    EXPECT_EQ(ph_fetch(url, "40906145C76224192D2B", &o, &p, NULL, err, sizeof err), ESC_ERR_NETWORK);
+    EXPECT_EQ(ph_fetch(url, "40906145C76224192D2B", &o, &p, NULL, err, sizeof err),
+              ESC_ERR_NETWORK);
     EXPECT(strcmp(err, "The phone-home server did not answer within 1 second.") == 0);
     stop();
 }
