@@ -12,7 +12,7 @@
 #    probe_card) on the same insertion; BENCH_INSERT_RUNS (10), medians;
 #  - 8 cards: from 8 cards inserted at once (8 card processes started together) until the agent
 #    has logged all 8 "insert" events (each written after the card's probe and Phone Home),
-#    against 1 card the same way; BENCH_CARDS_RUNS (5) each, alternating, a random pause (0.1 to
+#    against 1 card the same way; BENCH_CARDS_RUNS (10) each, alternating, a random pause (0.1 to
 #    0.5 s: pcscd's 400 ms look at each reader) before each insertion; medians.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,7 +30,7 @@ RIG=$top/tests/rig/rig
 VCARD=$BUILD/tests/vcard
 IDLE_S=${BENCH_IDLE_S:-60}
 INS_RUNS=${BENCH_INSERT_RUNS:-10}
-CARDS_RUNS=${BENCH_CARDS_RUNS:-5}
+CARDS_RUNS=${BENCH_CARDS_RUNS:-10}
 TMP=$(mktemp -d /tmp/esc-bench-daemon.XXXXXX)
 PIDS=() DAEMON=
 : >"$OUT"
