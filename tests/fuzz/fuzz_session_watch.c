@@ -15,14 +15,23 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int listener = -1;
+static char sock_dir[] = "/tmp/fuzz-session-watch.XXXXXX";
+static char sock_path[sizeof sock_dir + 16];
+
+static void cleanup(void)
+{
+    unlink(sock_path);
+    rmdir(sock_dir);
+}
 
 static void setup(void)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    char dir[] = "/tmp/fuzz-session-watch.XXXXXX";
-    if (!mkdtemp(dir))
+    if (!mkdtemp(sock_dir))
         abort();
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/pcscd.comm", dir);
+    snprintf(sock_path, sizeof sock_path, "%s/pcscd.comm", sock_dir);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock_path);
+    atexit(cleanup);
     setenv("PCSCLITE_CSOCK_NAME", sa.sun_path, 1);
     listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (listener < 0 || bind(listener, (struct sockaddr *)&sa, sizeof sa) != 0 ||
