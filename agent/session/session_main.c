@@ -125,7 +125,7 @@ static int run(struct workers *wk, int l, int sfd)
 {
     sw_watcher *w = sw_open();
     su_monitor *u = su_open();
-    struct sw_event ev[2 * 16 + 4]; /* every reader's removal and insertion at once, and more */
+    struct sw_event ev[3 * 16 + 4]; /* every reader: removal, insertion and more, at once */
 
     if (!w) {
         log_err("cannot start the reader watcher: out of memory");
