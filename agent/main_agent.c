@@ -2,8 +2,10 @@
  *
  *   esc-agent --pam | --pam-serve     the pam_esc hand-off server (handoff/handoff.h), running
  *                                     the operation engine for each REQUEST
- *   esc-agent --session               the session daemon (session/session.h): watches readers,
- *                                     notifies, keeps the event log, serves the hand-offs
+ *   esc-agent --session               the session daemon (session/session.h): execs esc-session,
+ *                                     the small watcher that starts esc-agent for the work:
+ *   esc-agent --session-card READER   the work for one inserted card (probe, Phone Home, events,
+ *                                     notification)
  *   esc-agent --version
  *   esc-agent --op enroll|format|reset-pin|renew ESCCTL_OP_USAGE (escctl/escctl_ops.h)
  *                                     one card operation from a terminal, as escctl runs it;
@@ -14,10 +16,13 @@
 #include "handoff/handoff.h"
 #include "session/session.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef ESC_VERSION
 #define ESC_VERSION "unknown"
@@ -26,7 +31,7 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: esc-agent --op enroll|format|reset-pin|renew " ESCCTL_OP_USAGE "\n"
-                    "       esc-agent --pam | --pam-serve | --session\n"
+                    "       esc-agent --pam | --pam-serve [--idle-exit SECONDS] | --session\n"
                     "       esc-agent -h|--help | --version\n");
 }
 
@@ -48,9 +53,26 @@ static esc_err run_logged(struct handoff *h, const struct esc_conf *c, const str
     return e;
 }
 
-static void serve_handoff(int fd, const struct esc_conf *c)
+/* The session daemon: esc-session from esc-agent's own directory (both are installed side by
+ * side), told where esc-agent is. The same process: the lock, systemd's LISTEN_PID and the
+ * socket it passes stay valid. */
+static int exec_session(void)
 {
-    (void)handoff_serve(fd, c, run_logged);
+    char self[PATH_MAX], watcher[PATH_MAX + 16];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "esc-agent: cannot find my own path: %s\n", strerror(errno));
+        return 1;
+    }
+    self[n] = '\0';
+    snprintf(watcher, sizeof watcher, "%s", self);
+    char *slash = strrchr(watcher, '/');
+    snprintf(slash ? slash + 1 : watcher,
+             sizeof watcher - (size_t)(slash ? slash + 1 - watcher : 0), "esc-session");
+    char *const args[] = {(char *)"esc-session", (char *)"--agent", self, NULL};
+    execv(watcher, args);
+    fprintf(stderr, "esc-agent: cannot run %s: %s\n", watcher, strerror(errno));
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -74,7 +96,9 @@ int main(int argc, char **argv)
         return handoff_main(argc, argv, run_logged);
     }
     if (argc == 2 && strcmp(argv[1], "--session") == 0)
-        return session_main(serve_handoff);
+        return exec_session();
+    if (argc == 3 && strcmp(argv[1], "--session-card") == 0)
+        return session_card_main(argv[2]);
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("esc-agent %s\n", ESC_VERSION);
         return 0;

@@ -9,7 +9,7 @@
 AGENT_ENGINE_SRC  := $(wildcard agent/engine/*.c)
 AGENT_ESCCTL_SRC  := $(filter-out agent/escctl/main_escctl.c,$(wildcard agent/escctl/*.c))
 AGENT_HANDOFF_SRC := $(wildcard agent/handoff/*.c)
-AGENT_SESSION_SRC := $(wildcard agent/session/*.c)
+AGENT_SESSION_SRC := $(filter-out agent/session/main_session.c,$(wildcard agent/session/*.c))
 AGENT_ENGINE_LIB  := $(BUILD)/libescengine.a
 AGENT_ESCCTL_LIB  := $(BUILD)/libescctl.a
 AGENT_HANDOFF_LIB := $(BUILD)/libeschandoff.a
@@ -35,4 +35,8 @@ $(BUILD)/esc-agent: $(BUILD)/obj/agent/main_agent.o $(AGENT_SESSION_LIB) $(AGENT
 	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
 $(BUILD)/escctl: $(BUILD)/obj/agent/escctl/main_escctl.o $(AGENT_ESCCTL_LIB) $(AGENT_ENGINE_LIB) $(COMMON_LIB)
 	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
-all: $(BUILD)/esc-agent $(BUILD)/escctl
+# esc-session: the session daemon's watcher (esc-agent --session execs it). It links libc and
+# libudev only, so that an idle session holds little memory (session/session.h).
+$(BUILD)/esc-session: $(BUILD)/obj/agent/session/main_session.o $(AGENT_SESSION_LIB) $(COMMON_LIB)
+	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(UDEV_LIBS)
+all: $(BUILD)/esc-agent $(BUILD)/escctl $(BUILD)/esc-session

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -579,4 +580,37 @@ esc_err ipc_session_listen(const char *runtime_dir, int *fd)
     }
     *fd = s;
     return ESC_OK;
+}
+
+int ipc_activated_listener(char *err, size_t errcap)
+{
+    const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS");
+    int type = 0, listening = 0, fd = 3;
+    struct sockaddr_un sa;
+    socklen_t len = sizeof type, alen = sizeof sa;
+    char *end, n[16];
+    long v;
+
+    if (!pid || !nfds)
+        return -1;
+    errno = 0;
+    v = strtol(pid, &end, 10);
+    if (errno || *end || v != (long)getpid())
+        return -1;
+    snprintf(n, sizeof n, "%s", nfds);
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    if (strcmp(n, "1") != 0) {
+        snprintf(err, errcap, "socket activation: expected one socket, got LISTEN_FDS=%s", n);
+        return -2;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
+        getsockname(fd, (struct sockaddr *)&sa, &alen) != 0 || sa.sun_family != AF_UNIX) {
+        snprintf(err, errcap, "socket activation: fd 3 is not a listening local stream socket");
+        return -2;
+    }
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
 }

@@ -174,6 +174,13 @@ esc_err ipc_session_connect(const char *runtime_dir, uid_t uid, long deadline_ms
 /* Agent side: create the directory (0700) and listen on the socket (an old socket file is
  * replaced). *fd is SOCK_CLOEXEC. */
 esc_err ipc_session_listen(const char *runtime_dir, int *fd);
+/* The listening socket systemd hands over (socket activation, the sd_listen_fds(3) protocol
+ * without libsystemd; the session daemon hands its socket to its server the same way):
+ * exactly one, on fd 3, meant for this process (LISTEN_PID), a listening AF_UNIX stream socket.
+ * The LISTEN_* variables are removed (not for the programs we start) and fd 3 is made
+ * close-on-exec. Returns 3, -1 when not socket-activated, or -2 with one sentence in err when
+ * what was passed is not such a socket. */
+int ipc_activated_listener(char *err, size_t errcap);
 /* uid of the peer of a connected AF_UNIX socket. */
 esc_err ipc_peer_uid(int fd, uid_t *uid);
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -58,52 +59,32 @@ static int load_conf(struct esc_conf *c)
     return 0;
 }
 
-/* The listening socket systemd hands over (config/systemd/esc-agent.socket: socket
- * activation, the sd_listen_fds(3) protocol without libsystemd): exactly one, on fd 3, meant
- * for this process, and a listening AF_UNIX stream socket. -1 when not socket-activated. */
-static int activated_listener(void)
-{
-    const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS");
-    int type = 0, listening = 0, fd = 3;
-    struct sockaddr_un sa;
-    socklen_t len = sizeof type, alen = sizeof sa;
-    char *end;
-    long v;
-
-    if (!pid || !nfds)
-        return -1;
-    errno = 0;
-    v = strtol(pid, &end, 10);
-    if (errno || *end || v != (long)getpid())
-        return -1;
-    unsetenv("LISTEN_PID"); /* not for the programs we start */
-    unsetenv("LISTEN_FDS");
-    unsetenv("LISTEN_FDNAMES");
-    if (strcmp(nfds, "1") != 0) {
-        log_err("socket activation: expected one socket, got LISTEN_FDS=%.16s", nfds);
-        return -1;
-    }
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
-        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
-        getsockname(fd, (struct sockaddr *)&sa, &alen) != 0 || sa.sun_family != AF_UNIX) {
-        log_err("socket activation: fd 3 is not a listening local stream socket");
-        return -1;
-    }
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    return fd;
-}
-
-static int serve_session(const struct esc_conf *c, handoff_runner run)
+/* idle_ms > 0: return 0 once no hand-off came for that long (the session daemon starts this
+ * server for a hand-off and takes the socket back after it: see session.h). */
+static int serve_session(const struct esc_conf *c, handoff_runner run, int idle_ms)
 {
     const char *rt = getenv("XDG_RUNTIME_DIR");
-    int l = activated_listener();
+    char err[160] = "";
+    int l = ipc_activated_listener(err, sizeof err);
 
+    if (l == -2)
+        log_err("%s", err);
     if (l < 0 && (!rt || rt[0] != '/' || ipc_session_listen(rt, &l) != ESC_OK)) {
         log_err("cannot listen in $XDG_RUNTIME_DIR/%s", IPC_SESSION_DIR);
         return 1;
     }
     for (;;) {
         uid_t peer;
+        struct pollfd p = {.fd = l, .events = POLLIN};
+        if (idle_ms > 0) {
+            int n = poll(&p, 1, idle_ms);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n == 0) {
+                close(l);
+                return 0;
+            }
+        }
         int fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
@@ -137,7 +118,18 @@ int handoff_main(int argc, char **argv, handoff_runner run)
         conf_apply_log_level(&c); /* never quieter than pam_esc's debug option */
     if (strcmp(argv[1], "--pam") == 0)
         return handoff_serve(0, cp, run) == ESC_OK ? 0 : 1;
-    if (strcmp(argv[1], "--pam-serve") == 0)
-        return serve_session(cp, run);
+    if (strcmp(argv[1], "--pam-serve") == 0) {
+        long idle = 0;
+        if (argc == 4 && strcmp(argv[2], "--idle-exit") == 0) {
+            char *end;
+            errno = 0;
+            idle = strtol(argv[3], &end, 10);
+            if (errno || *end || idle < 1 || idle > 86400)
+                return 2;
+        } else if (argc != 2) {
+            return 2;
+        }
+        return serve_session(cp, run, (int)idle * 1000);
+    }
     return 2;
 }

@@ -1,30 +1,42 @@
 /* session: the session daemon, `esc-agent --session` (esc-agent(8) "SESSION DAEMON").
  *
- * One per user (a lock in $XDG_RUNTIME_DIR/esc-agent/). It
- *   - watches every reader through pcscd (session_watch.c: a thread blocked in
- *     SCardGetStatusChange(INFINITE) over every reader and the PnP pseudo-reader, so readers
- *     plugged in later are watched; it waits for pcscd to come back when it goes away);
- *   - listens to udev for USB CCID readers where udev runs (session_udev.c);
- *   - on insertion probes the card, phones home (through the cache) and tells the user what the
- *     card needs (session_card.c, session_notes.c, session_notify.c: freedesktop
- *     Notifications on the session bus);
- *   - keeps the event log (common/events.h);
- *   - serves pam_esc's hand-offs on $XDG_RUNTIME_DIR/esc-agent/socket, or on the socket systemd
- *     passes (socket activation), as `--pam-serve` does.
- * Idle, the main thread sleeps in poll(2) without a timeout and the watcher in pcscd's socket:
- * no timer wakes either. */
+ * esc-agent --session execs esc-session, the watcher: a small program (libc and libudev, no
+ * libcurl, NSS, libxml2, OpenSSL, sd-bus or libpcsclite) that stays for the whole session, one
+ * per user (a lock in $XDG_RUNTIME_DIR/esc-agent/). On its one thread it waits in poll(2) with
+ * no timeout on:
+ *   - pcscd's event notification (session_watch.c: every reader, readers plugged in later, and
+ *     pcscd going away and coming back);
+ *   - udev's monitor for USB CCID readers where udev runs (session_udev.c);
+ *   - the hand-off socket $XDG_RUNTIME_DIR/esc-agent/socket (or the one systemd passes);
+ *   - a signalfd (SIGTERM, SIGINT, SIGCHLD).
+ * The work is done by esc-agent, started for it (session_workers.c):
+ *   - a card inserted: `esc-agent --session-card READER` probes it, phones home (through the
+ *     cache), logs the events and notifies the user (session_card.c), then exits. One process
+ *     per card: cards inserted together are probed side by side;
+ *   - a connection on the socket: `esc-agent --pam-serve --idle-exit SECONDS` is handed the
+ *     listening socket (as systemd would hand it) and serves pam_esc's hand-offs and escctl's
+ *     requests until it has been idle that long; meanwhile the watcher leaves the socket alone.
+ *     So a run of escctl calls pays esc-agent's start-up once, and an idle session holds only
+ *     the watcher.
+ * The watcher keeps the event log for what it sees itself (readers, removals, pcscd). */
 #ifndef ESC_SESSION_H
 #define ESC_SESSION_H
 
-#include "conf.h"
+/* How long the hand-off server stays after its last request. */
+#define SESSION_SERVER_IDLE_S 60
 
-/* Serve one pam_esc hand-off on a connected socket whose peer has been checked (esc-agent
- * passes the hand-off server, handoff/handoff.h, so that the fronts stay apart). c is NULL
- * when esc.conf is unusable. */
-typedef void (*session_serve_fn)(int fd, const struct esc_conf *c);
+/* esc-session's main loop; agent: the path of esc-agent, started for the work. Returns the
+ * exit code: 0 after SIGTERM/SIGINT, 1 when it cannot start (another daemon runs for this
+ * user, no runtime directory, ...). */
+int session_main(const char *agent);
 
-/* `esc-agent --session`. Returns the exit code: 0 after SIGTERM/SIGINT, 1 when it cannot start
- * (another daemon runs for this user, no runtime directory, ...). */
-int session_main(session_serve_fn serve);
+/* `esc-agent --session-card READER`: the work for one inserted card (session_card.c). Exit
+ * code 0, or 1 when it could not run. */
+int session_card_main(const char *reader);
+
+/* The marker that says "notifications fail" was logged already: the first worker that fails
+ * to notify creates it (O_EXCL) and warns, the next that succeeds removes it; the watcher
+ * removes it at its start. */
+#define SESSION_NOTIFY_FAILED "notify-failed"
 
 #endif

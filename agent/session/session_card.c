@@ -1,32 +1,60 @@
-/* session_card: a card inserted in a running session (see session_card.h). */
-#include "session_card.h"
+/* session_card: `esc-agent --session-card READER`, started by the session daemon for a card
+ * inserted in a running session: probe it, phone home (through the profile cache), log the
+ * events, tell the user what the card needs (see session.h). */
+#include "session.h"
 
+#include "conf.h"
 #include "engine/agent_op.h"
 #include "events.h"
+#include "ipc.h"
 #include "log.h"
 #include "session_notes.h"
 #include "session_notify.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-static void notify(struct session_state *s, const struct probe_facts *f,
-                   const struct session_note *n)
+/* "notifications fail" is said once per daemon, whichever worker meets it first (see
+ * SESSION_NOTIFY_FAILED). true when this one is to say it. */
+static bool first_failure(bool failed)
+{
+    const char *rt = getenv("XDG_RUNTIME_DIR");
+    char path[PATH_MAX];
+    if (!rt || rt[0] != '/' ||
+        snprintf(path, sizeof path, "%s/%s/%s", rt, IPC_SESSION_DIR, SESSION_NOTIFY_FAILED) >=
+            (int)sizeof path)
+        return failed;
+    if (!failed) {
+        (void)unlink(path);
+        return false;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno != EEXIST;
+    close(fd);
+    return true;
+}
+
+static void notify(const struct probe_facts *f, const struct session_note *n)
 {
     char err[300], detail[400];
     uint32_t id = 0;
     if (notify_send(n->summary, n->body, (uint8_t)n->urgency, &id, err, sizeof err) != 0) {
-        if (!s->bus_missing_said)
+        if (first_failure(true))
             log_warn("notification \"%s\" not shown: %s (the event log still has it)", n->summary,
                      err);
-        s->bus_missing_said = true;
         events_emit(&(struct event){
             .event = "notify_failed", .reader = f->reader, .code = n->kind, .detail = err});
         return;
     }
-    s->bus_missing_said = false;
+    (void)first_failure(false);
     snprintf(detail, sizeof detail, "%s (notification %u)", n->summary, (unsigned)id);
     events_emit(&(struct event){.event = "notified",
                                 .reader = f->reader,
@@ -54,19 +82,16 @@ static void describe(const struct probe_facts *f, char *out, size_t cap)
         snprintf(out + o, cap - o, "%s%s", o ? ", " : "", esc_strerror(f->err));
 }
 
-void session_card_inserted(struct session_state *s, const char *reader)
+static void inserted(const struct esc_conf *conf, const char *reader)
 {
-    static struct agent_op_out out; /* large; one card at a time */
+    static struct agent_op_out out; /* large */
     struct session_note notes[NOTES_MAX];
     char detail[600];
     const struct probe_facts *f = &out.facts;
     esc_err e;
 
-    /* libcurl's TLS library costs memory: set up only once a card needs it (main thread) */
-    if (!s->curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-        s->curl_ready = true;
     /* probe, then phone home through the cache (agent_op: the same steps an operation takes) */
-    e = agent_phone_home(s->conf, reader, NULL, false, false, &out);
+    e = agent_phone_home(conf, reader, NULL, false, false, &out);
     if (f->state == PROBE_NO_CARD || f->state == PROBE_NO_READER)
         return; /* gone again before we looked: its removal follows */
     if (f->state == PROBE_NO_PCSCD)
@@ -96,8 +121,30 @@ void session_card_inserted(struct session_state *s, const char *reader)
                                     .code = esc_err_name(e),
                                     .detail = out.sentence[0] ? out.sentence : esc_strerror(e)});
     }
-    size_t n = session_notes(s->conf, f, e == ESC_OK ? out.profile.issuer : NULL, time(NULL), notes,
+    size_t n = session_notes(conf, f, e == ESC_OK ? out.profile.issuer : NULL, time(NULL), notes,
                              NOTES_MAX);
     for (size_t i = 0; i < n; i++)
-        notify(s, f, &notes[i]);
+        notify(f, &notes[i]);
+}
+
+int session_card_main(const char *reader)
+{
+    static struct esc_conf conf;
+    char err[256] = "";
+
+    esc_log_init("esc-agent", ESC_LOG_WARN, false);
+    if (conf_load(NULL, &conf, err, sizeof err) != ESC_OK)
+        conf_defaults(&conf); /* the daemon said why at its start */
+    else
+        conf_apply_log_level(&conf);
+    (void)events_to_file(NULL); /* the daemon said so if there is none */
+    if (!reader[0] || strlen(reader) >= 128) {
+        log_err("--session-card: no reader name");
+        return 1;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        log_warn("libcurl did not start: the card cannot phone home");
+    inserted(&conf, reader);
+    curl_global_cleanup();
+    return 0;
 }

@@ -1,19 +1,19 @@
-/* session_main: `esc-agent --session`, the main loop (see session.h).
+/* session_main: esc-session, the session daemon's watcher (see session.h).
  *
- * One thread waits in poll(2) with no timeout on: the hand-off socket, the reader watcher's
- * eventfd, udev's monitor (where udev runs) and a signalfd for SIGTERM/SIGINT. The reader
- * watcher (session_watch.c) is the only other thread. Work (a probe, Phone Home, a hand-off)
- * runs on the main thread, one thing at a time. */
+ * One thread waits in poll(2) with no timeout on: a signalfd (SIGTERM, SIGINT, SIGCHLD),
+ * pcscd's event notification (session_watch.c), the hand-off socket while no server runs, and
+ * udev's monitor (where udev runs). What it sees goes into the event log; the work goes to
+ * esc-agent processes (session_workers.c). */
 #include "session.h"
 
+#include "conf.h"
 #include "events.h"
 #include "ipc.h"
 #include "log.h"
-#include "session_card.h"
 #include "session_udev.h"
 #include "session_watch.h"
+#include "session_workers.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,7 +26,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #define LOCK_NAME "session.lock"
@@ -67,11 +66,12 @@ static int take_lock(const char *rt)
 /* The socket systemd passes (esc-agent.socket), else our own in $XDG_RUNTIME_DIR. */
 static int listener(const char *rt)
 {
-    int n = sd_listen_fds(1), l = -1;
-    if (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) > 0)
-        return SD_LISTEN_FDS_START;
-    if (n > 0)
-        log_warn("socket activation: expected one listening local stream socket, got %d", n);
+    char err[160] = "";
+    int l = ipc_activated_listener(err, sizeof err);
+    if (l >= 0)
+        return l;
+    if (l == -2)
+        log_warn("%s", err);
     if (ipc_session_listen(rt, &l) != ESC_OK) {
         log_err("cannot listen in %s/%s", rt, IPC_SESSION_DIR);
         return -1;
@@ -79,61 +79,56 @@ static int listener(const char *rt)
     return l;
 }
 
-static void serve_one(int l, const struct esc_conf *c, session_serve_fn serve)
+static void on_watch(struct workers *wk, const struct sw_event *e)
 {
-    uid_t peer = (uid_t)-1;
-    int fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
-    /* only the user's own processes (the screensaver) and root (login) may hand off */
-    if (ipc_peer_uid(fd, &peer) == ESC_OK && (peer == geteuid() || peer == 0))
-        serve(fd, c);
-    else
-        log_warn("hand-off refused: peer uid %u", (unsigned)peer);
-    close(fd);
-}
-
-static void on_watch(struct session_state *s, sw_watcher *w)
-{
-    struct sw_event ev[16];
-    size_t n = sw_take(w, ev, 16);
-    for (size_t i = 0; i < n; i++) {
-        const struct sw_event *e = &ev[i];
-        const char *d = e->detail[0] ? e->detail : NULL;
-        switch (e->kind) {
-        case SW_INSERT:
-            session_card_inserted(s, e->reader);
-            break;
-        case SW_REMOVE:
-            events_emit(&(struct event){.event = "remove", .reader = e->reader, .detail = d});
-            break;
-        case SW_READER_ADDED:
-            events_emit(&(struct event){.event = "reader_added", .reader = e->reader});
-            break;
-        case SW_READER_REMOVED:
-            events_emit(&(struct event){.event = "reader_removed", .reader = e->reader});
-            break;
-        case SW_PCSCD_LOST:
-            log_warn("%s", e->detail);
-            events_emit(&(struct event){
-                .event = "pcscd_lost", .code = esc_err_name(ESC_ERR_NO_PCSCD), .detail = d});
-            break;
-        case SW_PCSCD_BACK:
-            log_info("connected to pcscd");
-            events_emit(&(struct event){.event = "pcscd_connected", .detail = d});
-            break;
-        }
+    const char *d = e->detail[0] ? e->detail : NULL;
+    switch (e->kind) {
+    case SW_INSERT:
+        (void)workers_card(wk, e->reader); /* it logs the insert event, with the card's state */
+        break;
+    case SW_REMOVE:
+        events_emit(&(struct event){.event = "remove", .reader = e->reader, .detail = d});
+        break;
+    case SW_READER_ADDED:
+        events_emit(&(struct event){.event = "reader_added", .reader = e->reader});
+        break;
+    case SW_READER_REMOVED:
+        events_emit(&(struct event){.event = "reader_removed", .reader = e->reader});
+        break;
+    case SW_PCSCD_LOST:
+        log_warn("%s", e->detail);
+        events_emit(&(struct event){
+            .event = "pcscd_lost", .code = esc_err_name(ESC_ERR_NO_PCSCD), .detail = d});
+        break;
+    case SW_PCSCD_BACK:
+        log_info("connected to pcscd");
+        events_emit(&(struct event){.event = "pcscd_connected", .detail = d});
+        break;
     }
 }
 
-static int run(struct session_state *s, const struct esc_conf *serve_conf, session_serve_fn serve,
-               int l, int sfd)
+/* Signals: true when the daemon is to stop. */
+static bool on_signals(int sfd, struct workers *wk)
 {
-    sw_watcher *w = NULL;
-    su_monitor *u = su_open();
+    struct signalfd_siginfo si;
+    bool stop = false;
+    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD)
+            (void)workers_reap(wk);
+        else
+            stop = true; /* SIGTERM or SIGINT */
+    }
+    return stop;
+}
 
-    if (sw_start(&w) != 0) {
-        log_err("cannot start the reader watcher: %s", strerror(errno));
+static int run(struct workers *wk, int l, int sfd)
+{
+    sw_watcher *w = sw_open();
+    su_monitor *u = su_open();
+    struct sw_event ev[3 * 16 + 4]; /* every reader: removal, insertion and more, at once */
+
+    if (!w) {
+        log_err("cannot start the reader watcher: out of memory");
         su_close(u);
         return 1;
     }
@@ -141,50 +136,54 @@ static int run(struct session_state *s, const struct esc_conf *serve_conf, sessi
     for (;;) {
         struct pollfd p[4] = {{.fd = sfd, .events = POLLIN},
                               {.fd = sw_fd(w), .events = POLLIN},
-                              {.fd = l, .events = POLLIN},
+                              {.fd = wk->server > 0 ? -1 : l, .events = POLLIN},
                               {.fd = u ? su_fd(u) : -1, .events = POLLIN}};
-        if (poll(p, 4, -1) < 0) {
+        int n = poll(p, 4, sw_timeout_ms(w));
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
             log_err("poll: %s", strerror(errno));
             break;
         }
-        if (p[0].revents)
-            break; /* SIGTERM or SIGINT */
-        if (p[1].revents)
-            on_watch(s, w);
-        if (p[2].revents)
-            serve_one(l, serve_conf, serve);
+        if (p[0].revents && on_signals(sfd, wk))
+            break;
+        if (n == 0 || p[1].revents) {
+            size_t k;
+            do {
+                k = sw_step(w, ev, sizeof ev / sizeof ev[0]);
+                for (size_t i = 0; i < k; i++)
+                    on_watch(wk, &ev[i]);
+            } while (k == sizeof ev / sizeof ev[0]);
+        }
+        if (p[2].revents && wk->server <= 0)
+            (void)workers_server(wk, l); /* it accepts; we look again when it has gone */
         if (p[3].revents) {
             char what[300];
             if (su_read(u, what, sizeof what)) {
                 events_emit(&(struct event){.event = "usb_reader", .detail = what});
-                sw_rescan(w); /* read the reader list now, whether pcscd told us yet or not */
+                sw_rescan(w); /* look for pcscd now, whether it told us yet or not */
             }
         }
     }
     events_emit(&(struct event){.event = "daemon_stopped"});
-    sw_stop(w);
+    workers_stop(wk);
+    sw_close(w);
     su_close(u);
     return 0;
 }
 
-int session_main(session_serve_fn serve)
+int session_main(const char *agent)
 {
-    static struct esc_conf conf, defaults;
+    static struct esc_conf conf;
     const char *rt = getenv("XDG_RUNTIME_DIR");
-    const struct esc_conf *serve_conf = &conf;
-    struct session_state s = {.conf = &conf};
-    char err[256] = "";
+    struct workers wk = {.agent = agent};
+    char err[256] = "", marker[PATH_MAX];
     sigset_t sigs;
     int lock, l, sfd, rc;
 
     esc_log_init("esc-agent", ESC_LOG_WARN, false);
     if (conf_load(NULL, &conf, err, sizeof err) != ESC_OK) {
         log_err("%s (watching cards with the defaults)", err);
-        conf_defaults(&defaults);
-        s.conf = &defaults;
-        serve_conf = NULL; /* hand-offs are answered with the reason */
     } else {
         conf_apply_log_level(&conf);
     }
@@ -202,11 +201,14 @@ int session_main(session_serve_fn serve)
     }
     if (events_to_file(NULL) != 0)
         log_warn("no event log: neither $XDG_STATE_HOME nor $HOME gives a usable directory");
-    /* the signals are read from a signalfd; blocked before the watcher thread exists so that
-     * it inherits the mask */
+    /* a new daemon says once again that notifications fail */
+    snprintf(marker, sizeof marker, "%s/%s/%s", rt, IPC_SESSION_DIR, SESSION_NOTIFY_FAILED);
+    (void)unlink(marker);
+    /* the signals are read from a signalfd (the workers unblock them) */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGCHLD);
     sigprocmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -216,9 +218,7 @@ int session_main(session_serve_fn serve)
         close(lock);
         return 1;
     }
-    rc = run(&s, serve_conf, serve, l, sfd);
-    if (s.curl_ready)
-        curl_global_cleanup();
+    rc = run(&wk, l, sfd);
     close(sfd);
     close(l);
     close(lock);

@@ -1,73 +1,97 @@
-/* session_watch: the reader watcher thread (see session_watch.h). */
+/* session_watch: the reader watcher (see session_watch.h). */
 #include "session_watch.h"
 
 #include "log.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <winscard.h>
+#include <PCSC/pcsclite.h>
 
-#define QUEUE_MAX   64
-#define PNP_READER  "\\\\?PnP?\\Notification"
 #define RETRY_COUNT 20  /* connection attempts after pcscd's socket (re)appears ... */
 #define RETRY_MS    100 /* ... this far apart; then wait for the socket to change again */
 
+/* pcsc-lite's client protocol (src/winscard_msg.h, src/eventhandler.h): the parts we use */
+#define PROTO_MAJOR                  4
+#define PROTO_MINOR                  4
+#define CMD_VERSION                  0x11
+#define CMD_WAIT_READER_STATE_CHANGE 0x13
+
+struct rx_header {
+    uint32_t size; /* of the body that follows */
+    uint32_t command;
+};
+struct version_msg {
+    int32_t major, minor;
+    uint32_t rv;
+};
+struct wait_msg {
+    uint32_t timeout, rv;
+};
+struct reader_state { /* READER_STATE */
+    char name[SW_READER_NAME_MAX];
+    uint32_t event_counter; /* insertions and removals so far */
+    uint32_t state;         /* SCARD_ABSENT, SCARD_PRESENT, ... */
+    int32_t sharing;
+    unsigned char atr[MAX_ATR_SIZE];
+    uint32_t atr_len;
+    uint32_t protocol;
+};
+_Static_assert(sizeof(struct reader_state) == 184, "READER_STATE as pcscd lays it out");
+#define STATES_SIZE (sizeof(struct reader_state) * PCSCLITE_MAX_READERS_CONTEXTS)
+
+enum phase {
+    AWAY,    /* no connection: waiting for pcscd's socket */
+    HELLO,   /* CMD_VERSION sent, its answer due */
+    STATES,  /* CMD_WAIT_READER_STATE_CHANGE sent, the reader states due */
+    WAITING, /* registered: the next change's message due (this is the idle state) */
+};
+
 struct known {
-    char name[PCSC_READER_NAME_MAX];
-    DWORD state; /* last dwEventState, without SCARD_STATE_CHANGED */
+    char name[SW_READER_NAME_MAX];
+    uint32_t counter;
     bool card;
 };
 
 struct sw_watcher {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    int efd;       /* wakes the main loop */
-    int stop_efd;  /* wakes the thread out of its wait for pcscd's socket */
-    bool stopping; /* under lock */
-    bool have_ctx; /* under lock: ctx may be cancelled */
-    SCARDCONTEXT ctx;
-    struct sw_event q[QUEUE_MAX];
-    size_t qn;
-    struct known rd[PCSC_MAX_READERS];
+    enum phase phase;
+    int fd;  /* pcscd's socket */
+    int ino; /* inotify on the socket's directory while AWAY */
+    int tries;
+    bool fresh; /* not tried yet */
+    bool said_lost, connected_once, refused_said;
+    size_t have, want; /* bytes read of the message due, its size */
+    union {
+        struct version_msg version;
+        struct wait_msg wait;
+        struct reader_state states[PCSCLITE_MAX_READERS_CONTEXTS];
+    } in;
+    struct known rd[PCSCLITE_MAX_READERS_CONTEXTS];
     size_t nrd;
+    /* events of this step */
+    struct sw_event *out;
+    size_t n, max;
 };
 
 static void post(sw_watcher *w, enum sw_kind k, const char *reader, const char *detail)
 {
-    uint64_t one = 1;
-    pthread_mutex_lock(&w->lock);
-    if (w->qn < QUEUE_MAX) {
-        struct sw_event *e = &w->q[w->qn++];
-        memset(e, 0, sizeof *e);
-        e->kind = k;
-        snprintf(e->reader, sizeof e->reader, "%s", reader ? reader : "");
-        snprintf(e->detail, sizeof e->detail, "%s", detail ? detail : "");
-    } else {
-        log_warn("reader watcher: event queue full, an event was dropped");
+    if (w->n >= w->max) {
+        log_warn("reader watcher: too many events at once, one was dropped");
+        return;
     }
-    pthread_mutex_unlock(&w->lock);
-    if (write(w->efd, &one, sizeof one) < 0)
-        log_debug("reader watcher: eventfd: %s", strerror(errno));
-}
-
-static bool stopping(sw_watcher *w)
-{
-    pthread_mutex_lock(&w->lock);
-    bool s = w->stopping;
-    pthread_mutex_unlock(&w->lock);
-    return s;
+    struct sw_event *e = &w->out[w->n++];
+    memset(e, 0, sizeof *e);
+    e->kind = k;
+    snprintf(e->reader, sizeof e->reader, "%s", reader ? reader : "");
+    snprintf(e->detail, sizeof e->detail, "%s", detail ? detail : "");
 }
 
 static const char *socket_path(void)
@@ -76,47 +100,21 @@ static const char *socket_path(void)
     return p && *p ? p : "/run/pcscd/pcscd.comm";
 }
 
-/* Does something accept connections on pcscd's socket? */
-static bool socket_answers(const char *path)
+static void socket_dir(char *dir, size_t cap)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd;
-    bool ok;
-    if (strlen(path) >= sizeof sa.sun_path)
-        return false;
-    memcpy(sa.sun_path, path, strlen(path));
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-    close(fd);
-    return ok;
-}
-
-/* Wait until pcscd's socket changes (created, moved in, attributes changed), for at most
- * timeout_ms (-1: no limit). false when stopping. */
-static bool wait_socket_change(sw_watcher *w, int ino, int timeout_ms)
-{
-    struct pollfd p[2] = {{.fd = w->stop_efd, .events = POLLIN}, {.fd = ino, .events = POLLIN}};
-    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-    int n = poll(p, ino >= 0 ? 2 : 1, timeout_ms);
-    if (n < 0 && errno != EINTR)
-        return !stopping(w);
-    if (p[0].revents)
-        return false;
-    if (ino >= 0 && (p[1].revents & POLLIN))
-        while (read(ino, buf, sizeof buf) > 0)
-            ; /* any change in the directory: try again */
-    return !stopping(w);
+    snprintf(dir, cap, "%s", socket_path());
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir ? 1 : 0] = '\0';
 }
 
 /* Watch pcscd's socket directory, or its parent while the directory does not exist yet (it
- * is made when pcscd starts): adding a watch again is harmless, so this is done before every
- * wait. */
-static void watch_dir(int ino, const char *dir)
+ * is made when pcscd starts): adding a watch again is harmless, so this is done every time. */
+static void watch_dir(int ino)
 {
-    char parent[PATH_MAX];
+    char dir[PATH_MAX], parent[PATH_MAX];
     const uint32_t mask = IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE;
+    socket_dir(dir, sizeof dir);
     if (inotify_add_watch(ino, dir, mask) >= 0)
         return;
     snprintf(parent, sizeof parent, "%s", dir);
@@ -126,72 +124,78 @@ static void watch_dir(int ino, const char *dir)
     (void)inotify_add_watch(ino, parent, mask);
 }
 
-/* Connect to pcscd; wait for it (without a timer while nothing changes) when it is not there.
- * false when stopping. */
-static bool connect_pcscd(sw_watcher *w, bool *said_lost)
+static bool send_all(int fd, const void *buf, size_t len)
 {
-    const char *path = socket_path();
-    char dir[PATH_MAX];
-    int ino = -1, tries = RETRY_COUNT;
-    bool ok = false, ino_tried = false;
-
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        slash[slash == dir ? 1 : 0] = '\0';
-    for (;;) {
-        SCARDCONTEXT ctx;
-        LONG r = SCARD_E_NO_SERVICE;
-        if (stopping(w))
-            break;
-        if (socket_answers(path))
-            r = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
-        if (r == SCARD_S_SUCCESS) {
-            pthread_mutex_lock(&w->lock);
-            w->ctx = ctx;
-            w->have_ctx = true;
-            pthread_mutex_unlock(&w->lock);
-            ok = true;
-            break;
-        }
-        if (!*said_lost) {
-            char d[160];
-            snprintf(d, sizeof d, "pcscd is not running (%s); waiting for it at %s",
-                     pcsc_stringify_error(r), path);
-            post(w, SW_PCSCD_LOST, NULL, d);
-            *said_lost = true;
-        }
-        if (!ino_tried) {
-            ino_tried = true;
-            ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-            if (ino < 0)
-                log_warn("inotify: %s; looking for pcscd every second", strerror(errno));
-        }
-        if (ino >= 0)
-            watch_dir(ino, dir);
-        /* a few quick retries after a change (the socket may exist a moment before pcscd
-         * listens), then sleep until the directory changes again */
-        if (tries > 0) {
-            tries--;
-            if (!wait_socket_change(w, ino, RETRY_MS))
-                break;
-        } else {
-            if (!wait_socket_change(w, ino, ino >= 0 ? -1 : 1000))
-                break;
-            tries = RETRY_COUNT;
-        }
+    const char *p = buf;
+    while (len) {
+        ssize_t k = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false; /* a few bytes into an empty socket buffer: never EAGAIN */
+        p += k;
+        len -= (size_t)k;
     }
-    if (ino >= 0)
-        close(ino);
-    return ok;
+    return true;
 }
 
-static void drop_ctx(sw_watcher *w)
+static bool ask(sw_watcher *w, uint32_t cmd, const void *body, uint32_t len, size_t want)
 {
-    pthread_mutex_lock(&w->lock);
-    w->have_ctx = false;
-    pthread_mutex_unlock(&w->lock);
-    SCardReleaseContext(w->ctx);
+    struct rx_header h = {.size = len, .command = cmd};
+    char msg[sizeof h + sizeof(struct version_msg)];
+    memcpy(msg, &h, sizeof h);
+    if (len)
+        memcpy(msg + sizeof h, body, len);
+    w->have = 0;
+    w->want = want;
+    return send_all(w->fd, msg, sizeof h + len);
+}
+
+static void go_away(sw_watcher *w, const char *why)
+{
+    if (w->phase != AWAY) {
+        if (w->fd >= 0)
+            close(w->fd);
+        w->fd = -1;
+        w->phase = AWAY;
+        w->tries = RETRY_COUNT;
+        /* forget the readers: after reconnecting every card counts as inserted again */
+        w->nrd = 0;
+    }
+    if (!w->said_lost) {
+        post(w, SW_PCSCD_LOST, NULL, why);
+        w->said_lost = true;
+    }
+}
+
+/* One connection attempt. */
+static void try_connect(sw_watcher *w)
+{
+    const char *path = socket_path();
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct version_msg v = {.major = PROTO_MAJOR, .minor = PROTO_MINOR};
+    char why[220];
+    int fd = -1;
+
+    w->fresh = false;
+    if (strlen(path) < sizeof sa.sun_path) {
+        memcpy(sa.sun_path, path, strlen(path));
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    } else {
+        errno = ENAMETOOLONG;
+    }
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+        w->fd = fd;
+        w->phase = HELLO;
+        if (!ask(w, CMD_VERSION, &v, sizeof v, sizeof w->in.version))
+            go_away(w, "pcscd closed the connection at once");
+        return;
+    }
+    snprintf(why, sizeof why, "pcscd is not running (%s); waiting for it at %.100s",
+             strerror(errno), path);
+    if (fd >= 0)
+        close(fd);
+    go_away(w, why);
 }
 
 static struct known *find(sw_watcher *w, const char *name)
@@ -202,37 +206,36 @@ static struct known *find(sw_watcher *w, const char *name)
     return NULL;
 }
 
-/* Read the reader list and reconcile it with what is known. PC/SC error or SCARD_S_SUCCESS. */
-static LONG list_readers(sw_watcher *w)
+/* pcscd's reader states in, events out (what libpcsclite's SCardGetStatusChange would say). */
+static void reconcile(sw_watcher *w)
 {
-    struct known now[PCSC_MAX_READERS];
+    struct known now[PCSCLITE_MAX_READERS_CONTEXTS];
     size_t n = 0;
-    char *buf = NULL;
-    DWORD len = SCARD_AUTOALLOCATE;
-    LONG r = SCardListReaders(w->ctx, NULL, (LPSTR)&buf, &len);
 
-    if (r == (LONG)SCARD_E_NO_READERS_AVAILABLE)
-        len = 0;
-    else if (r != SCARD_S_SUCCESS)
-        return r;
-    for (size_t off = 0; buf && off < len && buf[off] && n < PCSC_MAX_READERS;) {
-        size_t l = strnlen(buf + off, len - off);
-        if (l < PCSC_READER_NAME_MAX && off + l < len) {
-            struct known *k = find(w, buf + off);
-            if (k) {
-                now[n] = *k;
-            } else {
-                memset(&now[n], 0, sizeof now[n]);
-                memcpy(now[n].name, buf + off, l);
-                now[n].state = SCARD_STATE_UNAWARE;
-                post(w, SW_READER_ADDED, now[n].name, NULL);
-            }
-            n++;
-        }
-        off += l + 1;
+    for (size_t i = 0; i < PCSCLITE_MAX_READERS_CONTEXTS; i++) {
+        const struct reader_state *s = &w->in.states[i];
+        size_t len = strnlen(s->name, sizeof s->name);
+        if (len == 0 || len == sizeof s->name)
+            continue; /* an empty slot (or a name without its NUL: not a reader we can name) */
+        struct known *k = find(w, s->name), *c = &now[n++];
+        /* a card: present, not mute (SCARD_SWALLOWED), its reader usable */
+        bool card = (s->state & SCARD_PRESENT) &&
+                    !(s->state & (SCARD_ABSENT | SCARD_SWALLOWED | SCARD_UNKNOWN));
+        memset(c, 0, sizeof *c);
+        memcpy(c->name, s->name, len);
+        c->counter = s->event_counter;
+        c->card = card;
+        if (!k)
+            post(w, SW_READER_ADDED, c->name, NULL);
+        bool had = k && k->card;
+        /* pcscd counts insertions and removals: a card swapped between two looks shows as a
+         * changed count with a card present before and after */
+        bool swapped = card && had && k->counter != s->event_counter;
+        if (had && (!card || swapped))
+            post(w, SW_REMOVE, c->name, NULL);
+        if (card && (!had || swapped))
+            post(w, SW_INSERT, c->name, NULL);
     }
-    if (buf)
-        SCardFreeMemory(w->ctx, buf);
     for (size_t i = 0; i < w->nrd; i++) {
         bool still = false;
         for (size_t j = 0; j < n && !still; j++)
@@ -245,166 +248,141 @@ static LONG list_readers(sw_watcher *w)
     }
     memcpy(w->rd, now, n * sizeof now[0]);
     w->nrd = n;
-    return SCARD_S_SUCCESS;
 }
 
-static void note_state(sw_watcher *w, struct known *k, DWORD ev)
+/* A whole message arrived. */
+static void on_message(sw_watcher *w)
 {
-    bool card = (ev & SCARD_STATE_PRESENT) != 0 && (ev & SCARD_STATE_MUTE) == 0;
-    /* pcsc-lite counts insertions and removals in the high 16 bits: a card swapped between two
-     * waits shows as a changed count with a card present before and after */
-    bool swapped = card && k->card && (k->state >> 16) != (ev >> 16) &&
-                   (k->state & SCARD_STATE_UNAWARE) == 0 && k->state != 0;
-    if (k->card && (!card || swapped))
-        post(w, SW_REMOVE, k->name, NULL);
-    if (card && (!k->card || swapped))
-        post(w, SW_INSERT, k->name, NULL);
-    k->card = card;
-    k->state = ev & ~(DWORD)SCARD_STATE_CHANGED;
+    char why[200];
+    switch (w->phase) {
+    case HELLO:
+        if (w->in.version.rv != 0 || w->in.version.major != PROTO_MAJOR) {
+            snprintf(why, sizeof why,
+                     "pcscd speaks protocol %d.%d and refused %d.%d: card events are not watched",
+                     (int)w->in.version.major, (int)w->in.version.minor, PROTO_MAJOR, PROTO_MINOR);
+            if (!w->refused_said)
+                log_err("%s", why);
+            w->refused_said = true;
+            go_away(w, why);
+            return;
+        }
+        if (w->said_lost || w->connected_once)
+            post(w, SW_PCSCD_BACK, NULL, w->connected_once ? "connected to pcscd again" : NULL);
+        w->said_lost = false;
+        w->connected_once = true;
+        break;
+    case STATES:
+        reconcile(w);
+        w->phase = WAITING;
+        w->have = 0;
+        w->want = sizeof w->in.wait;
+        return;
+    case WAITING: /* something changed (or another client cancelled us): ask again */
+    case AWAY:
+        break;
+    }
+    w->phase = STATES;
+    if (!ask(w, CMD_WAIT_READER_STATE_CHANGE, NULL, 0, STATES_SIZE))
+        go_away(w, "lost the connection to pcscd");
 }
 
-/* Watch until pcscd fails (returns its error) or we stop (SCARD_E_CANCELLED). */
-static LONG watch(sw_watcher *w)
+static void read_pcscd(sw_watcher *w)
 {
-    SCARD_READERSTATE st[PCSC_MAX_READERS + 1];
-    DWORD pnp = SCARD_STATE_UNAWARE;
-    bool relist = true;
-
     for (;;) {
-        LONG r;
-        if (relist && (r = list_readers(w)) != SCARD_S_SUCCESS)
-            return r;
-        relist = false;
-        memset(st, 0, sizeof st);
-        for (size_t i = 0; i < w->nrd; i++) {
-            st[i].szReader = w->rd[i].name;
-            st[i].dwCurrentState = w->rd[i].state;
-        }
-        st[w->nrd].szReader = PNP_READER;
-        st[w->nrd].dwCurrentState = pnp;
-        r = SCardGetStatusChange(w->ctx, INFINITE, st, (DWORD)w->nrd + 1);
-        if (stopping(w))
-            return SCARD_E_CANCELLED;
-        if (r == (LONG)SCARD_E_CANCELLED || r == (LONG)SCARD_E_UNKNOWN_READER ||
-            r == (LONG)SCARD_E_READER_UNAVAILABLE) {
-            relist = true; /* sw_rescan, or a reader left while we were not waiting */
+        ssize_t k = recv(w->fd, (char *)&w->in + w->have, w->want - w->have, MSG_DONTWAIT);
+        if (k < 0 && errno == EINTR)
             continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (k <= 0) {
+            char why[160];
+            snprintf(why, sizeof why, "lost the connection to pcscd (%s)",
+                     k == 0 ? "it closed the connection" : strerror(errno));
+            go_away(w, why);
+            try_connect(w); /* pcscd restarted: it may be there again already */
+            return;
         }
-        if (r == (LONG)SCARD_E_TIMEOUT)
-            continue;
-        if (r != SCARD_S_SUCCESS)
-            return r;
-        for (size_t i = 0; i < w->nrd; i++) {
-            DWORD ev = st[i].dwEventState;
-            if (ev & (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE | SCARD_STATE_IGNORE))
-                relist = true;
-            else if (ev & SCARD_STATE_CHANGED)
-                note_state(w, &w->rd[i], ev);
-        }
-        if (st[w->nrd].dwEventState & SCARD_STATE_CHANGED) {
-            relist = true;
-            pnp = st[w->nrd].dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+        w->have += (size_t)k;
+        if (w->have == w->want) {
+            on_message(w);
+            if (w->phase == AWAY)
+                return;
         }
     }
 }
 
-static void *run(void *arg)
-{
-    sw_watcher *w = arg;
-    bool said_lost = false, connected_once = false;
-
-    while (connect_pcscd(w, &said_lost)) {
-        if (said_lost || connected_once)
-            post(w, SW_PCSCD_BACK, NULL, connected_once ? "connected to pcscd again" : NULL);
-        said_lost = false;
-        connected_once = true;
-        LONG r = watch(w);
-        drop_ctx(w);
-        if (r == (LONG)SCARD_E_CANCELLED && stopping(w))
-            break;
-        /* pcscd went away: forget the readers; after reconnecting every card counts as
-         * inserted again */
-        char d[160];
-        snprintf(d, sizeof d, "lost the connection to pcscd (%s)", pcsc_stringify_error(r));
-        post(w, SW_PCSCD_LOST, NULL, d);
-        said_lost = true;
-        w->nrd = 0;
-    }
-    return NULL;
-}
-
-int sw_start(sw_watcher **out)
+sw_watcher *sw_open(void)
 {
     sw_watcher *w = calloc(1, sizeof *w);
     if (!w)
-        return -1;
-    pthread_mutex_init(&w->lock, NULL);
-    w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    w->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (w->efd < 0 || w->stop_efd < 0 || pthread_create(&w->thread, NULL, run, w) != 0) {
-        int e = errno;
-        if (w->efd >= 0)
-            close(w->efd);
-        if (w->stop_efd >= 0)
-            close(w->stop_efd);
-        pthread_mutex_destroy(&w->lock);
-        free(w);
-        errno = e;
-        return -1;
-    }
-    *out = w;
-    return 0;
+        return NULL;
+    w->fd = -1;
+    w->ino = -1;
+    w->phase = AWAY;
+    w->fresh = true; /* the first sw_step connects at once */
+    return w;
 }
 
 int sw_fd(const sw_watcher *w)
 {
-    return w->efd;
+    return w->phase == AWAY ? w->ino : w->fd;
 }
 
-size_t sw_take(sw_watcher *w, struct sw_event *out, size_t max)
+int sw_timeout_ms(const sw_watcher *w)
 {
-    uint64_t v;
-    size_t n;
-    if (read(w->efd, &v, sizeof v) < 0 && errno != EAGAIN)
-        log_debug("reader watcher: eventfd: %s", strerror(errno));
-    pthread_mutex_lock(&w->lock);
-    n = w->qn < max ? w->qn : max;
-    memcpy(out, w->q, n * sizeof *out);
-    memmove(w->q, w->q + n, (w->qn - n) * sizeof *out);
-    w->qn -= n;
-    pthread_mutex_unlock(&w->lock);
-    if (n < max)
-        return n;
-    /* more left: keep the main loop awake for them */
-    if (w->qn) {
-        v = 1;
-        (void)!write(w->efd, &v, sizeof v);
+    if (w->phase != AWAY)
+        return -1;
+    if (w->fresh)
+        return 0;
+    return w->tries > 0 ? RETRY_MS : (w->ino >= 0 ? -1 : 1000);
+}
+
+size_t sw_step(sw_watcher *w, struct sw_event *out, size_t max)
+{
+    w->out = out;
+    w->n = 0;
+    w->max = max;
+    if (w->phase != AWAY) {
+        read_pcscd(w);
+    } else {
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        bool changed = false;
+        if (w->ino >= 0)
+            while (read(w->ino, buf, sizeof buf) > 0)
+                changed = true; /* something in the directory changed: try again */
+        if (changed)
+            w->tries = RETRY_COUNT;
+        else if (w->tries > 0)
+            w->tries--;
+        try_connect(w);
     }
-    return n;
+    if (w->phase == AWAY && w->ino < 0) {
+        w->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->ino < 0)
+            log_warn("inotify: %s; looking for pcscd every second", strerror(errno));
+    }
+    if (w->phase == AWAY && w->ino >= 0)
+        watch_dir(w->ino);
+    if (w->phase != AWAY && w->ino >= 0) {
+        close(w->ino);
+        w->ino = -1;
+    }
+    return w->n;
 }
 
 void sw_rescan(sw_watcher *w)
 {
-    pthread_mutex_lock(&w->lock);
-    if (w->have_ctx)
-        SCardCancel(w->ctx);
-    pthread_mutex_unlock(&w->lock);
+    if (w->phase == AWAY)
+        w->tries = RETRY_COUNT; /* the next step (at once: timeout RETRY_MS) connects */
 }
 
-void sw_stop(sw_watcher *w)
+void sw_close(sw_watcher *w)
 {
-    uint64_t one = 1;
     if (!w)
         return;
-    pthread_mutex_lock(&w->lock);
-    w->stopping = true;
-    if (w->have_ctx)
-        SCardCancel(w->ctx);
-    pthread_mutex_unlock(&w->lock);
-    (void)!write(w->stop_efd, &one, sizeof one);
-    pthread_join(w->thread, NULL);
-    close(w->efd);
-    close(w->stop_efd);
-    pthread_mutex_destroy(&w->lock);
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->ino >= 0)
+        close(w->ino);
     free(w);
 }

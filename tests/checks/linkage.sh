@@ -1,5 +1,5 @@
 # The architecture rules that the linker can prove: pam_esc.so needs neither libcurl, libxml2,
-# NSS nor libsystemd (the session daemon's D-Bus); common/ uses none of them (nor PAM); the PAM module exports only the PAM entry points.
+# NSS nor libsystemd (the session daemon's D-Bus); common/ uses none of them (nor PAM); the PAM module exports only the PAM entry points; esc-session (the idle session daemon) links libc and libudev only.
 . "$(dirname "$0")/../integration/lib.sh"
 so=$ESC_BUILD_PLAIN/pam_esc.so
 needed=$(readelf -d "$so" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')
@@ -21,4 +21,12 @@ if [ -z "$undef" ]; then
     pass "common/ calls neither libcurl, libxml2, NSS nor PAM"
 else
     fail "common/ calls neither libcurl, libxml2, NSS nor PAM" "$undef"
+fi
+# the session daemon's watcher stays small (an idle session holds only it): libc and libudev
+watcher=$ESC_BUILD_PLAIN/esc-session
+needed=$(readelf -d "$watcher" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+if [ "$needed" = "libc.so.6 libudev.so.1 " ]; then
+    pass "esc-session links libc and libudev only"
+else
+    fail "esc-session links libc and libudev only" "NEEDED: ${needed:-cannot read $watcher}"
 fi

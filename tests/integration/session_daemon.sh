@@ -4,8 +4,9 @@
 # profile), event log and a notification naming what the card needs, within 1 s; removal; a
 # card in the second reader; an enrolled card expiring soon with 2 PIN tries left (one
 # notification each); a pam_esc hand-off served by the daemon (events op_start / op_ok); pcscd
-# killed and started again (events, cards seen again); no system call at all over 10 idle
-# seconds (strace); one daemon per user; escctl log (human and --json); no session bus: events
+# killed and started again (events, cards seen again); idle: one thread (esc-session), no context
+# switch over 5 s, no system call at all over 10 s (strace); the hand-off served by an esc-agent
+# it started, stopped with it; one daemon per user; escctl log (human and --json); no session bus: events
 # logged, notification skipped.
 . "$(dirname "$0")/lib.sh"
 . "$ESC_TOP/tests/pam/lib.sh"
@@ -140,9 +141,23 @@ else
     skip session_handoff_pin_reset "pam_esc.so or pam_drive not built"
 fi
 
-# idle: no system call at all for 10 s (each thread sleeps in one blocking call: poll, and
-# libpcsclite's read on pcscd's socket)
+# the hand-off was served by an esc-agent the daemon started (handed the socket), still there
+server=
+if [ -e "$PAM_MODULE" ] && [ -e "$PAM_DRIVE" ]; then
+    server=$(pgrep -P "$DAEMON" -f -- '--pam-serve --idle-exit' | head -1)
+    expect session_handoff_server_is_a_worker "$TMP/agent.log" test -n "$server"
+fi
+
+# idle: one thread (esc-session, the small watcher), no context switch over 5 s, then no system
+# call at all for 10 s (it sleeps in poll(2) with no timeout, pcscd's socket among its fds)
 sleep 0.5
+ctxt() { cat /proc/"$DAEMON"/task/*/status | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'; }
+c0=$(ctxt)
+sleep 5
+c1=$(ctxt)
+echo "idle: $((c1 - c0)) context switches in 5 s"
+expect session_idle_watcher_is_small "$TMP/agent.log" sh -c "[ \"\$(cat /proc/$DAEMON/comm)\" = esc-session ] && [ \"\$(ls /proc/$DAEMON/task | wc -l)\" = 1 ]"
+expect session_idle_no_wakeups "$TMP/agent.log" test "$((c1 - c0))" = 0
 timeout -s INT 10 strace -f -tt -p "$DAEMON" -o "$TMP/strace.txt" 2>/dev/null
 calls=$(grep -vE 'restart_syscall\(<\.\.\. resuming|<detached \.\.\.>|^[0-9]+ +[0-9:.]+ +\+\+\+' "$TMP/strace.txt" | grep -c .)
 threads=$(ls "/proc/$DAEMON/task" | wc -l)
@@ -176,6 +191,7 @@ kill -TERM "$DAEMON"
 wait "$DAEMON"
 rc=$?
 expect session_sigterm_clean_exit "$TMP/agent.log" test "$rc" = 0
+expect session_sigterm_stops_workers "$TMP/agent.log" sh -c "[ -z '$server' ] || ! kill -0 '$server' 2>/dev/null"
 
 # no session bus: the events are logged, the notification is skipped with one warning
 STATE=$TMP/state2
