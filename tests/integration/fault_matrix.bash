@@ -9,9 +9,14 @@
 #   rig_up --card formatted || ...
 #   fm_setup                        PAM stacks, the session agent (path pam-agent), saved card
 #                                   states for each operation's start (formatted / locked)
-#   fm_reset OP                     the card back to OP's starting state, no fault, TPS DB as saved
+#   fm_reset OP [CARD_FAULT]        the card back to OP's starting state (the saved state file, no
+#                                   re-provisioning), the TPS DB as saved, no TPS fault; the card
+#                                   goes in with CARD_FAULT if given (vanish:N: pulled at its N-th
+#                                   APDU, counted from its insertion)
 #   fm_fault_tps "drop 7"           a line for the TPS's fault file ("" for none)
-#   fm_fault_card vanish:12         the card is pulled at its 12th APDU from now (restarts the vcard)
+#   fm_fault_card vanish:12         the same card fault without a reset
+# The card is never re-provisioned nor removed between cases: the vcard reads its state file
+# and STATE.fault again at SIGHUP (tests/vcard/vc_vpcd.c); only a pulled card is inserted again.
 #   fm_run PATH OP                  PATH: escctl | pam-helper | pam-agent; OP: enroll | pinreset
 #                                   sets FM_RC, FM_MS (wall ms), FM_SAID (the one sentence, or
 #                                   every sentence joined by " | " if more than one),
@@ -27,9 +32,9 @@
 #   2. within FM_DEADLINE_MS (default 15000 ms; the per-message TPS timeout is 90 s);
 #   3. no process left: no escctl and no esc-agent other than the session agent; pam_drive
 #      reports no child after pam_end, and its snapshot (threads, fds, signals) unchanged;
-#   4. escctl status tells the truth: with the card pulled it says NO_CARD; reinserted, the
-#      state it says is the one the vcard's state file holds; and (PAM paths) the password
-#      path still works after a failure (pam_matrix after pam_esc, "letmein").
+#   4. escctl status tells the truth: the state it says (the card reinserted if it was pulled)
+#      is the one the vcard's own state file holds; and (PAM paths) the password path still
+#      works after a failure (pam_matrix after pam_esc, "letmein").
 # The card is left in the reader after fm_check (reinserted if it was pulled).
 
 FM_DEADLINE_MS=${FM_DEADLINE_MS:-15000}
@@ -74,27 +79,33 @@ fm_teardown() {
 }
 
 fm_card_pid() { cat "$RIG_DIR/pids/card.pid" 2>/dev/null; }
-fm_card_stop() { # the vcard process gone (its pid file too), pcscd sees the reader empty
+fm_card_in() { kill -0 "$(fm_card_pid)" 2>/dev/null; }
+fm_card_stop() { # the vcard process gone (not waiting for pcscd to see the reader empty)
     local pid
     pid=$(fm_card_pid)
     [ -n "$pid" ] && kill "$pid" 2>/dev/null
     for _ in $(seq 100); do [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
-    "$RIG" card remove >/dev/null 2>&1
+    rm -f "$RIG_DIR/pids/card.pid"
 }
 
-fm_reset() { # OP
-    fm_card_stop
-    cp "$TMP/fm-start.$1" "$RIG_DIR/card.state"
+fm_reset() { # OP [CARD_FAULT]
     cat "$TMP/fm-tpsdb" >"$RIG_TPS_DB"
     : >"$RIG_TPS_FAULTS"
-    rm -rf "${RIG_DIR:?}/cache"/* "$FM_RT/cache" 2>/dev/null
-    "$RIG" card insert >/dev/null 2>&1
+    printf '%s\n' "${2:-}" >"$RIG_DIR/card.state.fault"
+    cp "$TMP/fm-start.$1" "$RIG_DIR/card.state"
+    if fm_card_in; then
+        # the card stays in: the vcard reads the saved state and its fault again (SIGHUP)
+        # before its next APDU
+        kill -HUP "$(fm_card_pid)"
+    else
+        RIG_CARD_FAULT=${2:-} "$RIG" card insert >/dev/null 2>&1
+    fi
 }
 
 fm_fault_tps() { printf '%s\n' "$1" >"$RIG_TPS_FAULTS"; }
-fm_fault_card() { # MODE: the vcard restarted with --fault MODE (its APDU count starts at 0)
-    fm_card_stop
-    RIG_CARD_FAULT=$1 "$RIG" card insert >/dev/null 2>&1
+fm_fault_card() { # MODE: the card's fault from its next APDU on (its APDU count starts at 0)
+    printf '%s\n' "$1" >"$RIG_DIR/card.state.fault"
+    if fm_card_in; then kill -HUP "$(fm_card_pid)"; else RIG_CARD_FAULT=$1 "$RIG" card insert >/dev/null 2>&1; fi
 }
 
 fm_now_ms() { date +%s%3N; }
@@ -112,7 +123,7 @@ elif c.get("life_cycle") == 15:
 else: print("LIFE_CYCLE_%s" % c.get("life_cycle"))'
 }
 # what escctl status says of the first reader
-fm_status() { "$ESC_BUILD_PLAIN/escctl" status 2>/dev/null | head -n 1 | grep -Eo 'NO_APPLET|UNINITIALIZED|ENROLLED|PIN_LOCKED|EXPIRED|NO_CARD|[A-Z_]+$' | head -n 1; }
+fm_status() { "$ESC_BUILD_PLAIN/escctl" status 2>/dev/null | grep -F "$RIG_READER:" | head -n 1 | sed -E 's/^[^:]*: ([A-Z_]+).*/\1/'; }
 
 fm_run() { # PATH OP
     local path=$1 op=$2 t0 o=$TMP/fm.out cmd=$2
@@ -153,27 +164,34 @@ fm_run() { # PATH OP
 # processes left of ours: escctl, or esc-agent other than the session agent
 fm_left() {
     local p exe
-    for p in /proc/[0-9]*; do
-        exe=$(readlink "$p/exe" 2>/dev/null) || continue
+    for p in $(pidof escctl esc-agent); do
+        exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
         case $exe in "$ESC_BUILD/escctl" | "$ESC_BUILD/esc-agent" | "$ESC_BUILD_PLAIN/escctl" | "$ESC_BUILD_PLAIN/esc-agent") ;; *) continue ;; esac
-        [ "${p#/proc/}" = "${FM_AGENT:-}" ] && continue
-        grep -q '^State:.*Z' "$p/status" 2>/dev/null && continue
-        echo "${p#/proc/}"
+        [ "$p" = "${FM_AGENT:-}" ] && continue
+        grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && continue
+        echo "$p"
     done
 }
 
 fm_check() { # NAME
     local name=$1 bad=0 why=() st pulled=0 left
-    # 4a. the card pulled: the reader is empty and escctl says so; then it goes back in
-    if ! kill -0 "$(fm_card_pid)" 2>/dev/null; then
+    # 4a. the card pulled: it goes back in as it was left (not waiting for pcscd to see the
+    # reader empty first: escctl itself said the card was removed, check 1)
+    # the vcard closes the connection (escctl may say so at once) before it saves and exits
+    if fm_card_in && tail -n 2 "$RIG_DIR/logs/vcard.log" | grep -Eq 'fault: vanishing|removed \(fault'; then
+        for _ in $(seq 100); do fm_card_in || break; sleep 0.02; done
+    fi
+    if ! fm_card_in; then
         pulled=1
-        "$RIG" card remove >/dev/null 2>&1 # pcscd has seen it go
-        st=$(fm_status)
-        [ "$st" = NO_CARD ] || why+=("the card is out but escctl status says '$st'")
+        : >"$RIG_DIR/card.state.fault"
         "$RIG" card insert >/dev/null 2>&1
     fi
     FM_TRUTH=$(fm_truth)
-    st=$(fm_status)
+    for _ in $(seq 20); do # pcscd may still be taking the card back (or seeing an old removal)
+        st=$(fm_status)
+        [ "$st" = "$FM_TRUTH" ] && break
+        sleep 0.2
+    done
     [ "$st" = "$FM_TRUTH" ] || why+=("escctl status says '$st', the card is $FM_TRUTH")
     # 1. one clear sentence; success only if the card is enrolled
     if [ "$FM_NSAID" != 1 ]; then
