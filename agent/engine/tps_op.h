@@ -76,6 +76,14 @@ enum tps_op_rc {
     TPS_OP_INPUT,     /* a preset answer is unusable (PIN length, characters) */
 };
 
+/* SET PIN (CLA 0x84 INS 0x04, Dogtag's Set_Pin_APDU) as the relay saw it: whether the new PIN
+ * can be in force on a card that could not be read back afterwards. */
+enum tps_pin_write {
+    TPS_PIN_UNTOUCHED = 0, /* no SET PIN relayed */
+    TPS_PIN_SENT,          /* SET PIN sent, no answer: the card may or may not have it */
+    TPS_PIN_WRITTEN,       /* the card answered SET PIN with 90 00 */
+};
+
 struct tps_op_result {
     int rc;      /* enum tps_op_rc, also returned */
     int conv_rc; /* enum tps_conv_rc */
@@ -86,6 +94,7 @@ struct tps_op_result {
     unsigned logins;    /* login requests answered */
     bool asked;         /* a credential was asked (or a preset one sent) */
     int last_pct;       /* the last progress the TPS reported (-1: none) */
+    int pin_write;      /* enum tps_pin_write: how far the TPS got with SET PIN */
     char sentence[320]; /* one clear sentence for the user */
     struct tps_conv_stats stats;
 };
