@@ -79,7 +79,13 @@ fm_teardown() {
 }
 
 fm_card_pid() { cat "$RIG_DIR/pids/card.pid" 2>/dev/null; }
-fm_card_in() { kill -0 "$(fm_card_pid)" 2>/dev/null; }
+# a vcard that has exited is out even while it waits, a zombie, for whoever adopted it to reap
+# it (that took about a second here: it was most of a pulled case's cost)
+fm_card_in() {
+    local pid
+    pid=$(fm_card_pid)
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
+}
 fm_card_stop() { # the vcard process gone (not waiting for pcscd to see the reader empty)
     local pid
     pid=$(fm_card_pid)
@@ -98,14 +104,22 @@ fm_reset() { # OP [CARD_FAULT]
         # before its next APDU
         kill -HUP "$(fm_card_pid)"
     else
-        RIG_CARD_FAULT=${2:-} "$RIG" card insert >/dev/null 2>&1
+        RIG_CARD_FAULT=${2:-} fm_card_back
     fi
 }
 
 fm_fault_tps() { printf '%s\n' "$1" >"$RIG_TPS_FAULTS"; }
 fm_fault_card() { # MODE: the card's fault from its next APDU on (its APDU count starts at 0)
     printf '%s\n' "$1" >"$RIG_DIR/card.state.fault"
-    if fm_card_in; then kill -HUP "$(fm_card_pid)"; else RIG_CARD_FAULT=$1 "$RIG" card insert >/dev/null 2>&1; fi
+    if fm_card_in; then kill -HUP "$(fm_card_pid)"; else RIG_CARD_FAULT=$1 fm_card_back; fi
+}
+
+# a pulled card goes back in: pcscd must have seen it go first (else it would still show the
+# card it had and only then notice the removal), then come back; both are waits on the
+# reader's state (rig card remove / insert poll it), no fixed sleep; RIG_CARD_FAULT passes on
+fm_card_back() {
+    "$RIG" card remove >/dev/null 2>&1
+    "$RIG" card insert >/dev/null 2>&1
 }
 
 fm_now_ms() { date +%s%3N; }
@@ -181,18 +195,23 @@ fm_check() { # NAME
     if fm_card_in && tail -n 2 "$RIG_DIR/logs/vcard.log" | grep -Eq 'fault: vanishing|removed \(fault'; then
         for _ in $(seq 100); do fm_card_in || break; sleep 0.02; done
     fi
+    local tc0; tc0=$(fm_now_ms)
+    # the operation is over: the card's fault goes, or the APDUs of the checks below (escctl
+    # status probes the card too) would meet it: a "vanish:N" past the operation's last APDU
+    # pulled the card during the status check and made it say NO_CARD (a rig matter, not a lie)
+    : >"$RIG_DIR/card.state.fault"
     if ! fm_card_in; then
         pulled=1
-        : >"$RIG_DIR/card.state.fault"
-        "$RIG" card insert >/dev/null 2>&1
+        fm_card_back
+    else
+        kill -HUP "$(fm_card_pid)" # the vcard reads its (empty) fault again before its next APDU
     fi
     FM_TRUTH=$(fm_truth)
-    for _ in $(seq 20); do # pcscd may still be taking the card back (or seeing an old removal)
-        st=$(fm_status)
-        [ "$st" = "$FM_TRUTH" ] && break
-        sleep 0.2
-    done
+    # one look: the card is in the reader and pcscd has seen it (rig card insert waits for
+    # that), so escctl status must tell the truth at once
+    st=$(fm_status)
     [ "$st" = "$FM_TRUTH" ] || why+=("escctl status says '$st', the card is $FM_TRUTH")
+    FM_CHECK_MS=$(($(fm_now_ms) - tc0))
     # 1. one clear sentence; success only if the card is enrolled
     if [ "$FM_NSAID" != 1 ]; then
         why+=("$FM_NSAID sentences: '$FM_SAID'")

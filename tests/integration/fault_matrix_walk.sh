@@ -61,6 +61,7 @@ walk() {
         n=$((n + 1))
         last=$FM_SUCCESS
         fm_check "walk_${path}_${op}_${kind}_$k" || bad=$((bad + 1))
+        [ -n "${FM_VERBOSE:-}" ] && echo "  k=$k op ${FM_MS} ms, checks ${FM_CHECK_MS} ms: $FM_CLASS"
         local card_in=1
         case $FM_CLASS in pulled,*) card_in=0 ;; esac
         classes[$FM_CLASS]=$((${classes[$FM_CLASS]:-0} + 1))

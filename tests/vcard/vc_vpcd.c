@@ -32,6 +32,23 @@ static void on_signal(int sig)
  * (a test puts a saved state back between cases without a removal pcscd takes seconds to
  * see), and the fault with it: STATE.fault holds one fault mode ("vanish:12"; missing or
  * empty: none), its APDU count starting again. The card is reset as at power-on. */
+/* STATE.trace, if it exists when the card is inserted or reloaded: one line per APDU, "N CLA INS"
+ * (N counted as the vanish fault counts), so a test can cut an operation at each of its steps. */
+static FILE *trace;
+
+static void trace_open(const char *state_path)
+{
+    char path[4096];
+    if (trace)
+        fclose(trace);
+    trace = NULL;
+    if (!state_path)
+        return;
+    snprintf(path, sizeof(path), "%s.trace", state_path);
+    if (access(path, F_OK) == 0)
+        trace = fopen(path, "ae");
+}
+
 static void reload(struct vc_card *c, const char *state_path, struct vc_fault *f,
                    unsigned long *napdu)
 {
@@ -58,6 +75,7 @@ static void reload(struct vc_card *c, const char *state_path, struct vc_fault *f
     else
         fprintf(stderr, "vcard: state reloaded from %s\n", state_path);
     vc_card_reset(c);
+    trace_open(state_path);
 }
 
 int vc_fault_parse(const char *s, struct vc_fault *f)
@@ -220,6 +238,7 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
         return stop_requested ? 0 : 1;
     fprintf(stderr, "vcard: inserted (connected to vpcd %s:%d)\n", host, port);
     vc_card_reset(c);
+    trace_open(state_path);
     while (!stop_requested) {
         uint8_t h[2];
         if (read_full(fd, h, 2) != 0)
@@ -245,6 +264,10 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
             rc = 1;
             break;
         }
+        if (trace) {
+            fprintf(trace, "%lu %02X %02X\n", napdu + 1, cmd[0], cmd[1]);
+            fflush(trace);
+        }
         if (apply_fault(&cur, ++napdu, resp, &rl) != 0) {
             why = "fault: vanished";
             fprintf(stderr, "vcard: fault: vanishing at APDU %lu\n", napdu);
@@ -254,6 +277,9 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
             break;
     }
     close(fd);
+    if (trace)
+        fclose(trace);
+    trace = NULL;
     if (save(c, state_path) != 0)
         rc = 1;
     fprintf(stderr, "vcard: removed (%s)\n", stop_requested ? "signal" : why);
