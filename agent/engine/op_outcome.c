@@ -196,7 +196,8 @@ static void explain_failure(int op, const struct probe_facts *before,
                "still the old one: put it back and check it with escctl status");
     } else if (op == TPS_OP_RESET_PIN && !readable(after)) {
         append(s, cap, "the PIN on the card was not changed");
-    } else if (after->state == PROBE_NO_APPLET && before->state != PROBE_NO_APPLET) {
+    } else if (before->state != PROBE_NO_APPLET &&
+               (after->state == PROBE_NO_APPLET || (!readable(after) && res->applet_gap))) {
         /* the TPS deletes the applet before it loads the new one (applet upgrade) */
         append(s, cap,
                "the card was left without its card program (applet) and must be enrolled "

@@ -60,9 +60,14 @@ static enum tps_conv_next on_pdu(struct engine *e, const struct tps_msg *in, str
         rlen > sizeof resp)
         return fail(e, TPS_OP_CARD, "The card stopped answering during the operation.");
     e->res->apdus++;
+    bool ok = resp[rlen - 2] == 0x90 && resp[rlen - 1] == 0x00;
     if (set_pin)
-        e->res->pin_write =
-            resp[rlen - 2] == 0x90 && resp[rlen - 1] == 0x00 ? TPS_PIN_WRITTEN : TPS_PIN_UNTOUCHED;
+        e->res->pin_write = ok ? TPS_PIN_WRITTEN : TPS_PIN_UNTOUCHED;
+    /* an applet upgrade (GlobalPlatform DELETE, LOAD, INSTALL): what a cut leaves on the card */
+    if (ok && (d->val[0] & 0xFC) == 0x84 && d->val[1] == 0xE4)
+        e->res->applet_gap = true;
+    else if (ok && (d->val[0] & 0xFC) == 0x84 && d->val[1] == 0xE6 && (d->val[2] & 0x08))
+        e->res->applet_gap = false;
     tps_enc_init(r, TPS_MSG_TOKEN_PDU_RESPONSE);
     tps_enc_int(r, "pdu_size", (long)rlen); /* ESC order: size then data (§2.2) */
     tps_enc_bytes(r, "pdu_data", resp, rlen);

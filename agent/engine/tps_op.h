@@ -95,6 +95,8 @@ struct tps_op_result {
     bool asked;         /* a credential was asked (or a preset one sent) */
     int last_pct;       /* the last progress the TPS reported (-1: none) */
     int pin_write;      /* enum tps_pin_write: how far the TPS got with SET PIN */
+    bool applet_gap;    /* the applet was deleted (GP DELETE) and not yet installed again
+                           (INSTALL [for make selectable]): the card has no card program */
     char sentence[320]; /* one clear sentence for the user */
     struct tps_conv_stats stats;
 };

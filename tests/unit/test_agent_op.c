@@ -151,6 +151,16 @@ static void test_left_without_applet(void)
               ESC_ERR_NETWORK);
     EXPECT_STR(said, "The connection to the token server was lost; the card was left without its "
                      "card program (applet) and must be enrolled again before it can be used.");
+    /* pulled between the applet's DELETE and its INSTALL: the same, told from the relay */
+    struct probe_facts gone = card(PROBE_NO_CARD, 0, 0, -1);
+    gone.err = ESC_ERR_NO_CARD;
+    struct tps_op_result r = {.last_pct = 20, .applet_gap = true};
+    snprintf(said, sizeof said, "The smart card was removed during the operation.");
+    EXPECT_EQ(
+        agent_op_outcome(TPS_OP_ENROLL, &blank, &gone, &r, ESC_ERR_CARD_REMOVED, said, sizeof said),
+        ESC_ERR_CARD_REMOVED);
+    EXPECT_STR(said, "The smart card was removed during the operation; the card was left without "
+                     "its card program (applet) and must be enrolled again before it can be used.");
     /* a card that had none before: nothing new to say */
     EXPECT_EQ(outcome(TPS_OP_ENROLL, none, none, ESC_ERR_NETWORK,
                       "The connection to the token server was lost.", 20),
