@@ -196,8 +196,14 @@ static void explain_failure(int op, const struct probe_facts *before,
                "still the old one: put it back and check it with escctl status");
     } else if (op == TPS_OP_RESET_PIN && !readable(after)) {
         append(s, cap, "the PIN on the card was not changed");
+    } else if (before->state != PROBE_NO_APPLET && !readable(after) &&
+               (res->applet == TPS_APPLET_DELETING || res->applet == TPS_APPLET_INSTALLING)) {
+        append(s, cap,
+               "the card's program (applet) was being replaced when it happened, so the card may "
+               "have been left without it: put it back and check it with escctl status");
     } else if (before->state != PROBE_NO_APPLET &&
-               (after->state == PROBE_NO_APPLET || (!readable(after) && res->applet_gap))) {
+               (after->state == PROBE_NO_APPLET ||
+                (!readable(after) && res->applet == TPS_APPLET_GONE))) {
         /* the TPS deletes the applet before it loads the new one (applet upgrade) */
         append(s, cap,
                "the card was left without its card program (applet) and must be enrolled "

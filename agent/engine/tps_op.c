@@ -54,8 +54,14 @@ static enum tps_conv_next on_pdu(struct engine *e, const struct tps_msg *in, str
     if (tps_msg_long(in, "pdu_size", 0, APDU_MAX, &size) == 0 && (size_t)size != d->len)
         return fail(e, TPS_OP_PROTOCOL, "The token server sent an inconsistent card command.");
     bool set_pin = d->val[0] == 0x84 && d->val[1] == 0x04;
+    bool gp = (d->val[0] & 0xFC) == 0x84; /* GlobalPlatform, secure messaging */
+    bool del = gp && d->val[1] == 0xE4, inst = gp && d->val[1] == 0xE6 && (d->val[2] & 0x08);
     if (set_pin)
         e->res->pin_write = TPS_PIN_SENT;
+    if (del && e->res->applet == TPS_APPLET_KEPT)
+        e->res->applet = TPS_APPLET_DELETING;
+    else if (inst && e->res->applet == TPS_APPLET_GONE)
+        e->res->applet = TPS_APPLET_INSTALLING;
     if (e->card->transmit(e->card->ctx, d->val, d->len, resp, &rlen, sizeof resp) < 0 || rlen < 2 ||
         rlen > sizeof resp)
         return fail(e, TPS_OP_CARD, "The card stopped answering during the operation.");
@@ -63,11 +69,10 @@ static enum tps_conv_next on_pdu(struct engine *e, const struct tps_msg *in, str
     bool ok = resp[rlen - 2] == 0x90 && resp[rlen - 1] == 0x00;
     if (set_pin)
         e->res->pin_write = ok ? TPS_PIN_WRITTEN : TPS_PIN_UNTOUCHED;
-    /* an applet upgrade (GlobalPlatform DELETE, LOAD, INSTALL): what a cut leaves on the card */
-    if (ok && (d->val[0] & 0xFC) == 0x84 && d->val[1] == 0xE4)
-        e->res->applet_gap = true;
-    else if (ok && (d->val[0] & 0xFC) == 0x84 && d->val[1] == 0xE6 && (d->val[2] & 0x08))
-        e->res->applet_gap = false;
+    if (e->res->applet == TPS_APPLET_DELETING)
+        e->res->applet = ok ? TPS_APPLET_GONE : TPS_APPLET_KEPT;
+    else if (e->res->applet == TPS_APPLET_INSTALLING)
+        e->res->applet = ok ? TPS_APPLET_KEPT : TPS_APPLET_GONE;
     tps_enc_init(r, TPS_MSG_TOKEN_PDU_RESPONSE);
     tps_enc_int(r, "pdu_size", (long)rlen); /* ESC order: size then data (§2.2) */
     tps_enc_bytes(r, "pdu_data", resp, rlen);

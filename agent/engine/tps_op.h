@@ -84,6 +84,15 @@ enum tps_pin_write {
     TPS_PIN_WRITTEN,       /* the card answered SET PIN with 90 00 */
 };
 
+/* An applet upgrade (GlobalPlatform DELETE, LOAD, INSTALL [for make selectable]) as the relay
+ * saw it: whether a card that could not be read back afterwards still has its card program. */
+enum tps_applet_step {
+    TPS_APPLET_KEPT = 0,   /* no DELETE answered, or the new applet installed */
+    TPS_APPLET_DELETING,   /* DELETE sent, no answer: the applet may be gone */
+    TPS_APPLET_GONE,       /* DELETE answered 90 00, no INSTALL yet: no card program */
+    TPS_APPLET_INSTALLING, /* INSTALL sent, no answer: the new applet may be there */
+};
+
 struct tps_op_result {
     int rc;      /* enum tps_op_rc, also returned */
     int conv_rc; /* enum tps_conv_rc */
@@ -95,8 +104,7 @@ struct tps_op_result {
     bool asked;         /* a credential was asked (or a preset one sent) */
     int last_pct;       /* the last progress the TPS reported (-1: none) */
     int pin_write;      /* enum tps_pin_write: how far the TPS got with SET PIN */
-    bool applet_gap;    /* the applet was deleted (GP DELETE) and not yet installed again
-                           (INSTALL [for make selectable]): the card has no card program */
+    int applet;         /* enum tps_applet_step: where an applet upgrade was cut */
     char sentence[320]; /* one clear sentence for the user */
     struct tps_conv_stats stats;
 };

@@ -154,13 +154,23 @@ static void test_left_without_applet(void)
     /* pulled between the applet's DELETE and its INSTALL: the same, told from the relay */
     struct probe_facts gone = card(PROBE_NO_CARD, 0, 0, -1);
     gone.err = ESC_ERR_NO_CARD;
-    struct tps_op_result r = {.last_pct = 20, .applet_gap = true};
+    struct tps_op_result r = {.last_pct = 20, .applet = TPS_APPLET_GONE};
     snprintf(said, sizeof said, "The smart card was removed during the operation.");
     EXPECT_EQ(
         agent_op_outcome(TPS_OP_ENROLL, &blank, &gone, &r, ESC_ERR_CARD_REMOVED, said, sizeof said),
         ESC_ERR_CARD_REMOVED);
     EXPECT_STR(said, "The smart card was removed during the operation; the card was left without "
                      "its card program (applet) and must be enrolled again before it can be used.");
+    /* pulled at the DELETE or the INSTALL itself: the card may or may not have its applet */
+    r.applet = TPS_APPLET_INSTALLING;
+    snprintf(said, sizeof said, "The smart card was removed during the operation.");
+    agent_op_outcome(TPS_OP_ENROLL, &blank, &gone, &r, ESC_ERR_CARD_REMOVED, said, sizeof said);
+    EXPECT(strstr(said, "may have been left without it") != NULL);
+    /* installed again before the pull: nothing about the applet */
+    r.applet = TPS_APPLET_KEPT;
+    snprintf(said, sizeof said, "The smart card was removed during the operation.");
+    agent_op_outcome(TPS_OP_ENROLL, &blank, &gone, &r, ESC_ERR_CARD_REMOVED, said, sizeof said);
+    EXPECT_STR(said, "The smart card was removed during the operation.");
     /* a card that had none before: nothing new to say */
     EXPECT_EQ(outcome(TPS_OP_ENROLL, none, none, ESC_ERR_NETWORK,
                       "The connection to the token server was lost.", 20),
