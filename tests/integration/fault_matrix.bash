@@ -26,6 +26,10 @@
 #                                   returns non-zero if any failed; sets FM_TRUTH (the card's state
 #                                   from the vcard's own state file) and FM_CLASS ("STATE: sentence")
 #   fm_teardown                     stop the session agent (also done at exit)
+#   fm_card_back                    a pulled card back in (pcscd sees it go, then come back)
+# fm_check also sets FM_SILENT (1: pam_esc stayed silent, the card gone at its own probe) and
+# FM_CHECK_MS (what the checks cost). A file $RIG_DIR/card.state.trace, if present at the
+# next fm_reset, gets the vcard's APDUs ("N CLA INS", fault_matrix_walk.sh's fm_steps).
 # The four checks (fm_check):
 #   1. one clear sentence: exactly one, capitalised, ending with a full stop, no "Unknown error",
 #      not two joined (": The ..."); success is said only if the card really is ENROLLED; on a
