@@ -26,6 +26,11 @@ static bool readable(const struct probe_facts *f)
     }
 }
 
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
 static void date_of(int64_t t, char *out, size_t cap)
 {
     time_t tt = (time_t)t;
@@ -79,11 +84,19 @@ static esc_err check_success(int op, const struct probe_facts *before,
     date_of(before->not_after, d0, sizeof d0);
     card_words(after, words, sizeof words);
     if (!readable(after)) {
-        snprintf(s, cap,
-                 "The token server reported that %s, but the card could not be read back "
-                 "afterwards: %s.",
-                 op_claim(op), esc_strerror(after->err != ESC_OK ? after->err : ESC_ERR_NO_CARD));
-        return after->err != ESC_OK ? after->err : ESC_ERR_NO_CARD;
+        /* one sentence: the card error's own words go in brackets, not after a colon */
+        esc_err e = after->err != ESC_OK ? after->err : ESC_ERR_NO_CARD;
+        if (e == ESC_ERR_NO_CARD || e == ESC_ERR_CARD_REMOVED)
+            snprintf(s, cap,
+                     "The token server reported that %s, but the card was removed before it "
+                     "could be read back; put it back and check it with escctl status.",
+                     op_claim(op));
+        else
+            snprintf(s, cap,
+                     "The token server reported that %s, but the card could not be read back "
+                     "afterwards (%c%s); check it with escctl status.",
+                     op_claim(op), lower(esc_strerror(e)[0]), esc_strerror(e) + 1);
+        return e;
     }
     switch (op) {
     case TPS_OP_ENROLL:
@@ -163,6 +176,28 @@ static void explain_failure(int op, const struct probe_facts *before,
         append(s, cap,
                "the card's PIN was unblocked nonetheless, but the token server may not "
                "have recorded it");
+    } else if (op == TPS_OP_RESET_PIN && !readable(after) && res->pin_write == TPS_PIN_WRITTEN) {
+        append(s, cap,
+               "the new PIN had already been written to the card, so it is in force: use it "
+               "when you put the card back");
+    } else if (op == TPS_OP_RESET_PIN && !readable(after) && res->pin_write == TPS_PIN_SENT) {
+        append(s, cap,
+               "the new PIN was being written when it happened, so the card may have it or "
+               "still the old one: put it back and check it with escctl status");
+    } else if (op == TPS_OP_RESET_PIN && !readable(after)) {
+        append(s, cap, "the PIN on the card was not changed");
+    } else if (before->state != PROBE_NO_APPLET && !readable(after) &&
+               (res->applet == TPS_APPLET_DELETING || res->applet == TPS_APPLET_INSTALLING)) {
+        append(s, cap,
+               "the card's program (applet) was being replaced when it happened, so the card may "
+               "have been left without it: put it back and check it with escctl status");
+    } else if (before->state != PROBE_NO_APPLET &&
+               (after->state == PROBE_NO_APPLET ||
+                (!readable(after) && res->applet == TPS_APPLET_GONE))) {
+        /* the TPS deletes the applet before it loads the new one (applet upgrade) */
+        append(s, cap,
+               "the card was left without its card program (applet) and must be enrolled "
+               "again before it can be used");
     } else if (writes && !readable(after) && res->last_pct >= WRITE_OBJECTS_PCT) {
         append(s, cap,
                "the token server had started writing the certificates, so the card may be "

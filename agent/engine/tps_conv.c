@@ -192,16 +192,27 @@ static int sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose)
     return CURL_SOCKOPT_OK;
 }
 
-/* The TPS closed its side while we wait: libcurl would hang (libcurl-duplex.md §3). */
+/* The TPS closed its side while we wait: libcurl would hang (libcurl-duplex.md §3). Once
+ * libcurl has read the end of the response it stops watching the socket while the upload is
+ * paused, so an error on the socket is ours to see too: when the TPS closes right after a
+ * message whose answer goes out at once (a status update), that answer meets the closed
+ * socket and the peer's RST sets POLLERR|POLLHUP; libcurl never reports it, and leaving
+ * POLLERR to libcurl made the conversation wait out the whole per-message timeout (90 s). */
 static bool peer_closed(curl_socket_t fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
     char ch;
     if (fd == CURL_SOCKET_BAD || poll(&p, 1, 0) <= 0)
         return false;
-    if (p.revents & (POLLERR | POLLNVAL))
-        return false; /* let libcurl report the error itself */
-    return recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+    if (p.revents & POLLNVAL)
+        return false;
+    /* a message still unread (END_OP, then the TPS's close) is libcurl's to read first */
+    ssize_t r = recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r == 0)
+        return true;
+    if (r > 0)
+        return false;
+    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
 int tps_tls_setup(CURL *h, const char *ca_file, char *err, size_t errlen)
@@ -229,6 +240,8 @@ int tps_tls_setup(CURL *h, const char *ca_file, char *err, size_t errlen)
 }
 
 /* The error and the sentence of a failed transfer. */
+static const char LOST[] = "The connection to the token server was lost.";
+
 static esc_err map_curl(CURLcode cc, const char **sentence)
 {
     if (trust_tls_failed(cc)) {
@@ -247,7 +260,7 @@ static esc_err map_curl(CURLcode cc, const char **sentence)
         *sentence = "The token server did not answer in time.";
         return ESC_ERR_TPS_TIMEOUT;
     default:
-        *sentence = "The connection to the token server was lost.";
+        *sentence = LOST;
         return ESC_ERR_NETWORK;
     }
 }
@@ -408,9 +421,13 @@ esc_err tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
             set_http_err(c, code);
             rc = ESC_ERR_SERVER;
         } else {
-            const char *sentence = "The connection to the token server was lost.";
+            const char *sentence = LOST;
             rc = cc == CURLE_OK ? ESC_ERR_NETWORK : map_curl(cc, &sentence);
-            if (err && errlen && !err[0])
+            /* libcurl's words add nothing to a lost connection ("Transferred a partial
+             * file") but say which of the ways to fail a connection or TLS went */
+            if (err && errlen && !err[0] && sentence == LOST)
+                snprintf(err, errlen, "%s", sentence);
+            else if (err && errlen && !err[0])
                 snprintf(err, errlen, "%s (%s)", sentence, curl_easy_strerror(cc));
         }
     }

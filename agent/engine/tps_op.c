@@ -53,10 +53,26 @@ static enum tps_conv_next on_pdu(struct engine *e, const struct tps_msg *in, str
         return fail(e, ESC_ERR_PROTOCOL, "The token server sent an invalid card command.");
     if (tps_msg_long(in, "pdu_size", 0, APDU_MAX, &size) == 0 && (size_t)size != d->len)
         return fail(e, ESC_ERR_PROTOCOL, "The token server sent an inconsistent card command.");
+    bool set_pin = d->val[0] == 0x84 && d->val[1] == 0x04;
+    bool gp = (d->val[0] & 0xFC) == 0x84; /* GlobalPlatform, secure messaging */
+    bool del = gp && d->val[1] == 0xE4, inst = gp && d->val[1] == 0xE6 && (d->val[2] & 0x08);
+    if (set_pin)
+        e->res->pin_write = TPS_PIN_SENT;
+    if (del && e->res->applet == TPS_APPLET_KEPT)
+        e->res->applet = TPS_APPLET_DELETING;
+    else if (inst && e->res->applet == TPS_APPLET_GONE)
+        e->res->applet = TPS_APPLET_INSTALLING;
     if (e->card->transmit(e->card->ctx, d->val, d->len, resp, &rlen, sizeof resp) < 0 || rlen < 2 ||
         rlen > sizeof resp)
         return fail(e, ESC_ERR_PCSC, "The card stopped answering during the operation.");
     e->res->apdus++;
+    bool ok = resp[rlen - 2] == 0x90 && resp[rlen - 1] == 0x00;
+    if (set_pin)
+        e->res->pin_write = ok ? TPS_PIN_WRITTEN : TPS_PIN_UNTOUCHED;
+    if (e->res->applet == TPS_APPLET_DELETING)
+        e->res->applet = ok ? TPS_APPLET_GONE : TPS_APPLET_KEPT;
+    else if (e->res->applet == TPS_APPLET_INSTALLING)
+        e->res->applet = ok ? TPS_APPLET_KEPT : TPS_APPLET_GONE;
     tps_enc_init(r, TPS_MSG_TOKEN_PDU_RESPONSE);
     tps_enc_int(r, "pdu_size", (long)rlen); /* ESC order: size then data (§2.2) */
     tps_enc_bytes(r, "pdu_data", resp, rlen);

@@ -66,6 +66,23 @@ struct tps_op_req {
     const char *new_pin;
 };
 
+/* SET PIN (CLA 0x84 INS 0x04, Dogtag's Set_Pin_APDU) as the relay saw it: whether the new PIN
+ * can be in force on a card that could not be read back afterwards. */
+enum tps_pin_write {
+    TPS_PIN_UNTOUCHED = 0, /* no SET PIN relayed */
+    TPS_PIN_SENT,          /* SET PIN sent, no answer: the card may or may not have it */
+    TPS_PIN_WRITTEN,       /* the card answered SET PIN with 90 00 */
+};
+
+/* An applet upgrade (GlobalPlatform DELETE, LOAD, INSTALL [for make selectable]) as the relay
+ * saw it: whether a card that could not be read back afterwards still has its card program. */
+enum tps_applet_step {
+    TPS_APPLET_KEPT = 0,   /* no DELETE answered, or the new applet installed */
+    TPS_APPLET_DELETING,   /* DELETE sent, no answer: the applet may be gone */
+    TPS_APPLET_GONE,       /* DELETE answered 90 00, no INSTALL yet: no card program */
+    TPS_APPLET_INSTALLING, /* INSTALL sent, no answer: the new applet may be there */
+};
+
 struct tps_op_result {
     esc_err err; /* also returned: see tps_op_run */
     bool end_seen;
@@ -75,6 +92,8 @@ struct tps_op_result {
     unsigned logins;    /* login requests answered */
     bool asked;         /* a credential was asked (or a preset one sent) */
     int last_pct;       /* the last progress the TPS reported (-1: none) */
+    int pin_write;      /* enum tps_pin_write: how far the TPS got with SET PIN */
+    int applet;         /* enum tps_applet_step: where an applet upgrade was cut */
     char sentence[320]; /* one clear sentence for the user */
     struct tps_conv_stats stats;
 };

@@ -100,7 +100,77 @@ static void test_success_needs_the_card(void)
     struct probe_facts gone = card(PROBE_NO_CARD, 0, 0, -1);
     gone.err = ESC_ERR_NO_CARD;
     EXPECT_EQ(outcome(TPS_OP_ENROLL, blank, gone, ESC_OK, "x", 100), ESC_ERR_NO_CARD);
-    EXPECT(strstr(said, "could not be read back") != NULL);
+    /* one sentence, not the card error glued on after a colon (issue 11) */
+    EXPECT_STR(said, "The token server reported that the card was enrolled, but the card was "
+                     "removed before it could be read back; put it back and check it with escctl "
+                     "status.");
+    gone.err = ESC_ERR_PCSCD_HUNG;
+    EXPECT_EQ(outcome(TPS_OP_ENROLL, blank, gone, ESC_OK, "x", 100), ESC_ERR_PCSCD_HUNG);
+    EXPECT_STR(said, "The token server reported that the card was enrolled, but the card could "
+                     "not be read back afterwards (the smart-card service (pcscd) does not "
+                     "answer); check it with escctl status.");
+}
+
+static esc_err pin_outcome(struct probe_facts after, int pin_write)
+{
+    struct probe_facts locked = card(PROBE_PIN_LOCKED, 2, Y2027, 0);
+    struct tps_op_result r = {.last_pct = 15, .pin_write = pin_write};
+    snprintf(said, sizeof said, "The smart card was removed during the operation.");
+    return agent_op_outcome(TPS_OP_RESET_PIN, &locked, &after, &r, ESC_ERR_CARD_REMOVED, said,
+                            sizeof said);
+}
+
+/* Issue 11: a PIN reset cut by a pulled card says whether the new PIN is in force. */
+static void test_pin_reset_cut_says_which_pin(void)
+{
+    struct probe_facts gone = card(PROBE_NO_CARD, 0, 0, -1);
+    gone.err = ESC_ERR_NO_CARD;
+    EXPECT_EQ(pin_outcome(gone, TPS_PIN_WRITTEN), ESC_ERR_CARD_REMOVED);
+    EXPECT_STR(said, "The smart card was removed during the operation; the new PIN had already "
+                     "been written to the card, so it is in force: use it when you put the card "
+                     "back.");
+    pin_outcome(gone, TPS_PIN_SENT);
+    EXPECT(strstr(said, "may have it or still the old one") != NULL);
+    pin_outcome(gone, TPS_PIN_UNTOUCHED);
+    EXPECT_STR(said, "The smart card was removed during the operation; the PIN on the card was not "
+                     "changed.");
+}
+
+/* Issue 11: a failure that left the card without its applet says it must be enrolled again. */
+static void test_left_without_applet(void)
+{
+    struct probe_facts blank = card(PROBE_UNINITIALIZED, 0, 0, 5);
+    struct probe_facts none = card(PROBE_NO_APPLET, 0, 0, -1);
+    EXPECT_EQ(outcome(TPS_OP_ENROLL, blank, none, ESC_ERR_NETWORK,
+                      "The connection to the token server was lost.", 20),
+              ESC_ERR_NETWORK);
+    EXPECT_STR(said, "The connection to the token server was lost; the card was left without its "
+                     "card program (applet) and must be enrolled again before it can be used.");
+    /* pulled between the applet's DELETE and its INSTALL: the same, told from the relay */
+    struct probe_facts gone = card(PROBE_NO_CARD, 0, 0, -1);
+    gone.err = ESC_ERR_NO_CARD;
+    struct tps_op_result r = {.last_pct = 20, .applet = TPS_APPLET_GONE};
+    snprintf(said, sizeof said, "The smart card was removed during the operation.");
+    EXPECT_EQ(
+        agent_op_outcome(TPS_OP_ENROLL, &blank, &gone, &r, ESC_ERR_CARD_REMOVED, said, sizeof said),
+        ESC_ERR_CARD_REMOVED);
+    EXPECT_STR(said, "The smart card was removed during the operation; the card was left without "
+                     "its card program (applet) and must be enrolled again before it can be used.");
+    /* pulled at the DELETE or the INSTALL itself: the card may or may not have its applet */
+    r.applet = TPS_APPLET_INSTALLING;
+    snprintf(said, sizeof said, "The smart card was removed during the operation.");
+    agent_op_outcome(TPS_OP_ENROLL, &blank, &gone, &r, ESC_ERR_CARD_REMOVED, said, sizeof said);
+    EXPECT(strstr(said, "may have been left without it") != NULL);
+    /* installed again before the pull: nothing about the applet */
+    r.applet = TPS_APPLET_KEPT;
+    snprintf(said, sizeof said, "The smart card was removed during the operation.");
+    agent_op_outcome(TPS_OP_ENROLL, &blank, &gone, &r, ESC_ERR_CARD_REMOVED, said, sizeof said);
+    EXPECT_STR(said, "The smart card was removed during the operation.");
+    /* a card that had none before: nothing new to say */
+    EXPECT_EQ(outcome(TPS_OP_ENROLL, none, none, ESC_ERR_NETWORK,
+                      "The connection to the token server was lost.", 20),
+              ESC_ERR_NETWORK);
+    EXPECT_STR(said, "The connection to the token server was lost.");
 }
 
 /* Defect 10: a failure that still changed the card says what the card is. */
@@ -151,6 +221,8 @@ int main(void)
     RUN(test_tps_deadline_is_its_own_error);
     RUN(test_success_needs_the_card);
     RUN(test_failure_says_what_the_card_became);
+    RUN(test_pin_reset_cut_says_which_pin);
+    RUN(test_left_without_applet);
     RUN(test_absent_card_results);
     return check_status();
 }

@@ -19,7 +19,7 @@
 
 #include "vc_state.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 static const char *busy_path; /* vc_serve_busy_file */
 
 /* Slow mode: on-card RSA key generation takes seconds on a physical CoolKey card, far more than
@@ -58,8 +58,60 @@ static void busy_write(int fd, unsigned long apdus, unsigned long long busy, uns
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
+}
+
+/* SIGHUP: the state file is read again before the next APDU, the card staying in the reader
+ * (a test puts a saved state back between cases without a removal pcscd takes seconds to
+ * see), and the fault with it: STATE.fault holds one fault mode ("vanish:12"; missing or
+ * empty: none), its APDU count starting again. The card is reset as at power-on. */
+/* STATE.trace, if it exists when the card is inserted or reloaded: one line per APDU, "N CLA INS"
+ * (N counted as the vanish fault counts), so a test can cut an operation at each of its steps. */
+static FILE *trace;
+
+static void trace_open(const char *state_path)
+{
+    char path[4096];
+    if (trace)
+        fclose(trace);
+    trace = NULL;
+    if (!state_path)
+        return;
+    snprintf(path, sizeof(path), "%s.trace", state_path);
+    if (access(path, F_OK) == 0)
+        trace = fopen(path, "ae");
+}
+
+static void reload(struct vc_card *c, const char *state_path, struct vc_fault *f,
+                   unsigned long *napdu)
+{
+    char path[4096], mode[64] = "";
+    FILE *fp;
+    reload_requested = 0;
+    if (!state_path)
+        return;
+    memset(f, 0, sizeof(*f));
+    *napdu = 0;
+    snprintf(path, sizeof(path), "%s.fault", state_path);
+    if ((fp = fopen(path, "re"))) {
+        if (fgets(mode, sizeof(mode), fp))
+            mode[strcspn(mode, "\r\n")] = '\0';
+        fclose(fp);
+    }
+    if (mode[0] && vc_fault_parse(mode, f) != 0) {
+        fprintf(stderr, "vcard: unknown fault '%s' in %s; no fault\n", mode, path);
+        memset(f, 0, sizeof(*f));
+    }
+    vc_card_free(c);
+    if (vc_state_load(c, state_path) != 0)
+        fprintf(stderr, "vcard: reloading %s failed; the card is blank\n", state_path);
+    else
+        fprintf(stderr, "vcard: state reloaded from %s\n", state_path);
+    vc_card_reset(c);
+    trace_open(state_path);
 }
 
 int vc_fault_parse(const char *s, struct vc_fault *f)
@@ -219,8 +271,10 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
     unsigned long long busy = 0;
     int rc = 0, bfd = -1;
     const char *why = "vpcd closed";
+    struct vc_fault cur = *fault;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     int fd = connect_vpcd(host, port);
     if (fd < 0)
         return stop_requested ? 0 : 1;
@@ -232,6 +286,7 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
     }
     fprintf(stderr, "vcard: inserted (connected to vpcd %s:%d)\n", host, port);
     vc_card_reset(c);
+    trace_open(state_path);
     while (!stop_requested) {
         uint8_t h[2];
         if (read_full(fd, h, 2) != 0)
@@ -239,6 +294,8 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
         size_t n = (size_t)h[0] << 8 | h[1];
         if (n == 0 || read_full(fd, cmd, n) != 0)
             break;
+        if (reload_requested)
+            reload(c, state_path, &cur, &napdu);
         if (n == 1) {
             if (cmd[0] == 0x04) {
                 uint8_t a[15];
@@ -257,7 +314,11 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
             rc = 1;
             break;
         }
-        if (apply_fault(fault, ++napdu, keygen, resp, &rl) != 0) {
+        if (trace) {
+            fprintf(trace, "%lu %02X %02X\n", napdu + 1, cmd[0], cmd[1]);
+            fflush(trace);
+        }
+        if (apply_fault(&cur, ++napdu, keygen, resp, &rl) != 0) {
             why = "fault: vanished";
             fprintf(stderr, "vcard: fault: vanishing at APDU %lu\n", napdu);
             break;
@@ -271,6 +332,9 @@ int vc_serve(struct vc_card *c, const char *state_path, const char *host, int po
     close(fd);
     if (bfd >= 0)
         close(bfd);
+    if (trace)
+        fclose(trace);
+    trace = NULL;
     if (save(c, state_path) != 0)
         rc = 1;
     fprintf(stderr, "vcard: removed (%s)\n", stop_requested ? "signal" : why);

@@ -29,9 +29,9 @@ int vc_fault_parse(const char *s, struct vc_fault *f);
 void vc_serve_busy_file(const char *path);
 
 /* Connects to vpcd at host:port (retrying for a few seconds) and serves APDUs until SIGTERM or
- * SIGINT (returns 0) or until vpcd closes the connection (returns 0). The state is saved to
- * `state_path` after every command that changed it, before the answer goes out. Returns 1 on
- * a connection or save failure. */
+ * SIGINT (returns 0); SIGHUP reads `state_path` again before the next command or until vpcd closes
+ * the connection (returns 0). The state is saved to `state_path` after every command that changed
+ * it, before the answer goes out. Returns 1 on a connection or save failure. */
 int vc_serve(struct vc_card *c, const char *state_path, const char *host, int port,
              const struct vc_fault *fault);
 
