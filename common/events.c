@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -168,24 +170,55 @@ static int open_log(void)
     return fd;
 }
 
+/* Take the log's lock: several processes write it (the session watcher's workers, escctl, the
+ * PAM-time helper). Bounded: a writer that holds it longer (frozen) costs the others at most
+ * about 50 ms, then they append without it (a line is one write(2) on O_APPEND: never torn). */
+static bool lock_log(int fd)
+{
+    for (int i = 0; i < 50; i++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return true;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return false;
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    }
+    return false;
+}
+
+/* Append one line; past EVENTS_FILE_MAX rotate first. The size check and the rename happen under
+ * the lock, on the file the path still names: without both, two writers that saw the same full
+ * file would each rotate, and the second rename would throw away the first's events.log.1. */
 static int write_file(const char *line, size_t len)
 {
-    struct stat st;
-    int fd = open_log();
-    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size + (off_t)len > EVENTS_FILE_MAX &&
-        st.st_size > 0) {
-        char old[PATH_CAP + 2];
-        snprintf(old, sizeof old, "%s.1", ev.path);
-        close(fd);
-        if (rename(ev.path, old) != 0)
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct stat st, named;
+        int fd = open_log();
+        if (fd < 0)
             return -1;
-        fd = open_log();
+        bool locked = lock_log(fd);
+        if (fstat(fd, &st) != 0) {
+            close(fd);
+            return -1;
+        }
+        if (locked && (lstat(ev.path, &named) != 0 || named.st_ino != st.st_ino ||
+                       named.st_dev != st.st_dev)) {
+            close(fd); /* rotated by another writer meanwhile: append to the new file */
+            continue;
+        }
+        if (locked && st.st_size > 0 && st.st_size + (off_t)len > EVENTS_FILE_MAX) {
+            char old[PATH_CAP + 2];
+            snprintf(old, sizeof old, "%s.1", ev.path);
+            int r = rename(ev.path, old);
+            close(fd);
+            if (r != 0)
+                return -1;
+            continue;
+        }
+        ssize_t w = write(fd, line, len);
+        close(fd); /* releases the lock */
+        return w == (ssize_t)len ? 0 : -1;
     }
-    if (fd < 0)
-        return -1;
-    ssize_t w = write(fd, line, len);
-    close(fd);
-    return w == (ssize_t)len ? 0 : -1;
+    return -1;
 }
 
 void events_emit(const struct event *e)

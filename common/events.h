@@ -11,7 +11,9 @@
  *
  * The file is mode 0600 in a 0700 directory, opened with O_NOFOLLOW and checked to be a
  * regular file owned by the user; one write(2) per line with O_APPEND. When a line would take
- * it past EVENTS_FILE_MAX it is renamed to events.log.1 (replacing the older one) first. */
+ * it past EVENTS_FILE_MAX it is renamed to events.log.1 (replacing the older one) first, under a
+ * flock(2) every writer takes (the session watcher's workers, escctl, the helper), so the file
+ * is rotated once however many cross the cap together. */
 #ifndef ESC_EVENTS_H
 #define ESC_EVENTS_H
 

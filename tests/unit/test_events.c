@@ -1,6 +1,7 @@
 /* test_events: the event log's JSON lines (escaping: a card or server cannot forge a field or a
  * line), the reader of escctl log (round trip, hostile lines refused), the file: mode 0600, no
- * symbolic link followed, rotation to events.log.1 at EVENTS_FILE_MAX. */
+ * symbolic link followed, rotation to events.log.1 at EVENTS_FILE_MAX, once, with several
+ * processes writing. */
 #include "check.h"
 #include "events.h"
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void test_format_and_parse_round_trip(void)
@@ -100,6 +102,44 @@ static void test_file_private_rotated_no_link(void)
     unlink(old);
 }
 
+/* Several processes write the log at once (the session watcher's workers, escctl, the helper):
+ * crossing the cap together rotates once, and no line is lost (1.5 files' worth: both kept). */
+static void test_concurrent_writers_lose_nothing(void)
+{
+    char path[256], old[260], pad[200];
+    struct stat st;
+    memset(pad, 'q', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    snprintf(path, sizeof path, "%s/multi/events.log", dir);
+    snprintf(old, sizeof old, "%s.1", path);
+    EXPECT(events_to_file(path) == 0);
+    events_emit(&(struct event){.event = "w", .detail = pad});
+    EXPECT(stat(path, &st) == 0 && st.st_size > 0);
+    long line = st.st_size, writers = 6;
+    long each = (EVENTS_FILE_MAX * 3 / 2) / line / writers;
+    for (long w = 0; w < writers; w++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            for (long i = 0; i < each; i++)
+                events_emit(&(struct event){.event = "w", .detail = pad});
+            _exit(0);
+        }
+    }
+    while (wait(NULL) > 0)
+        ;
+    long lines = 0;
+    const char *files[] = {path, old};
+    for (int f = 0; f < 2; f++) {
+        FILE *in = fopen(files[f], "r");
+        for (int c; in && (c = fgetc(in)) != EOF;)
+            lines += c == '\n';
+        if (in)
+            fclose(in);
+    }
+    EXPECT_EQ(lines, 1 + writers * each);
+    events_off();
+}
+
 static void test_default_path(void)
 {
     char p[256];
@@ -121,6 +161,7 @@ int main(void)
     RUN(test_non_ascii_and_long_values_are_bounded);
     RUN(test_parse_refuses_what_is_not_an_event);
     RUN(test_file_private_rotated_no_link);
+    RUN(test_concurrent_writers_lose_nothing);
     RUN(test_default_path);
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
