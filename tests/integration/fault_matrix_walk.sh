@@ -4,14 +4,12 @@
 # helper; pam_esc with the session agent, esc-agent --pam-serve):
 #   - the TPS drops the connection (FIN) right after its message k, for every k of a clean run
 #     and one past its end (nothing dropped: the walk's success case);
-#   - the card is pulled (vpcd connection closed) at its APDU k counted from its insertion, at
-#     every distinct step of a clean run (fm_steps: each k whose command differs from the one
-#     before, and the last of each run of equal commands) and one past its last APDU.
-# Stated limit (make check's budget): on the two PAM paths the card walks take only the steps
-# among the first FM_PAM_HEAD (6) APDUs (pam_esc's probe, the hand-off, the agent's own probe,
-# the TPS's first command), the last two steps (the read-back) and the one past the end; the
-# steps between are the TPS relay through the same engine, walked in full on escctl.
-# FM_PAM_HEAD=0 walks every step there too.
+#   - the card is pulled (vpcd connection closed) at its APDU k counted from its insertion, for
+#     every k of a clean run (fm_steps) and one past its last APDU.
+# For a quicker run while debugging: FM_DISTINCT=1 pulls the card only at the distinct steps
+# (each k whose command differs from the one before, and the last of each run of equal
+# commands), FM_PAM_HEAD=N on the PAM paths only at the steps within the first N APDUs, the
+# last two and the one past the end.
 # Each case: fault_matrix.bash's four checks (one clear sentence, within FM_DEADLINE_MS, no
 # process left, escctl status tells the truth and, for PAM, the password still logs in).
 # FM_WALK_PATHS / FM_WALK_OPS / FM_WALK_FAULTS narrow the walk when debugging, FM_VERBOSE=1
@@ -44,10 +42,10 @@ for op in enroll pinreset; do
 done
 
 # fm_steps PATH OP: the APDU indexes k to pull the card at, from a clean traced run of OP on PATH
-# (the vcard's STATE.trace: "N CLA INS" per APDU, counted as vanish:N counts): every k whose
-# command (CLA INS) differs from the one before, and the last of each run of equal commands,
-# so every command is cut before and after it and a run of WRITE OBJECT chunks at its start
-# and its end; then the first k past the last APDU (nothing is cut: the walk's success case).
+# (the vcard's STATE.trace: "N CLA INS" per APDU, counted as vanish:N counts): every k, then the
+# first k past the last APDU (nothing is cut: the walk's success case). With FM_DISTINCT=1 only
+# each k whose command (CLA INS) differs from the one before and the last of each run of equal
+# commands (every command cut before and after it; a run of WRITE OBJECT chunks at its ends).
 fm_steps() {
     local tr=$RIG_DIR/card.state.trace
     : >"$tr"
@@ -57,8 +55,8 @@ fm_steps() {
     rm -f "$tr"
     fm_check "clean_${1}_$2" >/dev/null || return 1
     [ "$FM_SUCCESS" = 1 ] || return 1
-    awk '{ c[NR] = $2 " " $3; n = NR }
-        END { for (i = 1; i <= n; i++) if (i == 1 || c[i] != c[i-1] || i == n || c[i] != c[i+1]) printf "%d ", i
+    awk -v every="$([ "${FM_DISTINCT:-0}" = 1 ] && echo 0 || echo 1)" '{ c[NR] = $2 " " $3; n = NR }
+        END { for (i = 1; i <= n; i++) if (every || i == 1 || c[i] != c[i-1] || i == n || c[i] != c[i+1]) printf "%d ", i
               printf "%d\n", n + 1 }' "$TMP/trace.$1.$2"
 }
 
@@ -71,14 +69,15 @@ walk() {
     elif ! ks=$(fm_steps "$path" "$op"); then
         fail "walk_${path}_${op}_card" "the clean run that lists the card's steps failed: $FM_SAID"
         return
-    elif [ "$path" != escctl ] && [ "${FM_PAM_HEAD:-6}" -gt 0 ]; then
-        # the stated subset (header): the head, the last two steps, the one past the end
-        local all=($ks) head=${FM_PAM_HEAD:-6}
+    elif [ "$path" != escctl ] && [ "${FM_PAM_HEAD:-0}" -gt 0 ]; then
+        # the debugging subset (header): the head, the last two steps, the one past the end
+        local all=($ks) head=${FM_PAM_HEAD}
         ks=$(for k in "${all[@]}"; do [ "$k" -le "$head" ] && echo "$k"; done
             printf '%s\n' "${all[@]: -3}")
         ks=$(sort -nu <<<"$ks")
         note=", LIMIT: a subset of its ${#all[@]} steps: those in APDUs 1..$head, the last two, one past the end"
     fi
+    [ $kind = card ] && [ "${FM_DISTINCT:-0}" = 1 ] && note="$note, LIMIT: distinct steps only (FM_DISTINCT=1)"
     for k in $ks; do
         if [ $kind = tps ]; then
             fm_reset "$op"
