@@ -87,11 +87,18 @@ rc=$?
 expect session_second_instance_exits "$TMP/second.log" sh -c "[ $rc = 1 ] && grep -q 'already runs for this user (pid $DAEMON)' '$TMP/second.log'"
 
 # a formatted card: provision it, then time one insertion
-"$RIG" card preset formatted >/dev/null && "$RIG" card remove >/dev/null
-wait_event 5 remove "$R0"
+# (the preset's own insertion is seen and notified first: its events, late, must not pass for
+# the timed insertion's, so each wait counts the events already there)
+n=$(events notified "$R0" | wc -l)
+"$RIG" card preset formatted >/dev/null
+wait_event 5 notified "$R0" $((n + 1))
+n=$(events remove "$R0" | wc -l)
+"$RIG" card remove >/dev/null
+wait_event 5 remove "$R0" $((n + 1))
+n=$(events notified "$R0" | wc -l)
 t0=$(date +%s%3N)
 "$RIG" card insert >/dev/null
-wait_event 3 notified "$R0"
+wait_event 3 notified "$R0" $((n + 1))
 ins=$(events insert "$R0" | tail -n 1)
 ph=$(events phone_home "$R0" | tail -n 1)
 note=$(events notified "$R0" | tail -n 1)
