@@ -602,13 +602,13 @@ int ipc_activated_listener(char *err, size_t errcap)
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_FDNAMES");
     if (strcmp(n, "1") != 0) {
-        snprintf(err, errcap, "socket activation: expected one socket, got LISTEN_FDS=%s", n);
+        esc_seterr(err, errcap, "socket activation: expected one socket, got LISTEN_FDS=%s", n);
         return -2;
     }
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
         getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
         getsockname(fd, (struct sockaddr *)&sa, &alen) != 0 || sa.sun_family != AF_UNIX) {
-        snprintf(err, errcap, "socket activation: fd 3 is not a listening local stream socket");
+        esc_seterr(err, errcap, "socket activation: fd 3 is not a listening local stream socket");
         return -2;
     }
     (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
