@@ -52,6 +52,9 @@ void decision_forget(void)
     char id[256], dir[256], path[300];
 
     if (decision_pcscd_id(id, sizeof id) && decision_dir(dir, sizeof dir) &&
-        decision_path(dir, id, path, sizeof path))
+        decision_path(dir, id, path, sizeof path - sizeof DECISION_USED_SUFFIX)) {
         unlink(path);
+        strcat(path, DECISION_USED_SUFFIX); /* room left above */
+        unlink(path);
+    }
 }

@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "der.h"
 #include "log.h"
+#include "pcscd_wire.h"
 #include "z0_parse.h"
 
 #include <stdio.h>
@@ -424,6 +425,12 @@ static bool pick_reader(const struct probe_opts *opts, uint64_t t0, pcsc_ctx **c
     esc_err rv;
 
     *ctx = NULL;
+    /* a remembered card is decided from pcscd's reader states alone, asked for without a
+     * libpcsclite context (pcscd_wire.h: one round trip instead of five, no watchdog thread);
+     * anything else (pcscd away, another protocol, no such card) takes the usual way */
+    if (opts && opts->known && pcscd_wire_readers(readers, PCSC_MAX_READERS, &nr, tmo) == ESC_OK &&
+        remembered(opts, readers, nr, t0, out))
+        return false;
     rv = pcsc_open(ctx, tmo);
     if (rv == ESC_OK)
         rv = pcsc_list_readers(*ctx, readers, PCSC_MAX_READERS, &nr);

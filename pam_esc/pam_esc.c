@@ -84,21 +84,21 @@ static void pe_log(const struct pe *p, int prio, const char *fmt, ...)
 }
 
 /* The helper trusts the CAs of ca_file for the TPS and Phone Home connections that carry the
- * directory password: as root, the same rule as for esc.conf itself (safe_file.h). */
-static esc_err check_ca_file(const struct pe *p, char *err, size_t errlen)
+ * directory password: as root, the same rule as for esc.conf itself (safe_file.h). Checked
+ * only when there is something to hand off: an enrolled card's login never reads the file. */
+static bool ca_file_ok(const struct pe *p)
 {
     char why[256] = "";
-    esc_err e;
     int fd;
 
     if (!p->conf.ca_file[0] || geteuid() != 0)
-        return ESC_OK;
-    e = safe_file_open(p->conf.ca_file, true, &fd, why, sizeof why);
-    if (e == ESC_OK)
-        close(fd);
-    else
-        snprintf(err, errlen, "ca_file %s", why);
-    return e;
+        return true;
+    if (safe_file_open(p->conf.ca_file, true, &fd, why, sizeof why) != ESC_OK) {
+        pe_log(p, LOG_ERR, "ca_file %s", why);
+        return false;
+    }
+    close(fd);
+    return true;
 }
 
 /* esc.conf: the file named by conf=, else the system one (missing = defaults). Never
@@ -118,8 +118,6 @@ static esc_err load_conf(struct pe *p)
         return ESC_OK;
     }
     e = conf_load(p->conf_path, &p->conf, err, sizeof err);
-    if (e == ESC_OK)
-        e = check_ca_file(p, err, sizeof err);
     if (e != ESC_OK)
         pe_log(p, LOG_ERR, "%s", err[0] ? err : esc_strerror(e));
     return e;
@@ -432,6 +430,8 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
     else
         pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms%s): %s", probe_state_name(f.state), f.reader,
                f.elapsed_ms, f.from_cache ? ", remembered" : "", op ? op : "nothing to do");
+    if (op && !ca_file_ok(&p))
+        op = NULL; /* said why; the stack goes on as without pam_esc */
     if (op && hand_off(&p, op, f.reader) == ESC_OK && p.cfg.after_failure) {
         /* the card login module cannot run twice in one transaction (pam_pkcs11 0.6.12
          * crashes): this attempt ends here, the next one logs in with the new PIN */

@@ -165,16 +165,24 @@ size_t pe_cache_format(const struct pe_cache_entry *e, char *buf, size_t cap)
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
-bool pe_cache_load(const char *dir, const char *pcscd, struct pe_cache_entry *e)
+/* The entry's path, or (used) the used entry's. */
+static bool path_of(const char *dir, const char *pcscd, bool used, char *path, size_t cap)
 {
-    char path[PE_CACHE_DIR_MAX + 24], buf[PE_CACHE_FILE_MAX + 1];
+    if (!entry_path(dir, pcscd, path, cap - sizeof DECISION_USED_SUFFIX))
+        return false;
+    if (used)
+        strcat(path, DECISION_USED_SUFFIX); /* room left above */
+    return true;
+}
+
+static bool load_file(const char *path, struct pe_cache_entry *e)
+{
+    char buf[PE_CACHE_FILE_MAX + 1];
     struct stat st;
     ssize_t n;
     bool ok;
     int fd;
 
-    if (!entry_path(dir, pcscd, path, sizeof path))
-        return false;
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return false;
@@ -183,6 +191,27 @@ bool pe_cache_load(const char *dir, const char *pcscd, struct pe_cache_entry *e)
     n = ok ? read(fd, buf, sizeof buf) : -1;
     close(fd);
     return n > 0 && n <= PE_CACHE_FILE_MAX && pe_cache_parse(buf, (size_t)n, e);
+}
+
+bool pe_cache_load(const char *dir, const char *pcscd, struct pe_cache_entry *e)
+{
+    char path[PE_CACHE_DIR_MAX + 24];
+    return path_of(dir, pcscd, false, path, sizeof path) && load_file(path, e);
+}
+
+bool pe_cache_load_used(const char *dir, const char *pcscd, struct pe_cache_entry *e)
+{
+    char path[PE_CACHE_DIR_MAX + 24];
+    return path_of(dir, pcscd, true, path, sizeof path) && load_file(path, e);
+}
+
+void pe_cache_retire(const char *dir, const char *pcscd)
+{
+    char path[PE_CACHE_DIR_MAX + 24], used[PE_CACHE_DIR_MAX + 24];
+
+    if (path_of(dir, pcscd, false, path, sizeof path) &&
+        path_of(dir, pcscd, true, used, sizeof used))
+        rename(path, used); /* one system call, as the unlink it replaces */
 }
 
 bool pe_cache_store(const char *dir, const struct pe_cache_entry *e)
@@ -216,8 +245,17 @@ void pe_cache_forget(const char *dir, const char *pcscd)
 {
     char path[PE_CACHE_DIR_MAX + 24];
 
-    if (entry_path(dir, pcscd, path, sizeof path))
+    if (path_of(dir, pcscd, false, path, sizeof path))
         unlink(path);
+    if (path_of(dir, pcscd, true, path, sizeof path))
+        unlink(path);
+}
+
+bool pe_cache_same_card(const struct pe_cache_entry *a, const struct pe_cache_entry *b)
+{
+    return strcmp(a->pcscd, b->pcscd) == 0 && strcmp(a->reader, b->reader) == 0 &&
+           a->event_count == b->event_count && a->event_count != 0 && a->atr_len == b->atr_len &&
+           memcmp(a->atr, b->atr, a->atr_len) == 0;
 }
 
 bool pe_cache_trusted(const struct pe_cache_entry *e, const char *pcscd,

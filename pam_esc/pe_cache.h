@@ -12,8 +12,15 @@
  * transaction only: pam_esc removes the file it read before it returns, and only
  * pam_sm_setcred of a transaction that authenticated (the PIN was right, so the tries are
  * back to their maximum) writes it again (confirmed=1: the only kind on disk). After a
- * failed transaction there is none; the next one probes the card and sees PIN_LOCKED. Removing
- * costs an unlink, where rewriting would cost a rename in the time to the PIN prompt. Counter 0
+ * failed transaction there is none; the next one probes the card and sees PIN_LOCKED. The entry
+ * read is renamed to card-<...>.used (a rename costs what an unlink does, where rewriting
+ * would cost a write and a rename in the time to the PIN prompt): never trusted again, it
+ * keeps the PIN tries count of the last successful login (the card's maximum: a right PIN
+ * brings the count back to it). A probe after a wrong PIN sees one try less; when a login
+ * after it succeeds, the entry written takes the larger of the two counts for the same card,
+ * so that the next login's after_failure line (pe_offer.h) compares with the count the card
+ * really had. Any other state than ENROLLED removes both files: the card is about to change.
+ * Counter 0
  * (the card was already in when pcscd or the reader started; after a restart another card could
  * have the same key) is never trusted. A card not ENROLLED is never remembered; a hand-off forgets
  * the entry.
@@ -66,7 +73,14 @@ size_t pe_cache_format(const struct pe_cache_entry *e, char *buf, size_t cap);
 bool pe_cache_load(const char *dir, const char *pcscd, struct pe_cache_entry *e);
 /* Replace the entry atomically; false on any failure (then no entry is left either). */
 bool pe_cache_store(const char *dir, const struct pe_cache_entry *e);
+/* Rename the entry to its used name (pe_cache_load no longer finds it). */
+void pe_cache_retire(const char *dir, const char *pcscd);
+/* Read the used entry (same checks as pe_cache_load). */
+bool pe_cache_load_used(const char *dir, const char *pcscd, struct pe_cache_entry *e);
+/* Remove the entry and the used one. */
 void pe_cache_forget(const char *dir, const char *pcscd);
+/* The same card in the same reader of the same pcscd, since the same insertion (counter not 0). */
+bool pe_cache_same_card(const struct pe_cache_entry *a, const struct pe_cache_entry *b);
 
 /* May the entry decide ENROLLED for the card now in reader r? need_expiry: renew is offered,
  * so the entry must know the certificates' notAfter and it must lie ahead of now. */

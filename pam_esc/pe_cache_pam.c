@@ -44,16 +44,20 @@ static void free_entry(pam_handle_t *pamh, void *data, int status)
 
 void pe_cache_decided(pam_handle_t *pamh, struct pe_cache_use *u, const struct probe_facts *f)
 {
-    struct pe_cache_entry *e;
+    struct pe_cache_entry *e, used;
 
     if (!u->on)
         return;
     /* an entry decides one transaction only: used, stale or damaged, it goes now, before the
      * module after us can send a wrong PIN; pam_sm_setcred writes it again after a success */
     if (u->have)
+        pe_cache_retire(u->dir, u->pcscd);
+    if (f->state != PROBE_ENROLLED) { /* an operation may follow: nothing of this card holds */
         pe_cache_forget(u->dir, u->pcscd);
-    if (f->state != PROBE_ENROLLED || f->event_count == 0 || f->pin_tries_left < 1 ||
-        f->atr_len == 0 || f->atr_len > PCSC_ATR_MAX)
+        return;
+    }
+    if (f->event_count == 0 || f->pin_tries_left < 1 || f->atr_len == 0 ||
+        f->atr_len > PCSC_ATR_MAX)
         return;
     e = calloc(1, sizeof *e);
     if (!e)
@@ -64,6 +68,11 @@ void pe_cache_decided(pam_handle_t *pamh, struct pe_cache_use *u, const struct p
     memcpy(e->atr, f->atr, f->atr_len);
     e->atr_len = f->atr_len;
     e->tries = f->pin_tries_left;
+    /* probed after a wrong PIN: written only once a right one brought the count back up, so
+     * the count of the last successful login with this card is the closer one (pe_cache.h) */
+    if (!f->from_cache && pe_cache_load_used(u->dir, u->pcscd, &used) &&
+        pe_cache_same_card(&used, e) && used.tries > e->tries)
+        e->tries = used.tries;
     e->not_after = f->not_after > 0 ? f->not_after : 0;
     e->confirmed = true; /* written only by pam_sm_setcred, after a successful login */
     if (pam_set_data(pamh, PE_CACHE_DATA, e, free_entry) != PAM_SUCCESS)

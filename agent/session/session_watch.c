@@ -2,6 +2,7 @@
 #include "session_watch.h"
 
 #include "log.h"
+#include "pcscd_wire.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,39 +15,16 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <PCSC/pcsclite.h>
 
 #define RETRY_COUNT 20  /* connection attempts after pcscd's socket (re)appears ... */
 #define RETRY_MS    100 /* ... this far apart; then wait for the socket to change again */
 
-/* pcsc-lite's client protocol (src/winscard_msg.h, src/eventhandler.h): the parts we use */
-#define PROTO_MAJOR                  4
-#define PROTO_MINOR                  4
-#define CMD_VERSION                  0x11
-#define CMD_WAIT_READER_STATE_CHANGE 0x13
-
-struct rx_header {
-    uint32_t size; /* of the body that follows */
-    uint32_t command;
-};
-struct version_msg {
-    int32_t major, minor;
-    uint32_t rv;
-};
-struct wait_msg {
-    uint32_t timeout, rv;
-};
-struct reader_state { /* READER_STATE */
-    char name[SW_READER_NAME_MAX];
-    uint32_t event_counter; /* insertions and removals so far */
-    uint32_t state;         /* SCARD_ABSENT, SCARD_PRESENT, ... */
-    int32_t sharing;
-    unsigned char atr[MAX_ATR_SIZE];
-    uint32_t atr_len;
-    uint32_t protocol;
-};
-_Static_assert(sizeof(struct reader_state) == 184, "READER_STATE as pcscd lays it out");
-#define STATES_SIZE (sizeof(struct reader_state) * PCSCLITE_MAX_READERS_CONTEXTS)
+/* pcscd's client protocol: common/pcscd_wire.h */
+#define PROTO_MAJOR                  PCSCD_PROTO_MAJOR
+#define PROTO_MINOR                  PCSCD_PROTO_MINOR
+#define CMD_VERSION                  PCSCD_CMD_VERSION
+#define CMD_WAIT_READER_STATE_CHANGE PCSCD_CMD_WAIT_READER_STATE_CHANGE
+#define STATES_SIZE                  PCSCD_STATES_SIZE
 
 enum phase {
     AWAY,    /* no connection: waiting for pcscd's socket */
@@ -70,11 +48,11 @@ struct sw_watcher {
     bool said_lost, connected_once, refused_said;
     size_t have, want; /* bytes read of the message due, its size */
     union {
-        struct version_msg version;
-        struct wait_msg wait;
-        struct reader_state states[PCSCLITE_MAX_READERS_CONTEXTS];
+        struct pcscd_version version;
+        struct pcscd_wait wait;
+        struct pcscd_reader_state states[PCSCD_READER_SLOTS];
     } in;
-    struct known rd[PCSCLITE_MAX_READERS_CONTEXTS];
+    struct known rd[PCSCD_READER_SLOTS];
     size_t nrd;
     /* events of this step */
     struct sw_event *out;
@@ -94,15 +72,9 @@ static void post(sw_watcher *w, enum sw_kind k, const char *reader, const char *
     snprintf(e->detail, sizeof e->detail, "%s", detail ? detail : "");
 }
 
-static const char *socket_path(void)
-{
-    const char *p = getenv("PCSCLITE_CSOCK_NAME");
-    return p && *p ? p : "/run/pcscd/pcscd.comm";
-}
-
 static void socket_dir(char *dir, size_t cap)
 {
-    snprintf(dir, cap, "%s", socket_path());
+    snprintf(dir, cap, "%s", pcscd_socket_path());
     char *slash = strrchr(dir, '/');
     if (slash)
         slash[slash == dir ? 1 : 0] = '\0';
@@ -141,8 +113,8 @@ static bool send_all(int fd, const void *buf, size_t len)
 
 static bool ask(sw_watcher *w, uint32_t cmd, const void *body, uint32_t len, size_t want)
 {
-    struct rx_header h = {.size = len, .command = cmd};
-    char msg[sizeof h + sizeof(struct version_msg)];
+    struct pcscd_header h = {.size = len, .command = cmd};
+    char msg[sizeof h + sizeof(struct pcscd_version)];
     memcpy(msg, &h, sizeof h);
     if (len)
         memcpy(msg + sizeof h, body, len);
@@ -171,9 +143,9 @@ static void go_away(sw_watcher *w, const char *why)
 /* One connection attempt. */
 static void try_connect(sw_watcher *w)
 {
-    const char *path = socket_path();
+    const char *path = pcscd_socket_path();
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct version_msg v = {.major = PROTO_MAJOR, .minor = PROTO_MINOR};
+    struct pcscd_version v = {.major = PROTO_MAJOR, .minor = PROTO_MINOR};
     char why[220];
     int fd = -1;
 
@@ -209,20 +181,18 @@ static struct known *find(sw_watcher *w, const char *name)
 /* pcscd's reader states in, events out (what libpcsclite's SCardGetStatusChange would say). */
 static void reconcile(sw_watcher *w)
 {
-    struct known now[PCSCLITE_MAX_READERS_CONTEXTS];
+    struct known now[PCSCD_READER_SLOTS];
     size_t n = 0;
 
-    for (size_t i = 0; i < PCSCLITE_MAX_READERS_CONTEXTS; i++) {
-        const struct reader_state *s = &w->in.states[i];
-        size_t len = strnlen(s->name, sizeof s->name);
-        if (len == 0 || len == sizeof s->name)
-            continue; /* an empty slot (or a name without its NUL: not a reader we can name) */
-        struct known *k = find(w, s->name), *c = &now[n++];
-        /* a card: present, not mute (SCARD_SWALLOWED), its reader usable */
-        bool card = (s->state & SCARD_PRESENT) &&
-                    !(s->state & (SCARD_ABSENT | SCARD_SWALLOWED | SCARD_UNKNOWN));
+    for (size_t i = 0; i < PCSCD_READER_SLOTS; i++) {
+        const struct pcscd_reader_state *s = &w->in.states[i];
+        struct known *c = &now[n];
+        bool card;
         memset(c, 0, sizeof *c);
-        memcpy(c->name, s->name, len);
+        if (!pcscd_slot(s, c->name, sizeof c->name, &card))
+            continue; /* an empty slot (or a name without its NUL: not a reader we can name) */
+        n++;
+        struct known *k = find(w, c->name);
         c->counter = s->event_counter;
         c->card = card;
         if (!k)

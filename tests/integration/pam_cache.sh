@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# pam_cache: pam_esc's decision cache on the rig (pam_esc/pe_cache.h), with the real
-# pam_pkcs11 (coolkey) after it. After a successful card login (pam_setcred called), the next
-# login with the same card still in decides with no APDU ("remembered"); a login that fails
+# pam_cache: pam_esc's decision cache on the rig (pam_esc/pe_cache.h, option remember), with the
+# real pam_pkcs11 (coolkey) after it. After a successful card login (pam_setcred called), the
+# next login with the same card still in decides with no APDU ("remembered"); a login that fails
 # leaves the entry untrusted, so a PIN blocked at this very login screen since the card was
 # inserted is still handed off (PIN reset); a card removed and inserted again is probed anew.
+# In the shipped stack's shape (a second pam_esc line, after_failure, behind pam_pkcs11): a PIN
+# blocked by another program while the card stayed in is offered its reset in that same login,
+# and a wrong PIN is offered the reset at once also after a mistyped-then-right login (the
+# entry keeps the count of tries a right PIN restores). Without remember every login probes.
 . "$(dirname "$0")/lib.sh"
 . "$ESC_TOP/tests/pam/lib.sh"
 pam_need_built
@@ -25,7 +29,7 @@ pam_service login \
 login() { rm -f "$OUT/started"; pam_run "$TMP/$1" -C -a "$2" login "$RIG_USER" "$SVC"; }
 remembered() { grep -q 'remembered' "$TMP/$1.err"; }
 probed() { grep -q 'card [A-Z_]* in .*ms): ' "$TMP/$1.err" && ! remembered "$1"; }
-entry() { grep -ls "^pcscd=$PCSCLITE_CSOCK_NAME " /run/pam_esc/card-* 2>/dev/null | head -n 1; }
+entry() { grep -ls "^pcscd=$PCSCLITE_CSOCK_NAME " /run/pam_esc/card-???????? 2>/dev/null | head -n 1; }
 
 login first "$RIG_PIN"
 expect first_login_card_login "$TMP/first" test "$PAM_RC" = 0
@@ -86,3 +90,49 @@ login outside1 "$RIG_PIN"
 login outside2 "$RIG_PIN"
 expect pin_blocked_outside_pam_first_login_fails "$TMP/outside1" sh -c "grep -q '^authenticate: [1-9]' '$TMP/outside1' && grep -q remembered '$TMP/outside1.err'"
 expect pin_blocked_outside_pam_next_login_handed_off "$TMP/outside2" test -e "$OUT/started"
+
+# The shipped stack's shape: pam_esc, pam_pkcs11, pam_esc after_failure (config/pam.d/login).
+# Prompts are answered by their text: the card's PIN, then "Forgot your PIN? ... [y/N]".
+p11="auth [success=done default=ignore] pam_pkcs11.so config_file=$TMP/pam_pkcs11.conf"
+pam_service login-af "$(pam_esc_line marker timeout=10 remember debug debug_file=stderr)" "$p11" \
+    "auth [auth_err=die default=ignore] $PAM_MODULE conf=$TMP/esc.conf helper=$PAM_SCRIPTED test_script=$TMP/script.marker after_failure remember timeout=10 debug debug_file=stderr" \
+    "auth required pam_deny.so"
+# af NAME PIN ANSWER: a card login through login-af, ANSWER to the reset offer
+af() {
+    rm -f "$OUT/started"
+    pam_run "$TMP/$1" -C -p "Smart card PIN: =$2" -p "Forgot your PIN?=$3" login-af "$RIG_USER" "$SVC"
+}
+offered() { grep -q 'Forgot your PIN?' "$TMP/$1"; }
+tries_of() { sed -n 's/^tries=//p' "$(entry)"; }
+"$RIG" card preset enrolled >/dev/null 2>&1
+af af_ok "$RIG_PIN" n
+full=$(tries_of)
+af af_typo1 00000000 n
+expect typo_after_success_remembered "$TMP/af_typo1.err" remembered af_typo1
+expect typo_after_success_offered "$TMP/af_typo1" offered af_typo1
+af af_right "$RIG_PIN" n
+expect right_after_typo_probed "$TMP/af_right.err" probed af_right
+expect right_after_typo_keeps_full_count "$TMP/af_right" sh -c "[ -n '$full' ] && [ \"\$(sed -n 's/^tries=//p' '$(entry)')\" = '$full' ]"
+af af_typo2 00000000 n
+expect typo_after_typo_then_right_offered "$TMP/af_typo2" offered af_typo2
+
+# blocked by another program after a successful login, the card left in: the same login
+af af_before_block "$RIG_PIN" n
+for i in 1 2 3 4 5 6 7 8; do
+    pkcs11-tool --module "$COOLKEY" --login --pin "0000000$i" -O >/dev/null 2>&1
+    "$ESCCTL" status 2>/dev/null | grep -q ": PIN_LOCKED " && break
+done
+af af_blocked "$RIG_PIN" y
+expect pin_blocked_outside_same_login_remembered "$TMP/af_blocked.err" remembered af_blocked
+expect pin_blocked_outside_same_login_offered "$TMP/af_blocked" offered af_blocked
+expect pin_blocked_outside_same_login_handed_off "$TMP/af_blocked" test -e "$OUT/started"
+
+# without remember (the default): every login probes
+"$RIG" card preset enrolled >/dev/null 2>&1
+pam_service login-nr "$(pam_esc_line marker timeout=10 debug debug_file=stderr)" "$p11" \
+    "auth required pam_deny.so"
+for n in nr1 nr2; do
+    pam_run "$TMP/$n" -C -a "$RIG_PIN" login-nr "$RIG_USER" "$SVC"
+done
+expect default_logins_succeed "$TMP/nr2" test "$PAM_RC" = 0
+expect default_second_login_probed "$TMP/nr2.err" probed nr2

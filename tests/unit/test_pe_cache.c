@@ -178,6 +178,34 @@ static void test_store_load_in_private_dir(void)
     EXPECT(rmdir(base) == 0);
 }
 
+/* A used entry is set aside, never trusted again, and only read back for its tries count;
+ * forget removes both files. */
+static void test_used_entry_set_aside(void)
+{
+    char tmpl[] = "/tmp/test_pe_cache.XXXXXX", dir[PE_CACHE_DIR_MAX];
+    struct pe_cache_entry e = entry(), back, other = entry();
+    char *base = mkdtemp(tmpl);
+
+    EXPECT(base != NULL);
+    snprintf(dir, sizeof dir, "%s/pam_esc", base);
+    EXPECT(mkdir(dir, 0700) == 0);
+    EXPECT(pe_cache_store(dir, &e));
+    pe_cache_retire(dir, PCSCD);
+    EXPECT(!pe_cache_load(dir, PCSCD, &back));
+    EXPECT(pe_cache_load_used(dir, PCSCD, &back));
+    EXPECT_EQ(back.tries, 3);
+    EXPECT(pe_cache_same_card(&back, &e));
+    other.event_count = 8; /* the card went out and in again */
+    EXPECT(!pe_cache_same_card(&back, &other));
+    other = entry();
+    other.event_count = 0; /* counter 0: never the same card */
+    EXPECT(!pe_cache_same_card(&other, &other));
+    pe_cache_forget(dir, PCSCD);
+    EXPECT(!pe_cache_load_used(dir, PCSCD, &back));
+    EXPECT(rmdir(dir) == 0);
+    EXPECT(rmdir(base) == 0);
+}
+
 static void test_no_cache_without_private_runtime_dir(void)
 {
     char tmpl[] = "/tmp/test_pe_cache.XXXXXX", dir[PE_CACHE_DIR_MAX];
@@ -203,6 +231,7 @@ int main(void)
     RUN(test_event_counter_zero_not_trusted);
     RUN(test_expiry_when_renew_offered);
     RUN(test_store_load_in_private_dir);
+    RUN(test_used_entry_set_aside);
     RUN(test_no_cache_without_private_runtime_dir);
     return check_status();
 }

@@ -1,0 +1,83 @@
+/* pcscd_wire: the few messages of pcscd's own client protocol that we speak without
+ * libpcsclite (pcsc-lite src/winscard_msg.h, src/winscard_svc.c, src/eventhandler.h).
+ *
+ * Protocol 4.4 (pcsc-lite 1.9.9 to 2.2.x; later versions accept it as a client's older
+ * version). What each message is for:
+ * - CMD_VERSION: the version check (answered with pcscd's version and rv 0 when it accepts
+ *   ours);
+ * - CMD_GET_READERS_STATE: every reader slot's state (READER_STATE[16]) at once, no context
+ *   needed: the reader's name, pcscd's count of insertions and removals, whether a card is in,
+ *   its ATR;
+ * - CMD_WAIT_READER_STATE_CHANGE: the same, then one message at the next change of any reader
+ *   (the session watcher, agent/session/session_watch.c).
+ *
+ * Why: a libpcsclite context costs a thread of its own in the caller (pcsc_watchdog.h) and
+ * five round trips to pcscd (VERSION, ESTABLISH_CONTEXT, GET_READERS_STATE, the
+ * WAIT/STOP_WAITING pair of SCardGetStatusChange, RELEASE_CONTEXT) to learn what one
+ * GET_READERS_STATE says. pam_esc's remembered decision (pe_cache.h) needs nothing else, so it
+ * asks with pcscd_wire_readers(): one connection, VERSION and GET_READERS_STATE written
+ * together, both answers read, every step bounded by the caller's time limit. */
+#ifndef ESC_PCSCD_WIRE_H
+#define ESC_PCSCD_WIRE_H
+
+#include "esc_err.h"
+#include "pcsc.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCSCD_PROTO_MAJOR                  4
+#define PCSCD_PROTO_MINOR                  4
+#define PCSCD_CMD_VERSION                  0x11
+#define PCSCD_CMD_GET_READERS_STATE        0x12
+#define PCSCD_CMD_WAIT_READER_STATE_CHANGE 0x13
+#define PCSCD_READER_SLOTS                 16  /* PCSCLITE_MAX_READERS_CONTEXTS */
+#define PCSCD_NAME_MAX                     128 /* MAX_READERNAME */
+#define PCSCD_ATR_MAX                      33  /* MAX_ATR_SIZE */
+
+struct pcscd_header { /* rxHeader: every request starts with it */
+    uint32_t size;    /* of the body that follows */
+    uint32_t command;
+};
+struct pcscd_version { /* version_struct: CMD_VERSION's body and answer */
+    int32_t major, minor;
+    uint32_t rv;
+};
+struct pcscd_wait { /* wait_reader_state_change: a change message */
+    uint32_t timeout, rv;
+};
+struct pcscd_reader_state { /* READER_STATE, as pcscd lays it out */
+    char name[PCSCD_NAME_MAX];
+    uint32_t event_counter; /* insertions and removals so far */
+    uint32_t state;         /* SCARD_ABSENT, SCARD_PRESENT, ... (pcsclite.h) */
+    int32_t sharing;
+    unsigned char atr[PCSCD_ATR_MAX];
+    uint32_t atr_len;
+    uint32_t protocol;
+};
+_Static_assert(sizeof(struct pcscd_reader_state) == 184, "READER_STATE as pcscd lays it out");
+#define PCSCD_STATES_SIZE (sizeof(struct pcscd_reader_state) * PCSCD_READER_SLOTS)
+
+/* pcscd's socket: $PCSCLITE_CSOCK_NAME, else pcsc-lite's default. */
+const char *pcscd_socket_path(void);
+
+/* One slot: false when it holds no reader we can name (empty, or a name without its NUL).
+ * Else the name goes to name (cap >= PCSCD_NAME_MAX) and *card says whether a usable card is
+ * in it: present, not mute (SCARD_SWALLOWED), its reader known. */
+bool pcscd_slot(const struct pcscd_reader_state *s, char *name, size_t cap, bool *card);
+
+/* The readers of a GET_READERS_STATE answer (len must be PCSCD_STATES_SIZE), as
+ * pcsc_list_readers() would give them: name, card present, ATR (a length over 33 is read as
+ * none), the event count (its low 16 bits, what SCardGetStatusChange puts in dwEventState's
+ * high 16). in_use and exclusive are not known here and stay false. ESC_ERR_PROTOCOL on a
+ * wrong length; up to max readers. */
+esc_err pcscd_wire_parse(const void *buf, size_t len, struct pcsc_reader *out, size_t max,
+                         size_t *n);
+
+/* Ask pcscd for its readers (see above), within timeout_ms. ESC_ERR_NO_PCSCD: no socket or
+ * nobody listening; ESC_ERR_NOT_SUPPORTED: pcscd refused protocol 4.4; ESC_ERR_TIMEOUT: no
+ * whole answer in time; ESC_ERR_PROTOCOL: the connection closed early. */
+esc_err pcscd_wire_readers(struct pcsc_reader *out, size_t max, size_t *n, unsigned timeout_ms);
+
+#endif
