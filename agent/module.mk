@@ -7,7 +7,7 @@
 # the programs (main_agent.c, escctl/main_escctl.c) and the tests link the parts they use.
 # Includes across parts name the part: #include "engine/tps_op.h".
 AGENT_ENGINE_SRC  := $(wildcard agent/engine/*.c)
-AGENT_ESCCTL_SRC  := $(filter-out agent/escctl/main_escctl.c,$(wildcard agent/escctl/*.c))
+AGENT_ESCCTL_SRC  := $(filter-out agent/escctl/main_escctl%.c,$(wildcard agent/escctl/*.c))
 AGENT_HANDOFF_SRC := $(wildcard agent/handoff/*.c)
 AGENT_SESSION_SRC := $(filter-out agent/session/main_session.c,$(wildcard agent/session/*.c))
 AGENT_ENGINE_LIB  := $(BUILD)/libescengine.a
@@ -33,10 +33,16 @@ $(AGENT_ENGINE_LIB) $(AGENT_ESCCTL_LIB) $(AGENT_HANDOFF_LIB) $(AGENT_SESSION_LIB
 # terminal, escctl's code)
 $(BUILD)/esc-agent: $(BUILD)/obj/agent/main_agent.o $(AGENT_SESSION_LIB) $(AGENT_HANDOFF_LIB) $(AGENT_ESCCTL_LIB) $(AGENT_ENGINE_LIB) $(COMMON_LIB)
 	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
-$(BUILD)/escctl: $(BUILD)/obj/agent/escctl/main_escctl.o $(AGENT_ESCCTL_LIB) $(AGENT_ENGINE_LIB) $(COMMON_LIB)
+# escctl-local: the full command line, run by escctl (installed as $(LIBEXECDIR)/escctl-local)
+$(BUILD)/escctl-local: $(BUILD)/obj/agent/escctl/main_escctl.o $(AGENT_ESCCTL_LIB) $(AGENT_ENGINE_LIB) $(COMMON_LIB)
 	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(COMMON_LIBS)
+# escctl: the thin front. It links libc only (no libcurl, NSS, libxml2, OpenSSL, pcsc-lite:
+# loading them costs ~7 ms of CPU; of the engine it takes task_label.o only), serves the
+# commands the session agent runs, and execs escctl-local for the rest (escctl/escctl_local.h).
+$(BUILD)/escctl: $(BUILD)/obj/agent/escctl/main_escctl_front.o $(AGENT_ESCCTL_LIB) $(AGENT_ENGINE_LIB) $(COMMON_LIB)
+	$(CC) $(BASE_LDFLAGS) -o $@ $^
 # esc-session: the session daemon's watcher (esc-agent --session execs it). It links libc and
 # libudev only, so that an idle session holds little memory (session/session.h).
 $(BUILD)/esc-session: $(BUILD)/obj/agent/session/main_session.o $(AGENT_SESSION_LIB) $(COMMON_LIB)
 	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(UDEV_LIBS)
-all: $(BUILD)/esc-agent $(BUILD)/escctl $(BUILD)/esc-session
+all: $(BUILD)/esc-agent $(BUILD)/escctl $(BUILD)/escctl-local $(BUILD)/esc-session

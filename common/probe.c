@@ -16,24 +16,6 @@
 
 #define MAX_LISTED 32 /* LIST OBJECTS entries we look at */
 
-const char *probe_state_name(enum probe_state s)
-{
-    static const char *const names[] = {
-        [PROBE_NO_PCSCD] = "NO_PCSCD",
-        [PROBE_NO_READER] = "NO_READER",
-        [PROBE_NO_CARD] = "NO_CARD",
-        [PROBE_NO_APPLET] = "NO_APPLET",
-        [PROBE_UNINITIALIZED] = "UNINITIALIZED",
-        [PROBE_ENROLLED] = "ENROLLED",
-        [PROBE_PIN_LOCKED] = "PIN_LOCKED",
-        [PROBE_EXPIRED] = "EXPIRED",
-        [PROBE_ERROR] = "ERROR",
-    };
-    if ((unsigned)s >= sizeof names / sizeof names[0])
-        return "ERROR";
-    return names[s];
-}
-
 /* A refusal by status word is a fact about the card; anything else (short, long, garbage,
  * pulled, deadline) means we cannot trust what we read. */
 static bool card_broken(esc_err e)

@@ -23,6 +23,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define ESCCTL_EXIT_OK    0
 #define ESCCTL_EXIT_FAIL  1
@@ -64,8 +65,13 @@ struct escctl_more_opts {
 int escctl_parse_card_args(int argc, char **argv, const char *usage,
                            const struct escctl_more_opts *more, struct escctl_card_args *a);
 
-/* escctl status / escctl list */
-int escctl_cmd_status(int argc, char **argv);
-int escctl_cmd_list(int argc, char **argv);
+/* escctl status (full: every fact) / escctl list (full false: state and CUID). The session
+ * agent probes when there is one (escctl_agent.h); otherwise `probe_here` does, in this
+ * process (probe_all) or in escctl-local (the thin escctl's escctl_local_probe, which never
+ * returns). */
+struct probe_opts;
+struct probe_facts;
+typedef size_t (*escctl_probe_fn)(const struct probe_opts *o, struct probe_facts *f, size_t max);
+int escctl_status_run(int argc, char **argv, bool full, escctl_probe_fn probe_here);
 
 #endif

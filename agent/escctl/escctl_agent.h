@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Set by escctl's main (not by esc-agent --op, which is the in-process form itself). */
+/* Set by both escctl mains (not by esc-agent --op, the in-process form itself). */
 extern bool escctl_agent_enabled;
 
 /* Connect to the session agent, bounded; -1 (and a debug line) when there is none to use. */

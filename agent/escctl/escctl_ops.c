@@ -3,53 +3,18 @@
 #include "escctl_text.h"
 
 #include "engine/agent_op.h"
-#include "escctl_agent.h"
 #include "conf.h"
-#include "ipc.h"
 #include "log.h"
 #include "term.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-
-int escctl_exit_code(esc_err e)
-{
-    switch (e) {
-    case ESC_OK:
-        return ESCCTL_EXIT_OK;
-    case ESC_ERR_CONF:
-    case ESC_ERR_CONF_MISSING:
-        return ESCCTL_EXIT_CONF;
-    case ESC_ERR_UNTRUSTED_HOST:
-        return ESCCTL_EXIT_UNTRUSTED;
-    case ESC_ERR_NETWORK:
-    case ESC_ERR_TLS:
-    case ESC_ERR_SERVER:
-    case ESC_ERR_PROTOCOL:
-    case ESC_ERR_TIMEOUT:
-    case ESC_ERR_TPS_TIMEOUT:
-        return ESCCTL_EXIT_NET;
-    case ESC_ERR_TPS_REFUSED:
-        return ESCCTL_EXIT_REFUSED;
-    case ESC_ERR_AUTH_FAILED:
-        return ESCCTL_EXIT_AUTH;
-    case ESC_ERR_CANCELLED:
-    case ESC_ERR_ARG:
-        return ESCCTL_EXIT_CANCELLED;
-    default:
-        break;
-    }
-    return esc_err_class(e) == ESC_CLASS_ABSENT || esc_err_class(e) == ESC_CLASS_CARD
-               ? ESCCTL_EXIT_CARD
-               : ESCCTL_EXIT_FAIL;
-}
 
 /* ---- JSON output ---- */
 
@@ -88,118 +53,6 @@ static double cpu_seconds(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* ---- options ---- */
-
-enum {
-    O_CONF = 256,
-    O_READER,
-    O_URL,
-    O_USER,
-    O_PWFD,
-    O_PINFD,
-    O_REFRESH,
-    O_TEST,
-    O_JSON,
-    O_QUIET,
-    O_TTYPE
-};
-
-static int parse_fd(const char *s, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end || v < 0 || v > 65535)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
-int escctl_parse_op_args(int argc, char **argv, bool ops, struct escctl_op_args *o)
-{
-    static const struct option lo[] = {
-        {"conf", required_argument, NULL, O_CONF},
-        {"reader", required_argument, NULL, O_READER},
-        {"url", required_argument, NULL, O_URL},
-        {"user", required_argument, NULL, O_USER},
-        {"password-fd", required_argument, NULL, O_PWFD},
-        {"pin-fd", required_argument, NULL, O_PINFD},
-        {"refresh", no_argument, NULL, O_REFRESH},
-        {"test", no_argument, NULL, O_TEST},
-        {"json", no_argument, NULL, O_JSON},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"token-type", required_argument, NULL, O_TTYPE},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    memset(o, 0, sizeof *o);
-    o->password_fd = o->pin_fd = -1;
-    optind = 0; /* GNU: restart scanning (argv may be a sub-command's) */
-    opterr = 1;
-    while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
-        switch (c) {
-        case O_CONF:
-            o->conf = optarg;
-            break;
-        case O_READER:
-            o->reader = optarg;
-            break;
-        case O_URL:
-            o->url = optarg;
-            break;
-        case O_REFRESH:
-            o->refresh = true;
-            break;
-        case O_JSON:
-            o->json = true;
-            break;
-        case O_QUIET: /* phone-home shows no progress to silence */
-            if (!ops)
-                goto bad;
-            o->quiet = true;
-            break;
-        case O_TEST:
-            if (ops)
-                goto bad;
-            o->test = true;
-            break;
-        case O_USER:
-            if (!ops)
-                goto bad;
-            o->user = optarg;
-            break;
-        case O_TTYPE:
-            if (!ops)
-                goto bad;
-            o->token_type = optarg;
-            break;
-        case O_PWFD:
-        case O_PINFD:
-            if (!ops || parse_fd(optarg, c == O_PWFD ? &o->password_fd : &o->pin_fd) < 0)
-                goto bad;
-            break;
-        default:
-            goto bad;
-        }
-    }
-    if (optind != argc)
-        goto bad;
-    return 0;
-bad:
-    fprintf(stderr, "usage: escctl %s %s\n", argv[0], ops ? ESCCTL_OP_USAGE : ESCCTL_PH_USAGE);
-    return -1;
-}
-
-static esc_err load_conf(const struct escctl_op_args *o, struct esc_conf *c)
-{
-    char err[256] = "";
-    esc_err e = conf_load(o->conf, c, err, sizeof err);
-    if (e != ESC_OK)
-        fprintf(stderr, "%s: %s\n", program_invocation_short_name, err[0] ? err : esc_strerror(e));
-    else
-        conf_apply_log_level(c); /* never quieter than -v asked */
-    return e;
-}
-
 /* ---- phone-home ---- */
 
 static void print_profile(const struct agent_op_out *o)
@@ -233,7 +86,7 @@ int escctl_cmd_phone_home(int argc, char **argv)
     static struct agent_op_out out;
     if (escctl_parse_op_args(argc, argv, false, &o) < 0)
         return ESCCTL_EXIT_USAGE;
-    if (load_conf(&o, &c) != ESC_OK)
+    if (escctl_load_conf(&o, &c) != ESC_OK)
         return ESCCTL_EXIT_CONF;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     esc_err e = agent_phone_home(&c, o.reader, o.url, o.refresh, o.test, &out);
@@ -259,16 +112,6 @@ int escctl_cmd_phone_home(int argc, char **argv)
 }
 
 /* ---- enroll, format, reset-pin, renew ---- */
-
-static int read_secret_fd(int fd, const char *what, char *buf, size_t cap)
-{
-    if (term_read_fd_secret(fd, buf, cap) < 0) {
-        fprintf(stderr, "%s: no %s could be read from file descriptor %d.\n",
-                program_invocation_short_name, what, fd);
-        return -1;
-    }
-    return 0;
-}
 
 static void print_json_op(const char *name, esc_err e, const struct agent_op_out *out, double cpu,
                           double cpu_op)
@@ -302,71 +145,37 @@ static void print_json_op(const char *name, esc_err e, const struct agent_op_out
            cpu, cpu_op);
 }
 
-int escctl_cmd_operation(int argc, char **argv)
+/* The operation in this process, with the engine (escctl_op_fn). */
+static int run_here(const struct escctl_op_here *h)
 {
-    struct escctl_op_args o;
-    struct esc_conf c;
     static struct agent_op_out out;
-    struct term_ui t;
-    char pw[TPS_SECRET_MAX] = "", pin[TPS_SECRET_MAX] = "";
-    int op = esc_op_parse(argv[0]);
-    int code = ESCCTL_EXIT_FAIL;
-
-    if (op < 0 || escctl_parse_op_args(argc, argv, true, &o) < 0)
-        return ESCCTL_EXIT_USAGE;
-    /* no core file: this process holds the password and the new PIN */
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    if (load_conf(&o, &c) != ESC_OK)
-        return ESCCTL_EXIT_CONF;
-    if ((o.password_fd >= 0 && read_secret_fd(o.password_fd, "password", pw, sizeof pw) < 0) ||
-        (o.pin_fd >= 0 && read_secret_fd(o.pin_fd, "PIN", pin, sizeof pin) < 0)) {
-        code = ESCCTL_EXIT_USAGE;
-        goto out;
-    }
-    term_ui_init(&t, o.quiet || o.json);
-    /* The session agent runs it when there is one, unless an option only the engine here
-     * knows is given (--json prints the engine's own figures). */
-    if (!o.json && !o.url && !o.refresh && !o.token_type && !o.conf) {
-        esc_err ae;
-        char sentence[IPC_TEXT_MAX + 1];
-        if (escctl_agent_op(argv[0], &o, o.password_fd >= 0 ? pw : NULL, o.pin_fd >= 0 ? pin : NULL,
-                            c.operation_timeout * 1000u, &t, &ae, sentence, sizeof sentence)) {
-            term_progress_done(&t);
-            if (ae == ESC_OK)
-                printf("%s\n", sentence);
-            else
-                fprintf(stderr, "%s: %s\n", program_invocation_short_name,
-                        sentence[0] ? sentence : esc_strerror(ae));
-            code = escctl_exit_code(ae);
-            goto out;
-        }
-    }
-    struct tps_op_ui ui = {.ask = term_ask, .progress = term_progress, .ctx = &t};
-    struct agent_op_args a = {.op = op,
-                              .reader = o.reader,
-                              .ph_url = o.url,
-                              .refresh = o.refresh,
-                              .token_type = o.token_type,
-                              .user = o.user,
-                              .password = o.password_fd >= 0 ? pw : NULL,
-                              .new_pin = o.pin_fd >= 0 ? pin : NULL};
+    const struct escctl_op_args *o = h->o;
+    struct tps_op_ui ui = {.ask = term_ask, .progress = term_progress, .ctx = h->t};
+    struct agent_op_args a = {.op = h->op,
+                              .reader = o->reader,
+                              .ph_url = o->url,
+                              .refresh = o->refresh,
+                              .token_type = o->token_type,
+                              .user = o->user,
+                              .password = h->pw,
+                              .new_pin = h->pin};
     curl_global_init(CURL_GLOBAL_DEFAULT);
     double cpu0 = cpu_seconds(); /* the operation's own CPU, without start-up and init */
-    esc_err e = agent_run_op(&c, &a, &ui, &out);
+    esc_err e = agent_run_op(h->conf, &a, &ui, &out);
     double cpu_op = cpu_seconds() - cpu0;
     curl_global_cleanup();
-    term_progress_done(&t);
-    if (o.json)
-        print_json_op(argv[0], e, &out, cpu_seconds(), cpu_op);
+    term_progress_done(h->t);
+    if (o->json)
+        print_json_op(h->name, e, &out, cpu_seconds(), cpu_op);
     else if (e == ESC_OK)
         printf("%s\n", out.sentence);
     else
         fprintf(stderr, "%s: %s\n", program_invocation_short_name,
                 out.sentence[0] ? out.sentence : esc_strerror(e));
-    code = escctl_exit_code(e);
-out:
-    explicit_bzero(pw, sizeof pw);
-    explicit_bzero(pin, sizeof pin);
-    return code;
+    return escctl_exit_code(e);
+}
+
+int escctl_cmd_operation(int argc, char **argv)
+{
+    return escctl_operation_run(argc, argv, run_here);
 }

@@ -42,8 +42,29 @@ struct escctl_op_args {
 /* Parse argv (argv[0] = the command) into *o: 0 ok, -1 usage error (the usage printed). */
 int escctl_parse_op_args(int argc, char **argv, bool ops, struct escctl_op_args *o);
 
+struct esc_conf;
+/* esc.conf for these commands (o->conf, else $ESC_CONF or the default): its error on stderr. */
+esc_err escctl_load_conf(const struct escctl_op_args *o, struct esc_conf *c);
+
 int escctl_cmd_phone_home(int argc, char **argv);
-/* enroll, format, reset-pin, renew: the operation is taken from argv[0]. */
+/* enroll, format, reset-pin, renew: the operation is taken from argv[0]; in this process when
+ * the session agent does not run it. */
 int escctl_cmd_operation(int argc, char **argv);
+
+/* What escctl_operation_run has gathered when the session agent does not run the operation. */
+struct term_ui;
+struct escctl_op_here {
+    const char *name; /* argv[0]: enroll, format, reset-pin or renew */
+    int op;           /* esc_op_parse(name) */
+    const struct escctl_op_args *o;
+    const struct esc_conf *conf;
+    const char *pw, *pin; /* read from --password-fd / --pin-fd, or NULL */
+    struct term_ui *t;
+};
+/* Runs it and returns the exit code (the caller wipes pw and pin afterwards). */
+typedef int (*escctl_op_fn)(const struct escctl_op_here *h);
+/* escctl_cmd_operation with the engine part given: `here` runs the operation when the session
+ * agent does not (escctl_agent.h: not there, or an option only the engine knows). */
+int escctl_operation_run(int argc, char **argv, escctl_op_fn here);
 
 #endif

@@ -143,7 +143,7 @@ static int exit_code(const struct probe_facts *f, size_t n)
     return any_card ? ESCCTL_EXIT_OK : ESCCTL_EXIT_CARD;
 }
 
-static int run(int argc, char **argv, bool full)
+int escctl_status_run(int argc, char **argv, bool full, escctl_probe_fn probe_here)
 {
     struct probe_facts facts[PCSC_MAX_READERS];
     struct probe_opts po = {0};
@@ -168,19 +168,10 @@ static int run(int argc, char **argv, bool full)
     /* the session agent probes when there is one (its facts are the same) */
     if (a.conf_path ||
         escctl_agent_status(po.reader, po.timeout_ms, facts, PCSC_MAX_READERS, &n) != 0)
-        n = probe_all(&po, facts, PCSC_MAX_READERS);
+        n = probe_here(&po, facts, PCSC_MAX_READERS);
     if (a.json)
         print_json(facts, n);
     else
         print_text(facts, n, full);
     return exit_code(facts, n);
-}
-
-int escctl_cmd_status(int argc, char **argv)
-{
-    return run(argc, argv, true);
-}
-int escctl_cmd_list(int argc, char **argv)
-{
-    return run(argc, argv, false);
 }

@@ -1,12 +1,17 @@
-/* escctl: dispatcher. One line per command in `commands`; see escctl.h for exit codes. */
+/* escctl-local: the full escctl, every command in-process or through the session agent. One line
+ * per command in `commands`; see escctl.h for exit codes. Installed as
+ * $(LIBEXECDIR)/escctl-local and run by escctl, the thin front (main_escctl_front.c,
+ * escctl_local.h), with the argv escctl was given; run directly it is the escctl of old. */
 #include "escctl.h"
 #include "escctl_certs.h"
 #include "escctl_agent.h"
 #include "escctl_diag.h"
+#include "escctl_globals.h"
 #include "escctl_log.h"
 #include "escctl_ops.h"
 
 #include "log.h"
+#include "probe.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +24,15 @@
 
 static int cmd_help(int argc, char **argv);
 
+static int cmd_status(int argc, char **argv)
+{
+    return escctl_status_run(argc, argv, true, probe_all);
+}
+static int cmd_list(int argc, char **argv)
+{
+    return escctl_status_run(argc, argv, false, probe_all);
+}
+
 struct command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -27,10 +41,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"status", escctl_cmd_status, ESCCTL_STATUS_USAGE,
+    {"status", cmd_status, ESCCTL_STATUS_USAGE,
      "Probe every reader: state, CUID, applet version, life cycle, PIN tries\n"
      "  left, certificates, phone-home URL, ATR. Never spends a PIN try."},
-    {"list", escctl_cmd_list, ESCCTL_STATUS_USAGE, "One short line per reader: state and CUID."},
+    {"list", cmd_list, ESCCTL_STATUS_USAGE, "One short line per reader: state and CUID."},
     {"certs", escctl_cmd_certs, ESCCTL_CERTS_USAGE,
      "The certificates on the card, decoded with NSS: subject, issuer, serial,\n"
      "  validity (expired or days left), key, key usage, SHA-256 fingerprint.\n"
@@ -98,46 +112,37 @@ static int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     const struct command *c;
-    int i = 1, level = ESC_LOG_WARN;
+    struct escctl_globals g;
+    enum escctl_globals_end end = escctl_parse_globals(argc, argv, &g);
 
     signal(SIGPIPE, SIG_IGN);
-    escctl_agent_enabled = true; /* unless --no-agent */
-    /* global options before the command */
-    while (i < argc && argv[i][0] == '-') {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return ESCCTL_EXIT_OK;
-        } else if (strcmp(argv[i], "--version") == 0) {
-            printf("escctl %s\n", ESC_VERSION);
-            return ESCCTL_EXIT_OK;
-        } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
-            level++;
-            i++;
-        } else if (strcmp(argv[i], "--no-agent") == 0) {
-            escctl_agent_enabled = false; /* in-process, even with a session agent running */
-            i++;
-        } else if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc) {
-            setenv("ESC_CONF", argv[i + 1], 1); /* every command reads esc.conf through conf_load */
-            i += 2;
-        } else if (strncmp(argv[i], "--conf=", 7) == 0) {
-            setenv("ESC_CONF", argv[i] + 7, 1);
-            i++;
-        } else {
-            fprintf(stderr, "escctl: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return ESCCTL_EXIT_USAGE;
-        }
-    }
-    esc_log_init("escctl", level, false);
-    if (i >= argc) {
+    /* through the session agent unless --no-agent, or unless the thin escctl tried it already
+     * (it then sets ESC_NO_AGENT=1, escctl_local.h) */
+    escctl_agent_enabled = !g.no_agent;
+    switch (end) {
+    case ESCCTL_GLOBALS_HELP:
+        usage(stdout);
+        return ESCCTL_EXIT_OK;
+    case ESCCTL_GLOBALS_VERSION:
+        printf("escctl %s\n", ESC_VERSION);
+        return ESCCTL_EXIT_OK;
+    case ESCCTL_GLOBALS_BAD:
+        fprintf(stderr, "escctl: unknown option '%s'\n", argv[g.cmd]);
         usage(stderr);
         return ESCCTL_EXIT_USAGE;
+    case ESCCTL_GLOBALS_NONE:
+        esc_log_init("escctl", g.level, false);
+        usage(stderr);
+        return ESCCTL_EXIT_USAGE;
+    case ESCCTL_GLOBALS_COMMAND:
+        break;
     }
-    c = find(argv[i]);
+    esc_log_init("escctl", g.level, false);
+    c = find(argv[g.cmd]);
     if (!c) {
-        fprintf(stderr, "escctl: unknown command '%s'\n", argv[i]);
+        fprintf(stderr, "escctl: unknown command '%s'\n", argv[g.cmd]);
         usage(stderr);
         return ESCCTL_EXIT_USAGE;
     }
-    return c->run(argc - i, argv + i);
+    return c->run(argc - g.cmd, argv + g.cmd);
 }

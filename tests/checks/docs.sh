@@ -117,7 +117,7 @@ if [ -x "$BIN/escctl" ] && [ -f $DOCS/escctl.1 ]; then
         done
     done
     # the global options main() compares are in the usage and the page
-    for l in $(parser_options agent/escctl/main_escctl.c | cut -d' ' -f1 | sort -u); do
+    for l in $(parser_options agent/escctl/escctl_globals.c | cut -d' ' -f1 | sort -u); do
         n=$((n + 1))
         grep -qE -- "(^|[^a-z-])$l([^a-z-]|\$)" <<<"$usage" || missing="$missing help:$l"
         grep -qE -- "(^|[^a-z-])$l([^a-z-]|\$)" <<<"$page" || missing="$missing escctl.1:$l"

@@ -5,7 +5,9 @@
 # enroll and format through the agent (its event log shows op_start / op_ok, escctl -v says
 # "through the session agent"), then enroll in-process: the same exit code and sentence, the
 # card ENROLLED and the new PIN accepted by coolkey; the new PIN never printed. Agent stopped:
-# in-process again. Measures `escctl status` wall and CPU time both ways.
+# in-process again. reset-pin the same through the agent and with ESC_NO_AGENT=1; the thin escctl
+# serves status and reset-pin without escctl-local, and hands the rest over (its answers on
+# --password-fd / --pin-fd too). Measures `escctl status` wall and CPU time both ways.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tps_helpers.bash"
 tps_ready escctl_via_agent
@@ -107,6 +109,39 @@ else fail via_agent_enroll_same_in_process "rc $(cat "$TMP/rc") vs $e_rc, '$(cat
 p11 --login --pin "$NEW_PIN" -O >/dev/null && pass via_agent_in_process_pin_works ||
     fail via_agent_in_process_pin_works "coolkey refused the new PIN"
 
+# ---- reset-pin: through the agent (the thin escctl relays it itself) and with ESC_NO_AGENT=1
+# (it execs escctl-local, which runs it in-process): the same exit code and sentence
+n_ok=$(events op_ok | wc -l)
+op reset-pin
+r_rc=$(cat "$TMP/rc"); r_out=$(cat "$TMP/out")
+[ "$r_rc" = 0 ] && [ -n "$r_out" ] && [ "$(events op_ok | wc -l)" -gt "$n_ok" ] && no_pin &&
+    pass via_agent_reset_pin ||
+    fail via_agent_reset_pin "rc $r_rc, out '$r_out', $(tail -2 "$TMP/err")"
+n_ok=$(events op_ok | wc -l)
+ESC_NO_AGENT=1 op reset-pin
+[ "$(cat "$TMP/rc")" = "$r_rc" ] && [ "$(cat "$TMP/out")" = "$r_out" ] &&
+    [ "$(events op_ok | wc -l)" = "$n_ok" ] && no_pin && pass via_agent_reset_pin_same_in_process ||
+    fail via_agent_reset_pin_same_in_process "rc $(cat "$TMP/rc") vs $r_rc, '$(cat "$TMP/out")' vs '$r_out', $(tail -2 "$TMP/err")"
+p11 --login --pin "$NEW_PIN" -O >/dev/null && pass via_agent_reset_pin_works ||
+    fail via_agent_reset_pin_works "coolkey refused the new PIN"
+
+# ---- the thin escctl (libc only) serves status and reset-pin itself: a copy of it with no
+# escctl-local beside it gives the same output through the agent; with ESC_NO_AGENT=1 it hands
+# the command on and, escctl-local missing, says so
+mkdir "$TMP/front" && cp "$ESCCTL" "$TMP/front/escctl"
+a=$("$TMP/front/escctl" status 2>&1); arc=$?
+b=$(ESC_NO_AGENT=1 "$ESCCTL" status 2>&1); brc=$?
+[ "$a" = "$b" ] && [ $arc = $brc ] && pass via_agent_front_status_alone ||
+    fail via_agent_front_status_alone "front alone ($arc): $a | escctl-local ($brc): $b"
+ESCCTL=$TMP/front/escctl op reset-pin
+[ "$(cat "$TMP/rc")" = "$r_rc" ] && [ "$(cat "$TMP/out")" = "$r_out" ] && no_pin &&
+    pass via_agent_front_reset_pin_alone ||
+    fail via_agent_front_reset_pin_alone "rc $(cat "$TMP/rc"), '$(cat "$TMP/out")', $(tail -2 "$TMP/err")"
+out=$(ESC_NO_AGENT=1 "$TMP/front/escctl" status 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "^escctl: cannot run /.*/escctl-local: " <<<"$out" &&
+    ! grep -qF "$TMP/front" <<<"$out" && pass via_agent_front_hands_over ||
+    fail via_agent_front_hands_over "rc $rc: $out"
+
 # ---- the cost of `escctl status`: wall and CPU (escctl's, and the agent's) per run
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; } # clock ticks
 measure() { # measure N ARGS...: "wall_ms escctl_cpu_ms agent_cpu_ms" per run
@@ -132,6 +167,15 @@ in_process=$("$ESCCTL" --no-agent status 2>&1)
 [ $rc = 0 ] && grep -q ENROLLED <<<"$out" && ! grep -q "through the session agent" "$TMP/err" &&
     [ "$out" = "$in_process" ] && pass via_agent_down_in_process ||
     fail via_agent_down_in_process "rc $rc, $out, $(cat "$TMP/err")"
+
+# ---- agent gone: an operation with its answers on one file descriptor, read by the thin
+# escctl, then handed to escctl-local on a pipe at the same number: it still works
+"$ESCCTL" reset-pin --user "$RIG_USER" --password-fd 3 --pin-fd 3 >"$TMP/out" 2>"$TMP/err" \
+    3< <(printf '%s\n%s\n' "$(ldap_password)" "$NEW_PIN")
+rc=$?
+[ $rc = "$r_rc" ] && [ "$(cat "$TMP/out")" = "$r_out" ] && no_pin &&
+    p11 --login --pin "$NEW_PIN" -O >/dev/null && pass via_agent_down_reset_pin_one_fd ||
+    fail via_agent_down_reset_pin_one_fd "rc $rc, '$(cat "$TMP/out")', $(tail -2 "$TMP/err")"
 
 # ---- the session daemon (esc-agent --session) answers status the same way
 rm -f "$RT/esc-agent/socket" # the stopped agent's
