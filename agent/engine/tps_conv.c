@@ -3,6 +3,7 @@
  * per-message deadline, own end-of-file check on the socket captured in SOCKOPTFUNCTION). */
 #include "tps_conv.h"
 
+#include "tls_anchors.h"
 #include "trust.h"
 
 #include <curl/curl.h>
@@ -42,6 +43,7 @@ struct conv {
     struct tps_conv_stats *st;
     char *err;
     size_t errlen;
+    struct tls_share *share; /* the TLS session cache in use, or NULL */
 };
 
 static double now_s(void)
@@ -217,22 +219,28 @@ static bool peer_closed(curl_socket_t fd)
 
 int tps_tls_setup(CURL *h, const char *ca_file, char *err, size_t errlen)
 {
-    const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
-    const char *capath = (vi && vi->capath) ? vi->capath : "/etc/ssl/certs";
     if (curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK)
         return -1;
+    if (ca_file && *ca_file) {
+        FILE *f = fopen(ca_file, "re");
+        if (!f) {
+            if (err)
+                snprintf(err, errlen, "The CA file %s cannot be read: %s.", ca_file,
+                         strerror(errno));
+            return -1;
+        }
+        fclose(f);
+    }
+    /* the anchors parsed once for the process (tls_anchors.h), not by libcurl per connection */
+    if (tls_anchors_use(h, tls_anchors_get(ca_file)) == 0)
+        return 0;
     if (!ca_file || !*ca_file)
         return 0; /* libcurl's defaults: the system bundle and directory */
-    FILE *f = fopen(ca_file, "re");
-    if (!f) {
-        if (err)
-            snprintf(err, errlen, "The CA file %s cannot be read: %s.", ca_file, strerror(errno));
-        return -1;
-    }
-    fclose(f);
     /* CAINFO alone would replace the system store; the hashed system directory stays in use
      * through CAPATH, looked up lazily (cheaper than loading the whole bundle). */
+    const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+    const char *capath = (vi && vi->capath) ? vi->capath : "/etc/ssl/certs";
     if (curl_easy_setopt(h, CURLOPT_CAINFO, ca_file) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_CAPATH, capath) != CURLE_OK)
         return -1;
@@ -269,8 +277,19 @@ static esc_err map_curl(CURLcode cc, const char **sentence)
  * resumes its last session with the TPS (an abbreviated handshake: no certificate chain to
  * decode and verify, which was three quarters of the agent's CPU for a PIN reset). The server
  * was verified when the session was made; libcurl keys the cache by host, port and TLS
- * settings. A one-shot escctl gains nothing and loses nothing. */
-static CURLSH *tls_share;
+ * settings. A resumed session is never verified again, so the cache belongs to one reading of
+ * the trust anchors (tls_anchors.h): when the CA file changes, or another one is configured,
+ * the next conversation starts a new cache (the old one is freed by its last user). A one-shot
+ * escctl gains nothing and loses nothing. */
+struct tls_share {
+    CURLSH *sh;
+    const struct tls_anchors *anchors; /* the anchors and their generation it belongs to */
+    unsigned long gen;
+    unsigned users; /* conversations holding it */
+    bool stale;     /* replaced: freed by the last user */
+};
+static struct tls_share *share_now;
+static pthread_mutex_t share_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t tls_share_mu[CURL_LOCK_DATA_LAST];
 static pthread_once_t tls_share_once = PTHREAD_ONCE_INIT;
 
@@ -290,14 +309,61 @@ static void tls_share_init(void)
 {
     for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&tls_share_mu[i], NULL);
-    tls_share = curl_share_init();
-    if (tls_share &&
-        (curl_share_setopt(tls_share, CURLSHOPT_LOCKFUNC, tls_share_lock) != CURLSHE_OK ||
-         curl_share_setopt(tls_share, CURLSHOPT_UNLOCKFUNC, tls_share_unlock) != CURLSHE_OK ||
-         curl_share_setopt(tls_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
-        curl_share_cleanup(tls_share);
-        tls_share = NULL; /* full handshakes, as before */
+}
+
+static void share_free(struct tls_share *s)
+{
+    if (s) {
+        curl_share_cleanup(s->sh);
+        free(s);
     }
+}
+
+static struct tls_share *share_new(const struct tls_anchors *a, unsigned long gen)
+{
+    struct tls_share *s = calloc(1, sizeof *s);
+    if (!s || !(s->sh = curl_share_init()) ||
+        curl_share_setopt(s->sh, CURLSHOPT_LOCKFUNC, tls_share_lock) != CURLSHE_OK ||
+        curl_share_setopt(s->sh, CURLSHOPT_UNLOCKFUNC, tls_share_unlock) != CURLSHE_OK ||
+        curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        share_free(s);
+        return NULL; /* full handshakes, as before */
+    }
+    s->anchors = a;
+    s->gen = gen;
+    return s;
+}
+
+/* The session cache for a conversation trusting (a, gen); NULL: none (a full handshake). */
+static struct tls_share *share_take(const struct tls_anchors *a, unsigned long gen)
+{
+    pthread_once(&tls_share_once, tls_share_init);
+    pthread_mutex_lock(&share_mu);
+    if (share_now && (share_now->anchors != a || share_now->gen != gen)) {
+        if (share_now->users)
+            share_now->stale = true;
+        else
+            share_free(share_now);
+        share_now = NULL;
+    }
+    if (!share_now)
+        share_now = share_new(a, gen);
+    struct tls_share *s = share_now;
+    if (s)
+        s->users++;
+    pthread_mutex_unlock(&share_mu);
+    return s;
+}
+
+/* After the handle using it is cleaned up. */
+static void share_give(struct tls_share *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&share_mu);
+    if (--s->users == 0 && s->stale)
+        share_free(s);
+    pthread_mutex_unlock(&share_mu);
 }
 
 static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slist **hdr)
@@ -311,13 +377,20 @@ static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slis
         *hdr = curl_slist_append(*hdr, "Content-Type: text/plain");
     if (!*hdr)
         return -1;
-    pthread_once(&tls_share_once, tls_share_init);
-    if (tls_share)
-        (void)curl_easy_setopt(h, CURLOPT_SHARE, tls_share);
     if (tps_tls_setup(h, o->ca_file, c->err, c->errlen) < 0) {
         set_err(c, ESC_ERR_TLS, "TLS could not be set up.");
         return -1;
     }
+    /* over https, the session cache of the anchors this connection will verify with (read now
+     * if their files changed; an unreadable file is left to the connection to report) */
+    if (strncasecmp(o->url, "https:", 6) == 0) {
+        struct tls_anchors *a = tls_anchors_get(o->ca_file);
+        unsigned long gen = 0;
+        if (!a || tls_anchors_refresh(a, &gen, NULL, 0) == 0)
+            c->share = share_take(a, gen);
+    }
+    if (c->share)
+        (void)curl_easy_setopt(h, CURLOPT_SHARE, c->share->sh);
     if (curl_easy_setopt(h, CURLOPT_URL, o->url) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
@@ -444,6 +517,7 @@ out:
         curl_easy_cleanup(c->h);
     if (m)
         curl_multi_cleanup(m);
+    share_give(c->share);
     curl_slist_free_all(hdr);
     explicit_bzero(c, sizeof *c); /* the queue held the password and the PIN */
     free(c);
