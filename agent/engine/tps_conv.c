@@ -33,6 +33,8 @@ struct conv {
     bool paused;  /* the read callback returned CURL_READFUNC_PAUSE */
     bool done;    /* the handler saw the end of the conversation */
     bool waiting; /* we sent everything and wait for the TPS */
+    bool kick;    /* an answer was just unpaused: libcurl has it to send at once */
+    bool idle;    /* the last wait saw no event on libcurl's sockets */
     double t_wait;
     bool failed; /* a failure decided by us: rc */
     esc_err rc;
@@ -181,6 +183,7 @@ static size_t write_cb(char *data, size_t size, size_t nitems, void *ud)
     }
     if (c->paused && (c->txoff < c->txlen || c->done)) {
         c->paused = false;
+        c->kick = true;
         curl_easy_pause(c->h, CURLPAUSE_CONT); /* legal inside the callback */
     }
     return n;
@@ -468,13 +471,26 @@ esc_err tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
             set_err(c, ESC_ERR_TPS_TIMEOUT, "The token server did not answer in time.");
             break;
         }
+        /* after a quiet wait, or 200 ms into a busy one: while messages flow libcurl is
+         * reading the socket, and two system calls at every turn of this loop were a tenth of
+         * the cost of a relayed APDU */
         if (c->waiting && !c->done && c->fd != CURL_SOCKET_BAD && c->txoff == c->txlen &&
-            !tps_framer_pending(&c->fr) && peer_closed(c->fd)) {
+            !tps_framer_pending(&c->fr) && (c->idle || now_s() - c->t_wait > 0.2) &&
+            peer_closed(c->fd)) {
             set_err(c, ESC_ERR_NETWORK,
                     "The token server closed the connection before the end of the operation.");
             break;
         }
-        curl_multi_poll(m, NULL, 0, 100, NULL);
+        /* the answer just queued goes out now, without a wait that would return at once */
+        if (c->kick) {
+            c->kick = false;
+            c->idle = false;
+            continue;
+        }
+        int events = 0;
+        if (curl_multi_poll(m, NULL, 0, 100, &events) != CURLM_OK)
+            goto out;
+        c->idle = events == 0;
     }
 
     if (c->done) {
