@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +22,6 @@
 
 struct conv {
     CURL *h;
-    struct tps_framer fr;
-    struct tps_msg msg;
-    struct tps_enc reply;
-    /* upload queue: framed messages back to back; ends[] marks each message's end so that
-     * each read callback hands out at most one message (one chunk per message, like ESC) */
-    char tx[TX_FRAMES * TPS_FRAME_MAX];
     size_t txlen, txoff;
     size_t ends[TX_FRAMES];
     size_t nends;
@@ -46,6 +41,15 @@ struct conv {
     char *err;
     size_t errlen;
     struct tls_share *share; /* the TLS session cache in use, or NULL */
+    /* The buffers (110 KB) come last: neither zeroed when allocated nor wiped whole at the
+     * end (both were a tenth of the warm agent's instructions for a PIN reset); what they held
+     * is wiped where it was written (conv_wipe, on_message, queue_frame). */
+    struct tps_framer fr;
+    struct tps_msg msg;
+    struct tps_enc reply;
+    /* upload queue: framed messages back to back; ends[] marks each message's end so that
+     * each read callback hands out at most one message (one chunk per message, like ESC) */
+    char tx[TX_FRAMES * TPS_FRAME_MAX];
 };
 
 static double now_s(void)
@@ -70,6 +74,17 @@ static void set_http_err(struct conv *c, long code)
     char msg[96];
     snprintf(msg, sizeof msg, "The token server answered with HTTP status %ld.", code);
     set_err(c, ESC_ERR_SERVER, msg);
+}
+
+/* Everything the buffers may still hold: the queue (the password, the PIN), a message half
+ * received, the last decoded message and answer (wiped after each message already). */
+static void conv_wipe(struct conv *c)
+{
+    explicit_bzero(c->tx, c->txlen <= sizeof c->tx ? c->txlen : sizeof c->tx);
+    explicit_bzero(c->fr.buf, c->fr.have < sizeof c->fr.buf ? c->fr.have + 1 : sizeof c->fr.buf);
+    tps_msg_wipe(&c->msg);
+    tps_enc_wipe(&c->reply);
+    explicit_bzero(c, offsetof(struct conv, fr));
 }
 
 static int queue_frame(struct conv *c, struct tps_enc *e)
@@ -122,9 +137,19 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
     return CURL_READFUNC_PAUSE;
 }
 
+static int handle_message(struct conv *c, const char *payload, size_t len);
+
+/* One message from the framer; its payload (in the framer's buffer) wiped once handled. */
 static int on_message(void *ud, const char *payload, size_t len)
 {
     struct conv *c = ud;
+    int rc = handle_message(c, payload, len);
+    explicit_bzero(c->fr.buf, len < sizeof c->fr.buf ? len + 1 : sizeof c->fr.buf);
+    return rc;
+}
+
+static int handle_message(struct conv *c, const char *payload, size_t len)
+{
     c->st->msgs_in++;
     c->st->bytes_in += len + 4 + (len >= 1000) + (len >= 100) + (len >= 10); /* + "s=N&" */
     c->waiting = false;
@@ -145,7 +170,7 @@ static int on_message(void *ud, const char *payload, size_t len)
         set_err(c, ESC_ERR_PROTOCOL, "The token server sent a malformed message.");
         return -1;
     }
-    /* the reply is empty here: calloc'd, then wiped after every message */
+    /* the reply is empty here: initialised, then wiped after every message */
     enum tps_conv_next next = c->handler(c->ctx, &c->msg, &c->reply);
     tps_msg_wipe(&c->msg);
     int queued = next == TPS_CONV_REPLY ? queue_frame(c, &c->reply) : 0;
@@ -434,10 +459,15 @@ esc_err tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
     memset(stats, 0, sizeof *stats);
     if (err && errlen)
         err[0] = '\0';
-    if (!opts || !opts->url || !first || !handler || !(c = calloc(1, sizeof *c))) {
+    if (!opts || !opts->url || !first || !handler || !(c = malloc(sizeof *c))) {
         esc_seterr(err, errlen, INTERNAL);
         return ESC_ERR_INTERNAL;
     }
+    memset(c, 0, offsetof(struct conv, fr)); /* the fields; the buffers are initialised below */
+    c->msg.n = c->msg.used = 0;
+    c->msg.type = -1;
+    c->reply.len = 0;
+    c->reply.err = false;
     c->fd = CURL_SOCKET_BAD;
     c->handler = handler;
     c->ctx = ctx;
@@ -535,7 +565,7 @@ out:
         curl_multi_cleanup(m);
     share_give(c->share);
     curl_slist_free_all(hdr);
-    explicit_bzero(c, sizeof *c); /* the queue held the password and the PIN */
+    conv_wipe(c);
     free(c);
     return rc;
 }
