@@ -16,7 +16,8 @@ AGENT_HANDOFF_LIB := $(BUILD)/libeschandoff.a
 AGENT_SESSION_LIB := $(BUILD)/libescsession.a
 # What the unit tests link: every part (the link pulls only what a test uses).
 AGENT_LIB  := $(AGENT_SESSION_LIB) $(AGENT_ESCCTL_LIB) $(AGENT_HANDOFF_LIB) $(AGENT_ENGINE_LIB)
-AGENT_LIBS := $(CURL_LIBS) $(XML_LIBS) $(NSS_LIBS) $(SSL_LIBS) $(UDEV_LIBS) $(SYSTEMD_LIBS) -lpthread
+# libssl: the TPS connections' trust anchors go to libcurl's SSL_CTX (engine/tls_anchors.c)
+AGENT_LIBS := $(CURL_LIBS) $(XML_LIBS) $(NSS_LIBS) $(call pc,--libs libssl) $(SSL_LIBS) $(UDEV_LIBS) $(SYSTEMD_LIBS) -lpthread
 $(BUILD)/obj/agent/%.o: MOD_CFLAGS = -Iagent $(PCSC_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) $(NSS_CFLAGS)
 # escctl diag's login check uses OpenSSL, the library pam_pkcs11 and SSSD check certificates with
 $(BUILD)/obj/agent/escctl/escctl_diag_ca.o: MOD_CFLAGS += $(SSL_CFLAGS)

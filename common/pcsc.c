@@ -162,10 +162,13 @@ static esc_err call_begin(pcsc_ctx *ctx, unsigned ms)
 {
     if (atomic_load(&ctx->aborted))
         return ESC_ERR_CANCELLED;
-    if (expired(ctx))
+    if (!ctx->deadline && !(ctx->wd && ms))
+        return ESC_OK;
+    uint64_t now = esc_mono_ms(); /* once: this runs twice per APDU */
+    if (ctx->deadline && now >= ctx->deadline)
         return ESC_ERR_TIMEOUT;
     if (ctx->wd && ms) {
-        uint64_t t = esc_mono_ms() + ms;
+        uint64_t t = now + ms;
         if (!ctx->deadline || t < ctx->deadline)
             pcsc_wd_set_deadline(ctx->wd, t);
     }

@@ -3,11 +3,13 @@
  * per-message deadline, own end-of-file check on the socket captured in SOCKOPTFUNCTION). */
 #include "tps_conv.h"
 
+#include "tls_anchors.h"
 #include "trust.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,18 +22,14 @@
 
 struct conv {
     CURL *h;
-    struct tps_framer fr;
-    struct tps_msg msg;
-    struct tps_enc reply;
-    /* upload queue: framed messages back to back; ends[] marks each message's end so that
-     * each read callback hands out at most one message (one chunk per message, like ESC) */
-    char tx[TX_FRAMES * TPS_FRAME_MAX];
     size_t txlen, txoff;
     size_t ends[TX_FRAMES];
     size_t nends;
     bool paused;  /* the read callback returned CURL_READFUNC_PAUSE */
     bool done;    /* the handler saw the end of the conversation */
     bool waiting; /* we sent everything and wait for the TPS */
+    bool kick;    /* an answer was just unpaused: libcurl has it to send at once */
+    bool idle;    /* the last wait saw no event on libcurl's sockets */
     double t_wait;
     bool failed; /* a failure decided by us: rc */
     esc_err rc;
@@ -42,6 +40,16 @@ struct conv {
     struct tps_conv_stats *st;
     char *err;
     size_t errlen;
+    struct tls_share *share; /* the TLS session cache in use, or NULL */
+    /* The buffers (110 KB) come last: neither zeroed when allocated nor wiped whole at the
+     * end (both were a tenth of the warm agent's instructions for a PIN reset); what they held
+     * is wiped where it was written (conv_wipe, on_message, queue_frame). */
+    struct tps_framer fr;
+    struct tps_msg msg;
+    struct tps_enc reply;
+    /* upload queue: framed messages back to back; ends[] marks each message's end so that
+     * each read callback hands out at most one message (one chunk per message, like ESC) */
+    char tx[TX_FRAMES * TPS_FRAME_MAX];
 };
 
 static double now_s(void)
@@ -66,6 +74,17 @@ static void set_http_err(struct conv *c, long code)
     char msg[96];
     snprintf(msg, sizeof msg, "The token server answered with HTTP status %ld.", code);
     set_err(c, ESC_ERR_SERVER, msg);
+}
+
+/* Everything the buffers may still hold: the queue (the password, the PIN), a message half
+ * received, the last decoded message and answer (wiped after each message already). */
+static void conv_wipe(struct conv *c)
+{
+    explicit_bzero(c->tx, c->txlen <= sizeof c->tx ? c->txlen : sizeof c->tx);
+    explicit_bzero(c->fr.buf, c->fr.have < sizeof c->fr.buf ? c->fr.have + 1 : sizeof c->fr.buf);
+    tps_msg_wipe(&c->msg);
+    tps_enc_wipe(&c->reply);
+    explicit_bzero(c, offsetof(struct conv, fr));
 }
 
 static int queue_frame(struct conv *c, struct tps_enc *e)
@@ -118,9 +137,19 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
     return CURL_READFUNC_PAUSE;
 }
 
+static int handle_message(struct conv *c, const char *payload, size_t len);
+
+/* One message from the framer; its payload (in the framer's buffer) wiped once handled. */
 static int on_message(void *ud, const char *payload, size_t len)
 {
     struct conv *c = ud;
+    int rc = handle_message(c, payload, len);
+    explicit_bzero(c->fr.buf, len < sizeof c->fr.buf ? len + 1 : sizeof c->fr.buf);
+    return rc;
+}
+
+static int handle_message(struct conv *c, const char *payload, size_t len)
+{
     c->st->msgs_in++;
     c->st->bytes_in += len + 4 + (len >= 1000) + (len >= 100) + (len >= 10); /* + "s=N&" */
     c->waiting = false;
@@ -141,7 +170,7 @@ static int on_message(void *ud, const char *payload, size_t len)
         set_err(c, ESC_ERR_PROTOCOL, "The token server sent a malformed message.");
         return -1;
     }
-    /* the reply is empty here: calloc'd, then wiped after every message */
+    /* the reply is empty here: initialised, then wiped after every message */
     enum tps_conv_next next = c->handler(c->ctx, &c->msg, &c->reply);
     tps_msg_wipe(&c->msg);
     int queued = next == TPS_CONV_REPLY ? queue_frame(c, &c->reply) : 0;
@@ -179,6 +208,7 @@ static size_t write_cb(char *data, size_t size, size_t nitems, void *ud)
     }
     if (c->paused && (c->txoff < c->txlen || c->done)) {
         c->paused = false;
+        c->kick = true;
         curl_easy_pause(c->h, CURLPAUSE_CONT); /* legal inside the callback */
     }
     return n;
@@ -217,22 +247,28 @@ static bool peer_closed(curl_socket_t fd)
 
 int tps_tls_setup(CURL *h, const char *ca_file, char *err, size_t errlen)
 {
-    const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
-    const char *capath = (vi && vi->capath) ? vi->capath : "/etc/ssl/certs";
     if (curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK)
         return -1;
+    if (ca_file && *ca_file) {
+        FILE *f = fopen(ca_file, "re");
+        if (!f) {
+            if (err)
+                snprintf(err, errlen, "The CA file %s cannot be read: %s.", ca_file,
+                         strerror(errno));
+            return -1;
+        }
+        fclose(f);
+    }
+    /* the anchors parsed once for the process (tls_anchors.h), not by libcurl per connection */
+    if (tls_anchors_use(h, tls_anchors_get(ca_file)) == 0)
+        return 0;
     if (!ca_file || !*ca_file)
         return 0; /* libcurl's defaults: the system bundle and directory */
-    FILE *f = fopen(ca_file, "re");
-    if (!f) {
-        if (err)
-            snprintf(err, errlen, "The CA file %s cannot be read: %s.", ca_file, strerror(errno));
-        return -1;
-    }
-    fclose(f);
     /* CAINFO alone would replace the system store; the hashed system directory stays in use
      * through CAPATH, looked up lazily (cheaper than loading the whole bundle). */
+    const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+    const char *capath = (vi && vi->capath) ? vi->capath : "/etc/ssl/certs";
     if (curl_easy_setopt(h, CURLOPT_CAINFO, ca_file) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_CAPATH, capath) != CURLE_OK)
         return -1;
@@ -269,8 +305,19 @@ static esc_err map_curl(CURLcode cc, const char **sentence)
  * resumes its last session with the TPS (an abbreviated handshake: no certificate chain to
  * decode and verify, which was three quarters of the agent's CPU for a PIN reset). The server
  * was verified when the session was made; libcurl keys the cache by host, port and TLS
- * settings. A one-shot escctl gains nothing and loses nothing. */
-static CURLSH *tls_share;
+ * settings. A resumed session is never verified again, so the cache belongs to one reading of
+ * the trust anchors (tls_anchors.h): when the CA file changes, or another one is configured,
+ * the next conversation starts a new cache (the old one is freed by its last user). A one-shot
+ * escctl gains nothing and loses nothing. */
+struct tls_share {
+    CURLSH *sh;
+    const struct tls_anchors *anchors; /* the anchors and their generation it belongs to */
+    unsigned long gen;
+    unsigned users; /* conversations holding it */
+    bool stale;     /* replaced: freed by the last user */
+};
+static struct tls_share *share_now;
+static pthread_mutex_t share_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t tls_share_mu[CURL_LOCK_DATA_LAST];
 static pthread_once_t tls_share_once = PTHREAD_ONCE_INIT;
 
@@ -290,14 +337,61 @@ static void tls_share_init(void)
 {
     for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&tls_share_mu[i], NULL);
-    tls_share = curl_share_init();
-    if (tls_share &&
-        (curl_share_setopt(tls_share, CURLSHOPT_LOCKFUNC, tls_share_lock) != CURLSHE_OK ||
-         curl_share_setopt(tls_share, CURLSHOPT_UNLOCKFUNC, tls_share_unlock) != CURLSHE_OK ||
-         curl_share_setopt(tls_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
-        curl_share_cleanup(tls_share);
-        tls_share = NULL; /* full handshakes, as before */
+}
+
+static void share_free(struct tls_share *s)
+{
+    if (s) {
+        curl_share_cleanup(s->sh);
+        free(s);
     }
+}
+
+static struct tls_share *share_new(const struct tls_anchors *a, unsigned long gen)
+{
+    struct tls_share *s = calloc(1, sizeof *s);
+    if (!s || !(s->sh = curl_share_init()) ||
+        curl_share_setopt(s->sh, CURLSHOPT_LOCKFUNC, tls_share_lock) != CURLSHE_OK ||
+        curl_share_setopt(s->sh, CURLSHOPT_UNLOCKFUNC, tls_share_unlock) != CURLSHE_OK ||
+        curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        share_free(s);
+        return NULL; /* full handshakes, as before */
+    }
+    s->anchors = a;
+    s->gen = gen;
+    return s;
+}
+
+/* The session cache for a conversation trusting (a, gen); NULL: none (a full handshake). */
+static struct tls_share *share_take(const struct tls_anchors *a, unsigned long gen)
+{
+    pthread_once(&tls_share_once, tls_share_init);
+    pthread_mutex_lock(&share_mu);
+    if (share_now && (share_now->anchors != a || share_now->gen != gen)) {
+        if (share_now->users)
+            share_now->stale = true;
+        else
+            share_free(share_now);
+        share_now = NULL;
+    }
+    if (!share_now)
+        share_now = share_new(a, gen);
+    struct tls_share *s = share_now;
+    if (s)
+        s->users++;
+    pthread_mutex_unlock(&share_mu);
+    return s;
+}
+
+/* After the handle using it is cleaned up. */
+static void share_give(struct tls_share *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&share_mu);
+    if (--s->users == 0 && s->stale)
+        share_free(s);
+    pthread_mutex_unlock(&share_mu);
 }
 
 static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slist **hdr)
@@ -311,13 +405,20 @@ static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slis
         *hdr = curl_slist_append(*hdr, "Content-Type: text/plain");
     if (!*hdr)
         return -1;
-    pthread_once(&tls_share_once, tls_share_init);
-    if (tls_share)
-        (void)curl_easy_setopt(h, CURLOPT_SHARE, tls_share);
     if (tps_tls_setup(h, o->ca_file, c->err, c->errlen) < 0) {
         set_err(c, ESC_ERR_TLS, "TLS could not be set up.");
         return -1;
     }
+    /* over https, the session cache of the anchors this connection will verify with (read now
+     * if their files changed; an unreadable file is left to the connection to report) */
+    if (strncasecmp(o->url, "https:", 6) == 0) {
+        struct tls_anchors *a = tls_anchors_get(o->ca_file);
+        unsigned long gen = 0;
+        if (!a || tls_anchors_refresh(a, &gen, NULL, 0) == 0)
+            c->share = share_take(a, gen);
+    }
+    if (c->share)
+        (void)curl_easy_setopt(h, CURLOPT_SHARE, c->share->sh);
     if (curl_easy_setopt(h, CURLOPT_URL, o->url) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_POST, 1L) != CURLE_OK ||
@@ -358,10 +459,15 @@ esc_err tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
     memset(stats, 0, sizeof *stats);
     if (err && errlen)
         err[0] = '\0';
-    if (!opts || !opts->url || !first || !handler || !(c = calloc(1, sizeof *c))) {
+    if (!opts || !opts->url || !first || !handler || !(c = malloc(sizeof *c))) {
         esc_seterr(err, errlen, INTERNAL);
         return ESC_ERR_INTERNAL;
     }
+    memset(c, 0, offsetof(struct conv, fr)); /* the fields; the buffers are initialised below */
+    c->msg.n = c->msg.used = 0;
+    c->msg.type = -1;
+    c->reply.len = 0;
+    c->reply.err = false;
     c->fd = CURL_SOCKET_BAD;
     c->handler = handler;
     c->ctx = ctx;
@@ -395,13 +501,26 @@ esc_err tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
             set_err(c, ESC_ERR_TPS_TIMEOUT, "The token server did not answer in time.");
             break;
         }
+        /* after a quiet wait, or 200 ms into a busy one: while messages flow libcurl is
+         * reading the socket, and two system calls at every turn of this loop were a tenth of
+         * the cost of a relayed APDU */
         if (c->waiting && !c->done && c->fd != CURL_SOCKET_BAD && c->txoff == c->txlen &&
-            !tps_framer_pending(&c->fr) && peer_closed(c->fd)) {
+            !tps_framer_pending(&c->fr) && (c->idle || now_s() - c->t_wait > 0.2) &&
+            peer_closed(c->fd)) {
             set_err(c, ESC_ERR_NETWORK,
                     "The token server closed the connection before the end of the operation.");
             break;
         }
-        curl_multi_poll(m, NULL, 0, 100, NULL);
+        /* the answer just queued goes out now, without a wait that would return at once */
+        if (c->kick) {
+            c->kick = false;
+            c->idle = false;
+            continue;
+        }
+        int events = 0;
+        if (curl_multi_poll(m, NULL, 0, 100, &events) != CURLM_OK)
+            goto out;
+        c->idle = events == 0;
     }
 
     if (c->done) {
@@ -444,8 +563,9 @@ out:
         curl_easy_cleanup(c->h);
     if (m)
         curl_multi_cleanup(m);
+    share_give(c->share);
     curl_slist_free_all(hdr);
-    explicit_bzero(c, sizeof *c); /* the queue held the password and the PIN */
+    conv_wipe(c);
     free(c);
     return rc;
 }

@@ -5,13 +5,13 @@
  *   bare   a bare libpcsclite loop: SCardEstablishContext, SCardConnect, N x SCardTransmit.
  *   agent  the agent's own path for a TPS APDU: tps_op_run (agent/engine/tps_op.c) over a
  *          lock-step chunked HTTP conversation with libcurl (tps_conv.c), each TOKEN_PDU_REQUEST
- *          %-decoded, sent with pcsc_transmit (common/pcsc.c) inside a PC/SC transaction as
- *          agent_op.c does, the TOKEN_PDU_RESPONSE encoded and sent back. The server is a
- *          forked child of this program on 127.0.0.1 speaking plain HTTP (the reference TPS
- *          cannot be told to send N APDUs of our choice); it sends the APDU N times, then
- *          END_OP. TLS is therefore not in the figure: its per-message cost (one record each
- *          way) is left out on purpose, being the same for every client.
- * Prints "apdus N ok" on success. Exit 0 ok, 1 failure, 2 usage. */
+ *          %-decoded, sent with pcsc_transmit (common/pcsc.c) inside a PC/SC transaction on a
+ *          context bounded per call (pcsc_open_bounded) as agent_op.c does, the TOKEN_PDU_RESPONSE
+ * encoded and sent back. The server is a forked child of this program on 127.0.0.1 speaking plain
+ * HTTP (the reference TPS cannot be told to send N APDUs of our choice); it sends the APDU N times,
+ * then END_OP. TLS is therefore not in the figure: its per-message cost (one record each way) is
+ * left out on purpose, being the same for every client. Prints "apdus N ok" on success. Exit 0 ok,
+ * 1 failure, 2 usage. */
 #include "engine/tps_op.h"
 #include "engine/trust.h"
 #include "pcsc.h"
@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <winscard.h>
 
@@ -71,6 +72,8 @@ static int bare(const char *reader, long n, const unsigned char *apdu, size_t al
 }
 
 /* ---- the server side (the forked child) ---- */
+
+#define RELAY_GAP_NS 5000000L /* between an answer and the next request (see serve) */
 
 static int send_all(int fd, const char *b, size_t n)
 {
@@ -147,9 +150,20 @@ static void serve(int lfd, long n, const unsigned char *apdu, size_t alen)
     o = (size_t)snprintf(req, sizeof req, "msg_type=9&pdu_size=%zu&pdu_data=", alen);
     for (size_t i = 0; i < alen; i++)
         o += (size_t)snprintf(req + o, sizeof req - o, "%%%02X", apdu[i]);
-    for (long i = 0; i < n; i++)
+    /* A TPS answers after a network round trip and its own work, never within microseconds:
+     * without a pause here the client sometimes finds the next request already there when it
+     * has sent its answer (one curl_multi_perform for the APDU) and sometimes not (libcurl
+     * asks for upload data, is told to pause, and is unpaused when the request comes: two
+     * or three), a race that moved the figure by +-15% from run to run. 5 ms is longer than
+     * the client's path under callgrind, so every APDU takes the path it takes with a real
+     * TPS. */
+    struct timespec gap = {.tv_nsec = RELAY_GAP_NS};
+    for (long i = 0; i < n; i++) {
+        if (i)
+            nanosleep(&gap, NULL);
         if (send_msg(fd, req) != 0 || read_chunk(fd, buf, &have, sizeof buf) != 0)
             _exit(1);
+    }
     if (send_msg(fd, "msg_type=13&operation=5&result=0&message=0") != 0 ||
         send_all(fd, "0\r\n\r\n", 5) != 0)
         _exit(1);
@@ -186,7 +200,10 @@ static int agent(const char *reader, long n, const unsigned char *apdu, size_t a
     if (child < 0)
         return 1;
     snprintf(url, sizeof url, "http://127.0.0.1:%u/tps/tps", ntohs(sa.sin_port));
-    if (pcsc_open(&pc, 5000) == ESC_OK && pcsc_connect(pc, reader, &card) == ESC_OK &&
+    /* bounded as agent_op.c bounds an operation: as a whole and per call (card_timeout's
+     * default, 60 s), the watchdog moved around every APDU */
+    struct pcsc_bounds pb = {.timeout_ms = 600000, .call_ms = 60000, .acquire_ms = 3000};
+    if (pcsc_open_bounded(&pc, &pb) == ESC_OK && pcsc_connect(pc, reader, &card) == ESC_OK &&
         pcsc_begin(card) == ESC_OK) {
         struct trust_policy trust = {.allowed_hosts = "127.0.0.1", .allow_http_hosts = "127.0.0.1"};
         struct tps_op_req rq = {.op = TPS_OP_FORMAT,
