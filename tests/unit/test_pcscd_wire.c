@@ -111,28 +111,27 @@ static void test_readers_from_one_answer(void)
     EXPECT_EQ(r[2].atr_len, 0u);
 }
 
-static void test_refused_version(void)
+/* The stand-in answers as `how` says; the call must fail with `want` and give no reader. */
+static void fails_with(enum how how, esc_err want)
 {
     struct pcsc_reader r[PCSC_MAX_READERS];
     size_t n = 7;
-    pid_t pid = serve(REFUSE);
+    pid_t pid = serve(how);
 
     EXPECT(pid > 0);
-    EXPECT_EQ(pcscd_wire_readers(r, PCSC_MAX_READERS, &n, 2000), ESC_ERR_NOT_SUPPORTED);
+    EXPECT_EQ(pcscd_wire_readers(r, PCSC_MAX_READERS, &n, 2000), want);
     reap(pid);
     EXPECT_EQ(n, 0u);
 }
 
+static void test_refused_version(void)
+{
+    fails_with(REFUSE, ESC_ERR_NOT_SUPPORTED);
+}
+
 static void test_cut_short(void)
 {
-    struct pcsc_reader r[PCSC_MAX_READERS];
-    size_t n = 7;
-    pid_t pid = serve(CUT);
-
-    EXPECT(pid > 0);
-    EXPECT_EQ(pcscd_wire_readers(r, PCSC_MAX_READERS, &n, 2000), ESC_ERR_PROTOCOL);
-    reap(pid);
-    EXPECT_EQ(n, 0u);
+    fails_with(CUT, ESC_ERR_PROTOCOL);
 }
 
 static void test_silent_pcscd_is_bounded(void)
