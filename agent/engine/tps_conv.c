@@ -20,6 +20,8 @@
 
 #define TX_FRAMES 8 /* answers queued at most (a TPS that coalesces messages, §1 coalesce) */
 
+#define INTERNAL "An internal error stopped the conversation with the token server."
+
 struct conv {
     CURL *h;
     size_t txlen, txoff;
@@ -347,10 +349,14 @@ static void share_free(struct tls_share *s)
     }
 }
 
-static struct tls_share *share_new(const struct tls_anchors *a, unsigned long gen)
+static struct tls_share *share_new(const struct tls_anchors *a, unsigned long gen, bool *oom)
 {
     struct tls_share *s = calloc(1, sizeof *s);
-    if (!s || !(s->sh = curl_share_init()) ||
+    if (!s) {
+        *oom = true; /* like every other allocation of the conversation: it stops */
+        return NULL;
+    }
+    if (!(s->sh = curl_share_init()) ||
         curl_share_setopt(s->sh, CURLSHOPT_LOCKFUNC, tls_share_lock) != CURLSHE_OK ||
         curl_share_setopt(s->sh, CURLSHOPT_UNLOCKFUNC, tls_share_unlock) != CURLSHE_OK ||
         curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
@@ -362,8 +368,9 @@ static struct tls_share *share_new(const struct tls_anchors *a, unsigned long ge
     return s;
 }
 
-/* The session cache for a conversation trusting (a, gen); NULL: none (a full handshake). */
-static struct tls_share *share_take(const struct tls_anchors *a, unsigned long gen)
+/* The session cache for a conversation trusting (a, gen); NULL: none (a full handshake), or
+ * with *oom set, no memory for it. */
+static struct tls_share *share_take(const struct tls_anchors *a, unsigned long gen, bool *oom)
 {
     pthread_once(&tls_share_once, tls_share_init);
     pthread_mutex_lock(&share_mu);
@@ -375,7 +382,7 @@ static struct tls_share *share_take(const struct tls_anchors *a, unsigned long g
         share_now = NULL;
     }
     if (!share_now)
-        share_now = share_new(a, gen);
+        share_now = share_new(a, gen, oom);
     struct tls_share *s = share_now;
     if (s)
         s->users++;
@@ -414,8 +421,13 @@ static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slis
     if (strncasecmp(o->url, "https:", 6) == 0) {
         struct tls_anchors *a = tls_anchors_get(o->ca_file);
         unsigned long gen = 0;
+        bool oom = false;
         if (!a || tls_anchors_refresh(a, &gen, NULL, 0) == 0)
-            c->share = share_take(a, gen);
+            c->share = share_take(a, gen, &oom);
+        if (oom) {
+            set_err(c, ESC_ERR_INTERNAL, INTERNAL);
+            return -1;
+        }
     }
     if (c->share)
         (void)curl_easy_setopt(h, CURLOPT_SHARE, c->share->sh);
@@ -438,8 +450,6 @@ static int setup(struct conv *c, const struct tps_conv_opts *o, struct curl_slis
         return -1;
     return 0;
 }
-
-#define INTERNAL "An internal error stopped the conversation with the token server."
 
 esc_err tps_conv_run(const struct tps_conv_opts *opts, struct tps_enc *first,
                      tps_conv_handler handler, void *ctx, struct tps_conv_stats *stats, char *err,
