@@ -19,7 +19,9 @@
  * brings the count back to it). A probe after a wrong PIN sees one try less; when a login
  * after it succeeds, the entry written takes the larger of the two counts for the same card,
  * so that the next login's after_failure line (pe_offer.h) compares with the count the card
- * really had. Any other state than ENROLLED removes both files: the card is about to change.
+ * really had; writing the entry removes the used one (so that the next rename replaces no file:
+ * that would cost ext4 a flush). Any other state than ENROLLED removes both files: the card is
+ * about to change.
  * Counter 0
  * (the card was already in when pcscd or the reader started; after a restart another card could
  * have the same key) is never trusted. A card not ENROLLED is never remembered; a hand-off forgets

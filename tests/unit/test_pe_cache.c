@@ -200,6 +200,11 @@ static void test_used_entry_set_aside(void)
     other = entry();
     other.event_count = 0; /* counter 0: never the same card */
     EXPECT(!pe_cache_same_card(&other, &other));
+    /* writing the entry again takes the used one away (the next set-aside replaces nothing) */
+    EXPECT(pe_cache_store(dir, &e));
+    EXPECT(!pe_cache_load_used(dir, PCSCD, &back));
+    pe_cache_retire(dir, PCSCD);
+    EXPECT(pe_cache_load_used(dir, PCSCD, &back));
     pe_cache_forget(dir, PCSCD);
     EXPECT(!pe_cache_load_used(dir, PCSCD, &back));
     EXPECT(rmdir(dir) == 0);
