@@ -19,8 +19,9 @@
 bool decision_pcscd_id(char *id, size_t cap);
 /* The cache directory's path for this process (not created, not checked); false: none. */
 bool decision_dir(char *dir, size_t cap);
-/* DIR/card-HASH for the identity; false if it does not fit. */
-bool decision_path(const char *dir, const char *pcscd_id, char *path, size_t cap);
+/* DIR/card-HASH for the identity, or (used) its used entry DIR/card-HASH.used; false if it
+ * does not fit. */
+bool decision_path(const char *dir, const char *pcscd_id, bool used, char *path, size_t cap);
 /* Remove this process's entries (the entry and the used one) for the pcscd it uses (after an
  * operation changed the card). */
 void decision_forget(void);

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "log.h"
 #include "pcsc_watchdog.h"
+#include "pcscd_wire.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -16,9 +17,6 @@
 #include <reader.h>
 #include <winscard.h>
 
-#ifndef PCSCLITE_CSOCK_NAME_DEFAULT
-#define PCSCLITE_CSOCK_NAME_DEFAULT "/run/pcscd/pcscd.comm"
-#endif
 #define APDU_SEND_MAX 262
 /* After an empty reply, how long to wait for pcscd to see the card gone (its presence poll
  * runs every few hundred ms); always also bounded by the context deadline. */
@@ -95,13 +93,6 @@ esc_err pcsc_err_from_rv(long rv)
     default:
         return ESC_ERR_PCSC;
     }
-}
-
-/* pcscd's socket: PCSCLITE_CSOCK_NAME as libpcsclite reads it, else the default. */
-static const char *pcscd_socket_path(void)
-{
-    const char *path = getenv("PCSCLITE_CSOCK_NAME");
-    return path && *path ? path : PCSCLITE_CSOCK_NAME_DEFAULT;
 }
 
 /* Does pcscd still answer a new client? It does when what blocked us was the card, its reader

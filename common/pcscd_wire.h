@@ -59,7 +59,8 @@ struct pcscd_reader_state { /* READER_STATE, as pcscd lays it out */
 _Static_assert(sizeof(struct pcscd_reader_state) == 184, "READER_STATE as pcscd lays it out");
 #define PCSCD_STATES_SIZE (sizeof(struct pcscd_reader_state) * PCSCD_READER_SLOTS)
 
-/* pcscd's socket: $PCSCLITE_CSOCK_NAME, else pcsc-lite's default. */
+/* pcscd's socket, as libpcsclite finds it: $PCSCLITE_CSOCK_NAME, else pcsc-lite's default (the
+ * one place the project reads it). */
 const char *pcscd_socket_path(void);
 
 /* One slot: false when it holds no reader we can name (empty, or a name without its NUL).

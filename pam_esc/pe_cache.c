@@ -32,11 +32,6 @@ bool pe_cache_pcscd(char *id, size_t cap)
     return decision_pcscd_id(id, cap);
 }
 
-static bool entry_path(const char *dir, const char *pcscd, char *path, size_t cap)
-{
-    return decision_path(dir, pcscd, path, cap);
-}
-
 bool pe_cache_dir(char *dir, size_t cap)
 {
     const char *rt;
@@ -165,16 +160,6 @@ size_t pe_cache_format(const struct pe_cache_entry *e, char *buf, size_t cap)
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
-/* The entry's path, or (used) the used entry's. */
-static bool path_of(const char *dir, const char *pcscd, bool used, char *path, size_t cap)
-{
-    if (!entry_path(dir, pcscd, path, cap - sizeof DECISION_USED_SUFFIX))
-        return false;
-    if (used)
-        strcat(path, DECISION_USED_SUFFIX); /* room left above */
-    return true;
-}
-
 static bool load_file(const char *path, struct pe_cache_entry *e)
 {
     char buf[PE_CACHE_FILE_MAX + 1];
@@ -196,21 +181,21 @@ static bool load_file(const char *path, struct pe_cache_entry *e)
 bool pe_cache_load(const char *dir, const char *pcscd, struct pe_cache_entry *e)
 {
     char path[PE_CACHE_DIR_MAX + 24];
-    return path_of(dir, pcscd, false, path, sizeof path) && load_file(path, e);
+    return decision_path(dir, pcscd, false, path, sizeof path) && load_file(path, e);
 }
 
 bool pe_cache_load_used(const char *dir, const char *pcscd, struct pe_cache_entry *e)
 {
     char path[PE_CACHE_DIR_MAX + 24];
-    return path_of(dir, pcscd, true, path, sizeof path) && load_file(path, e);
+    return decision_path(dir, pcscd, true, path, sizeof path) && load_file(path, e);
 }
 
 void pe_cache_retire(const char *dir, const char *pcscd)
 {
     char path[PE_CACHE_DIR_MAX + 24], used[PE_CACHE_DIR_MAX + 24];
 
-    if (!path_of(dir, pcscd, false, path, sizeof path) ||
-        !path_of(dir, pcscd, true, used, sizeof used))
+    if (!decision_path(dir, pcscd, false, path, sizeof path) ||
+        !decision_path(dir, pcscd, true, used, sizeof used))
         return;
     /* the used name is free (pe_cache_store removed it with the entry it wrote): a rename
      * that replaced a file would make ext4 write the renamed file's data out at once
@@ -226,7 +211,7 @@ bool pe_cache_store(const char *dir, const struct pe_cache_entry *e)
     bool ok;
     int fd;
 
-    if (len == 0 || !entry_path(dir, e->pcscd, path, sizeof path) ||
+    if (len == 0 || !decision_path(dir, e->pcscd, false, path, sizeof path) ||
         snprintf(tmp, sizeof tmp, "%s/." PE_CACHE_NAME ".XXXXXX", dir) >= (int)sizeof tmp) {
         pe_cache_forget(dir, e->pcscd);
         return false;
@@ -242,7 +227,7 @@ bool pe_cache_store(const char *dir, const struct pe_cache_entry *e)
     if (!ok) {
         unlink(tmp);
         pe_cache_forget(dir, e->pcscd);
-    } else if (path_of(dir, e->pcscd, true, path, sizeof path)) {
+    } else if (decision_path(dir, e->pcscd, true, path, sizeof path)) {
         unlink(path); /* its tries count is in the entry now (pe_cache_pam.c) */
     }
     return ok;
@@ -252,9 +237,9 @@ void pe_cache_forget(const char *dir, const char *pcscd)
 {
     char path[PE_CACHE_DIR_MAX + 24];
 
-    if (path_of(dir, pcscd, false, path, sizeof path))
+    if (decision_path(dir, pcscd, false, path, sizeof path))
         unlink(path);
-    if (path_of(dir, pcscd, true, path, sizeof path))
+    if (decision_path(dir, pcscd, true, path, sizeof path))
         unlink(path);
 }
 

@@ -2,6 +2,7 @@
 #include "card_lock.h"
 
 #include "log.h"
+#include "pcscd_wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,10 +12,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
-
-#ifndef PCSCLITE_CSOCK_NAME_DEFAULT
-#define PCSCLITE_CSOCK_NAME_DEFAULT "/run/pcscd/pcscd.comm"
-#endif
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
 {
@@ -28,10 +25,8 @@ static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
 /* Several pcscd (test rigs) may name their readers alike: the socket is part of the key. */
 static void lock_path(const char *reader, char *out, size_t cap)
 {
-    const char *sock = getenv("PCSCLITE_CSOCK_NAME");
+    const char *sock = pcscd_socket_path();
     uint64_t h = 0xcbf29ce484222325ull;
-    if (!sock || !*sock)
-        sock = PCSCLITE_CSOCK_NAME_DEFAULT;
     h = fnv1a(h, sock, strlen(sock) + 1);
     h = fnv1a(h, reader, strlen(reader));
     snprintf(out, cap, "%s/pam_esc-%016llx.lock", CARD_LOCK_DIR, (unsigned long long)h);

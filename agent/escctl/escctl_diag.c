@@ -7,6 +7,7 @@
 #include "escctl_ops.h"
 #include "log.h"
 #include "pcsc.h"
+#include "pcscd_wire.h"
 
 #include <curl/curl.h>
 #include <stdarg.h>
@@ -64,33 +65,27 @@ static bool check_conf(struct diag *d, const char *path)
 
 /* ---- 2. pcscd, 3. readers ---- */
 
-static const char *pcscd_socket(void)
-{
-    const char *s = getenv("PCSCLITE_CSOCK_NAME");
-    return s && *s ? s : "/run/pcscd/pcscd.comm";
-}
-
 static bool check_pcscd(struct diag *d, pcsc_ctx **ctx)
 {
     esc_err e = pcsc_open(ctx, d->card_timeout_ms);
     switch (e) {
     case ESC_OK:
-        return diag_add(d, "pcscd", DIAG_OK, 0, "pcscd answers on %s.", pcscd_socket());
+        return diag_add(d, "pcscd", DIAG_OK, 0, "pcscd answers on %s.", pcscd_socket_path());
     case ESC_ERR_NO_PCSCD:
         return diag_add(d, "pcscd", DIAG_PROBLEM, ESCCTL_EXIT_CARD,
                         "pcscd is not running (nothing answers on %s): start it "
                         "(systemctl start pcscd.socket).",
-                        pcscd_socket());
+                        pcscd_socket_path());
     case ESC_ERR_PCSCD_HUNG:
     case ESC_ERR_TIMEOUT:
         return diag_add(d, "pcscd", DIAG_PROBLEM, ESCCTL_EXIT_CARD,
                         "pcscd accepts connections on %s but does not answer within %u ms: it "
                         "is stopped or wedged; restart it (systemctl restart pcscd).",
-                        pcscd_socket(), d->card_timeout_ms);
+                        pcscd_socket_path(), d->card_timeout_ms);
     default:
         return diag_add(d, "pcscd", DIAG_PROBLEM, ESCCTL_EXIT_CARD,
                         "pcscd on %s failed: %s; restart it (systemctl restart pcscd).",
-                        pcscd_socket(), esc_strerror(e));
+                        pcscd_socket_path(), esc_strerror(e));
     }
 }
 
