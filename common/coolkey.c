@@ -228,6 +228,29 @@ esc_err ck_get_pin_tries(pcsc_card *card, uint8_t pin, uint8_t *tries)
     return rv;
 }
 
+esc_err ck_pin_tries_leave(pcsc_card *card, uint8_t pin, uint8_t *tries)
+{
+    struct apdu sel, get;
+    uint8_t resp[2][PCSC_RESP_MAX];
+    size_t rlen[2] = {0, 0};
+    esc_err rv;
+
+    apdu_build(&sel, 0x00, 0xA4, 0x04, 0x00, coolkey_aid, sizeof coolkey_aid, APDU_NO_LE);
+    apdu_build(&get, CLA_CK, INS_PIN_TRIES, pin, 0x00, NULL, 0, 1);
+    rv = pcsc_batch_leave(card, 2, (const uint8_t *const[]){sel.buf, get.buf},
+                          (const size_t[]){sel.len, get.len}, resp, rlen);
+    if (rv != ESC_OK)
+        return rv;
+    if (apdu_sw(resp[0], rlen[0]) != 0x9000) {
+        rv = apdu_sw_err(apdu_sw(resp[0], rlen[0]));
+        return rv == ESC_ERR_NOT_FOUND ? ESC_ERR_NO_APPLET : ESC_ERR_CARD_SW;
+    }
+    if (rlen[1] != 3 || apdu_sw(resp[1], rlen[1]) != 0x9000)
+        return ESC_ERR_CARD_SW;
+    *tries = resp[1][0];
+    return ESC_OK;
+}
+
 esc_err ck_get_cplc(pcsc_card *card, struct ck_cplc *out)
 {
     static const uint8_t sel_cm[] = {0x00, 0xA4, 0x04, 0x00, 0x00};

@@ -67,6 +67,11 @@ esc_err ck_get_build_id(pcsc_card *card, uint32_t *out); /* GET VERSION B0 70, 4
 esc_err ck_get_cplc(pcsc_card *card, struct ck_cplc *out);
 esc_err ck_get_issuer_info(pcsc_card *card, char *out, size_t cap);
 esc_err ck_get_pin_tries(pcsc_card *card, uint8_t pin, uint8_t *tries); /* INS 4A */
+/* SELECT CoolKey and GET PIN REMAINING TRIES in one exchange (pcsc_batch_leave: one round
+ * trip to pcscd on a direct context), then the card is disconnected and freed. Any answer but
+ * 90 00 to the SELECT and one byte with 90 00 to the other: ESC_ERR_CARD_SW (NO_APPLET when the
+ * SELECT said so). */
+esc_err ck_pin_tries_leave(pcsc_card *card, uint8_t pin, uint8_t *tries);
 /* LIST OBJECTS until 9C12; ESC_ERR_TOO_BIG if more than max. */
 esc_err ck_list_objects(pcsc_card *card, struct ck_object_info *out, size_t max, size_t *count);
 /* READ OBJECT id [offset, offset+len) into buf in CK_READ_CHUNK pieces with the all-zero

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "log.h"
 #include "pcsc_watchdog.h"
+#include "pcscd_card.h"
 #include "pcscd_wire.h"
 
 #include <errno.h>
@@ -34,6 +35,12 @@ struct pcsc_ctx {
     unsigned call_ms;  /* bound of each card call (pcsc_open_bounded), 0 = none */
     unsigned acquire_ms;
     atomic_bool aborted; /* pcsc_abort() was called */
+    /* pcsc_open_direct(): pcscd's protocol spoken here (pcscd_card.h) instead of libpcsclite,
+     * and the readers pcscd sent with the context, for the first pcsc_list_readers() */
+    pcscd_card *wire;
+    bool have_first;
+    size_t nfirst;
+    struct pcsc_reader first[PCSC_MAX_READERS];
 };
 
 struct pcsc_card {
@@ -178,6 +185,34 @@ esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms)
     return pcsc_open_bounded(out, &b);
 }
 
+esc_err pcsc_open_direct(pcsc_ctx **out, unsigned timeout_ms)
+{
+    pcsc_ctx *ctx;
+    esc_err rv;
+
+    if (!out)
+        return ESC_ERR_ARG;
+    *out = NULL;
+    if (!timeout_ms)
+        return pcsc_open(out, 0);
+    ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return ESC_ERR_NOMEM;
+    atomic_init(&ctx->aborted, false);
+    ctx->deadline = esc_mono_ms() + timeout_ms;
+    rv = pcscd_card_open(&ctx->wire, ctx->deadline, ctx->first, PCSC_MAX_READERS, &ctx->nfirst);
+    if (rv == ESC_OK) {
+        ctx->have_first = true;
+        *out = ctx;
+        return ESC_OK;
+    }
+    free(ctx);
+    if (rv != ESC_ERR_NOT_SUPPORTED)
+        return rv;
+    /* a pcscd that speaks another protocol: libpcsclite knows it, within what is left */
+    return pcsc_open(out, timeout_ms);
+}
+
 esc_err pcsc_open_bounded(pcsc_ctx **out, const struct pcsc_bounds *b)
 {
     unsigned timeout_ms = b ? b->timeout_ms : 0;
@@ -231,6 +266,7 @@ void pcsc_abort(pcsc_ctx *ctx)
     if (!ctx)
         return;
     atomic_store(&ctx->aborted, true);
+    pcscd_card_abort(ctx->wire);
     pcsc_wd_fire_now(ctx->wd);
 }
 
@@ -238,10 +274,40 @@ void pcsc_close(pcsc_ctx *ctx)
 {
     if (!ctx)
         return;
+    if (ctx->wire) {
+        pcscd_card_close(ctx->wire);
+        free(ctx);
+        return;
+    }
     (void)call_begin(ctx, ctx->call_ms);
     SCardReleaseContext(ctx->h); /* still under the deadline: pcscd may hang here too */
     pcsc_wd_stop(ctx->wd);
     free(ctx);
+}
+
+static esc_err wire_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, size_t *count)
+{
+    size_t n = 0;
+    esc_err e = ESC_OK;
+
+    if (atomic_load(&ctx->aborted))
+        return ESC_ERR_CANCELLED;
+    if (expired(ctx))
+        return ESC_ERR_TIMEOUT;
+    if (ctx->have_first) { /* what pcscd sent with the context: asked for just now */
+        ctx->have_first = false;
+        n = ctx->nfirst < max ? ctx->nfirst : max;
+        if (n)
+            memcpy(out, ctx->first, n * sizeof *out);
+    } else {
+        e = pcscd_card_readers(ctx->wire, out, max < PCSC_MAX_READERS ? max : PCSC_MAX_READERS, &n);
+    }
+    if (e != ESC_OK)
+        return e;
+    if (n == 0)
+        return ESC_ERR_NO_READER;
+    *count = n;
+    return ESC_OK;
 }
 
 esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, size_t *count)
@@ -255,6 +321,8 @@ esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, si
     if (!ctx || !count || (!out && max))
         return ESC_ERR_ARG;
     *count = 0;
+    if (ctx->wire)
+        return wire_list_readers(ctx, out, max, count);
     esc_err g = call_begin(ctx, ctx->call_ms);
     if (g != ESC_OK)
         return g;
@@ -301,11 +369,37 @@ esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, si
 
 /* Is the reader empty now, or does it become empty within wait_ms (bounded by the
  * context deadline)? pcscd notices a pulled card at its next presence poll. */
+static bool wire_card_gone(pcsc_card *card, int wait_ms)
+{
+    struct pcsc_reader r[PCSC_MAX_READERS];
+    uint64_t until = esc_mono_ms() + (uint64_t)remaining_ms(card->ctx, wait_ms);
+
+    for (;;) {
+        size_t n = 0;
+        bool there = false;
+
+        if (pcscd_card_readers(card->ctx->wire, r, PCSC_MAX_READERS, &n) != ESC_OK)
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(r[i].name, card->reader) == 0)
+                there = r[i].card_present;
+        if (!there)
+            return true; /* the reader is empty, or gone with its card */
+        if (esc_mono_ms() + 20 > until)
+            return false;
+        /* pcscd looks at a reader every few hundred ms (vpcd: 400): ask again shortly */
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static bool card_gone(pcsc_card *card, int wait_ms)
 {
     SCARD_READERSTATE rs;
     LONG r;
 
+    if (card->ctx->wire)
+        return wire_card_gone(card, wait_ms);
     memset(&rs, 0, sizeof rs);
     rs.szReader = card->reader;
     rs.dwCurrentState = SCARD_STATE_UNAWARE;
@@ -354,6 +448,17 @@ esc_err pcsc_connect(pcsc_ctx *ctx, const char *reader, pcsc_card **out)
     }
     c->ctx = ctx;
     snprintf(c->reader, sizeof c->reader, "%s", reader);
+    if (ctx->wire) {
+        esc_err e = expired(ctx) ? ESC_ERR_TIMEOUT : pcscd_card_connect(ctx->wire, reader, false);
+        if (e == ESC_ERR_PCSC && card_gone(c, 0))
+            e = ESC_ERR_NO_CARD;
+        if (e != ESC_OK) {
+            free(c);
+            return e == ESC_ERR_CARD_REMOVED ? ESC_ERR_NO_CARD : e;
+        }
+        *out = c;
+        return ESC_OK;
+    }
     r = SCardConnect(ctx->h, reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
                      &c->h, &c->proto);
     call_end(ctx, ctx->acquire_ms);
@@ -369,6 +474,40 @@ esc_err pcsc_connect(pcsc_ctx *ctx, const char *reader, pcsc_card **out)
     return ESC_OK;
 }
 
+/* CHANNEL_ID's value: 4 bytes in the host's order (the CCID driver's), or a DWORD as wide as
+ * pcsc-lite's on LP64. */
+static esc_err channel_of(const uint8_t *attr, size_t len, uint32_t *channel)
+{
+    if (len == 4) {
+        memcpy(channel, attr, 4);
+    } else if (len == 8) {
+        uint64_t v;
+        memcpy(&v, attr, 8);
+        *channel = (uint32_t)v;
+    } else {
+        return ESC_ERR_NOT_SUPPORTED;
+    }
+    return ESC_OK;
+}
+
+static esc_err wire_reader_channel(pcsc_ctx *ctx, const char *reader, uint32_t *channel)
+{
+    uint8_t attr[8];
+    size_t len = 0;
+    esc_err e = pcscd_card_connect(ctx->wire, reader, true);
+
+    if (e != ESC_OK)
+        return e;
+    e = pcscd_card_attrib(ctx->wire, SCARD_ATTR_CHANNEL_ID, attr, sizeof attr, &len);
+    if (pcscd_card_disconnect(ctx->wire, false) != ESC_OK && e == ESC_OK)
+        e = ESC_ERR_PCSC;
+    if (e == ESC_ERR_PCSC && pcscd_card_last_rv(ctx->wire) == (long)SCARD_E_UNSUPPORTED_FEATURE)
+        return ESC_ERR_NOT_SUPPORTED;
+    if (e == ESC_ERR_PROTOCOL) /* longer than a channel id */
+        return ESC_ERR_NOT_SUPPORTED;
+    return e == ESC_OK ? channel_of(attr, len, channel) : e;
+}
+
 esc_err pcsc_reader_channel(pcsc_ctx *ctx, const char *reader, uint32_t *channel)
 {
     SCARDHANDLE h;
@@ -380,6 +519,8 @@ esc_err pcsc_reader_channel(pcsc_ctx *ctx, const char *reader, uint32_t *channel
         return ESC_ERR_ARG;
     if (expired(ctx))
         return ESC_ERR_TIMEOUT;
+    if (ctx->wire)
+        return wire_reader_channel(ctx, reader, channel);
     /* direct: no protocol, so no power-up and nothing sent to the card */
     r = SCardConnect(ctx->h, reader, SCARD_SHARE_DIRECT, 0, &h, &proto);
     if (r != SCARD_S_SUCCESS) {
@@ -393,16 +534,7 @@ esc_err pcsc_reader_channel(pcsc_ctx *ctx, const char *reader, uint32_t *channel
         log_debug("SCardGetAttrib(%s, CHANNEL_ID): %s", reader, pcsc_stringify_error(r));
         return r == SCARD_E_UNSUPPORTED_FEATURE ? ESC_ERR_NOT_SUPPORTED : ctx_err(ctx, r);
     }
-    if (len == 4) { /* a 32-bit value in the host's byte order (the CCID driver's) */
-        memcpy(channel, attr, 4);
-    } else if (len == 8) { /* a DWORD as wide as pcsc-lite's on LP64 */
-        uint64_t v;
-        memcpy(&v, attr, 8);
-        *channel = (uint32_t)v;
-    } else {
-        return ESC_ERR_NOT_SUPPORTED;
-    }
-    return ESC_OK;
+    return channel_of(attr, len, channel);
 }
 
 void pcsc_disconnect(pcsc_card *card, bool reset)
@@ -411,11 +543,45 @@ void pcsc_disconnect(pcsc_card *card, bool reset)
         return;
     if (card->in_tx)
         pcsc_end(card);
+    if (card->ctx->wire) {
+        if (!expired(card->ctx))
+            (void)pcscd_card_disconnect(card->ctx->wire, reset);
+        free(card);
+        return;
+    }
     if (call_begin(card->ctx, card->ctx->call_ms) == ESC_OK) {
         SCardDisconnect(card->h, reset ? SCARD_RESET_CARD : SCARD_LEAVE_CARD);
         call_end(card->ctx, card->ctx->call_ms);
     }
     free(card);
+}
+
+/* SCardStatus's answer as libpcsclite makes it: pcscd says whether the handle is still good,
+ * the ATR comes from the readers' states. */
+static esc_err wire_status(pcsc_card *card, uint8_t *atr, size_t cap, size_t *atr_len)
+{
+    struct pcsc_reader r[PCSC_MAX_READERS];
+    size_t n = 0;
+    esc_err e;
+
+    if (expired(card->ctx))
+        return ESC_ERR_TIMEOUT;
+    if ((e = pcscd_card_status(card->ctx->wire)) != ESC_OK ||
+        (e = pcscd_card_readers(card->ctx->wire, r, PCSC_MAX_READERS, &n)) != ESC_OK)
+        return e;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(r[i].name, card->reader) != 0)
+            continue;
+        if (!r[i].card_present)
+            return ESC_ERR_CARD_REMOVED;
+        if (r[i].atr_len > cap)
+            return ESC_ERR_CARD_LONG;
+        if (atr)
+            memcpy(atr, r[i].atr, r[i].atr_len);
+        *atr_len = r[i].atr_len;
+        return ESC_OK;
+    }
+    return ESC_ERR_NO_READER;
 }
 
 esc_err pcsc_status(pcsc_card *card, uint8_t *atr, size_t cap, size_t *atr_len)
@@ -426,6 +592,8 @@ esc_err pcsc_status(pcsc_card *card, uint8_t *atr, size_t cap, size_t *atr_len)
 
     if (!card || !atr_len)
         return ESC_ERR_ARG;
+    if (card->ctx->wire)
+        return wire_status(card, atr, cap, atr_len);
     esc_err g = call_begin(card->ctx, card->ctx->call_ms);
     if (g != ESC_OK)
         return g;
@@ -446,6 +614,11 @@ esc_err pcsc_begin(pcsc_card *card)
     LONG r;
     if (!card)
         return ESC_ERR_ARG;
+    if (card->ctx->wire) {
+        esc_err e = expired(card->ctx) ? ESC_ERR_TIMEOUT : pcscd_card_begin(card->ctx->wire);
+        card->in_tx = e == ESC_OK;
+        return e;
+    }
     esc_err g = call_begin(card->ctx, card->ctx->acquire_ms);
     if (g != ESC_OK)
         return g;
@@ -463,6 +636,12 @@ void pcsc_end(pcsc_card *card)
 {
     if (!card || !card->in_tx)
         return;
+    if (card->ctx->wire) {
+        if (!expired(card->ctx))
+            (void)pcscd_card_end(card->ctx->wire);
+        card->in_tx = 0;
+        return;
+    }
     if (call_begin(card->ctx, card->ctx->call_ms) == ESC_OK) {
         SCardEndTransaction(card->h, SCARD_LEAVE_CARD);
         call_end(card->ctx, card->ctx->call_ms);
@@ -482,11 +661,36 @@ static esc_err classify_failure(pcsc_card *card, LONG r)
     return e;
 }
 
+static esc_err wire_xmit(pcsc_card *card, const uint8_t *cmd, size_t len, uint8_t *resp,
+                         DWORD *rlen)
+{
+    size_t got = 0;
+    esc_err e;
+
+    if (atomic_load(&card->ctx->aborted))
+        return ESC_ERR_CANCELLED;
+    if (expired(card->ctx))
+        return ESC_ERR_TIMEOUT;
+    e = pcscd_card_transmit(card->ctx->wire, cmd, len, resp, *rlen, &got);
+    *rlen = (DWORD)got;
+    if (e == ESC_ERR_NO_CARD)
+        return ESC_ERR_CARD_REMOVED;
+    if (e == ESC_ERR_PCSC && card_gone(card, VANISH_WAIT_MS))
+        return ESC_ERR_CARD_REMOVED;
+    if (e != ESC_OK)
+        return e;
+    if (got == 0)
+        return card_gone(card, VANISH_WAIT_MS) ? ESC_ERR_CARD_REMOVED : ESC_ERR_CARD_SHORT;
+    return got < 2 ? ESC_ERR_CARD_SHORT : ESC_OK;
+}
+
 static esc_err xmit(pcsc_card *card, const uint8_t *cmd, size_t len, uint8_t *resp, DWORD *rlen)
 {
     const SCARD_IO_REQUEST *pci = card->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
     LONG r;
 
+    if (card->ctx->wire)
+        return wire_xmit(card, cmd, len, resp, rlen);
     esc_err g = call_begin(card->ctx, card->ctx->call_ms);
     if (g != ESC_OK)
         return g;
@@ -560,4 +764,30 @@ esc_err pcsc_transmit(pcsc_card *card, const uint8_t *cmd, size_t cmd_len, uint8
         return ESC_OK;
     }
     return ESC_ERR_CARD_GARBAGE; /* endless 61xx/6Cxx chain */
+}
+
+esc_err pcsc_batch_leave(pcsc_card *card, size_t n, const uint8_t *const cmd[],
+                         const size_t cmd_len[], uint8_t resp[][PCSC_RESP_MAX], size_t rlen[])
+{
+    esc_err e = ESC_OK;
+
+    _Static_assert(PCSC_BATCH_MAX <= PCSCD_BATCH_MAX, "a batch fits pcscd_card_batch");
+    if (!card || n > PCSC_BATCH_MAX) {
+        pcsc_disconnect(card, false);
+        return ESC_ERR_ARG;
+    }
+    if (card->ctx->wire) {
+        e = expired(card->ctx) ? ESC_ERR_TIMEOUT
+                               : pcscd_card_batch(card->ctx->wire, n, cmd, cmd_len, resp, rlen);
+        free(card);
+        return e == ESC_ERR_NO_CARD ? ESC_ERR_CARD_REMOVED : e;
+    }
+    e = pcsc_begin(card);
+    for (size_t i = 0; i < n && e == ESC_OK; i++) {
+        DWORD got = PCSC_RESP_MAX;
+        e = xmit(card, cmd[i], cmd_len[i], resp[i], &got);
+        rlen[i] = got;
+    }
+    pcsc_disconnect(card, false); /* ends the transaction first */
+    return e;
 }

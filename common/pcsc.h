@@ -60,6 +60,11 @@ struct pcsc_reader {
 esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms);
 void pcsc_close(pcsc_ctx *ctx); /* NULL-safe */
 
+/* The same, but spoken to pcscd directly (pcscd_card.h): no libpcsclite, no thread; every
+ * call is bounded by poll() against the deadline. Falls back to pcsc_open() when pcscd speaks
+ * another protocol than 4.4, or when timeout_ms is 0. One card connected at a time. */
+esc_err pcsc_open_direct(pcsc_ctx **out, unsigned timeout_ms);
+
 struct pcsc_bounds {
     unsigned timeout_ms; /* the whole context, as pcsc_open(); 0 = none */
     unsigned call_ms;    /* each call into libpcsclite; 0 = none */
@@ -99,6 +104,14 @@ void pcsc_end(pcsc_card *card);
  * PCSC_RESP_MAX) is ESC_ERR_CARD_LONG. The status word is NOT interpreted here. */
 esc_err pcsc_transmit(pcsc_card *card, const uint8_t *cmd, size_t cmd_len, uint8_t *resp,
                       size_t cap, size_t *resp_len);
+
+/* n APDUs (n <= PCSC_BATCH_MAX) in one transaction, then the card left as it is and
+ * disconnected (card is freed, whatever the outcome). On a direct context all of it is one
+ * write and one round trip to pcscd (pcscd_card_batch); else one call each. Answers are raw:
+ * resp[i] holds rlen[i] bytes, SW included, no 61xx/6Cxx handling. */
+#define PCSC_BATCH_MAX 4
+esc_err pcsc_batch_leave(pcsc_card *card, size_t n, const uint8_t *const cmd[],
+                         const size_t cmd_len[], uint8_t resp[][PCSC_RESP_MAX], size_t rlen[]);
 
 /* After a call blocked past its bound (a probe that timed out): does pcscd still answer (no:
  * ESC_ERR_PCSCD_HUNG), and is someone connected to the card in `reader` (NULL: any reader

@@ -62,6 +62,8 @@ esc_err pcscd_wire_parse(const void *buf, size_t len, struct pcsc_reader *out, s
             r->atr_len = s.atr_len;
         }
         r->event_count = s.event_counter & 0xFFFFu;
+        r->exclusive = s.sharing == -1; /* PCSCLITE_SHARING_EXCLUSIVE_CONTEXT */
+        r->in_use = s.sharing > 0;
         (*n)++;
     }
     return ESC_OK;
@@ -85,7 +87,7 @@ static esc_err wait_fd(int fd, short events, uint64_t deadline)
     }
 }
 
-static esc_err read_all(int fd, void *buf, size_t len, uint64_t deadline)
+esc_err pcscd_wire_recv(int fd, void *buf, size_t len, uint64_t deadline)
 {
     size_t have = 0;
 
@@ -109,8 +111,31 @@ static esc_err read_all(int fd, void *buf, size_t len, uint64_t deadline)
     return ESC_OK;
 }
 
-static int connect_pcscd(const char *path)
+esc_err pcscd_wire_send(int fd, const void *buf, size_t len, uint64_t deadline)
 {
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t k = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        esc_err e;
+
+        if (k > 0) {
+            done += (size_t)k;
+            continue;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            return ESC_ERR_IO;
+        if ((e = wait_fd(fd, POLLOUT, deadline)) != ESC_OK)
+            return e;
+    }
+    return ESC_OK;
+}
+
+int pcscd_wire_connect(void)
+{
+    const char *path = pcscd_socket_path();
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd;
 
@@ -144,7 +169,7 @@ esc_err pcscd_wire_readers(struct pcsc_reader *out, size_t max, size_t *n, unsig
     int fd;
 
     *n = 0;
-    fd = connect_pcscd(pcscd_socket_path());
+    fd = pcscd_wire_connect();
     if (fd < 0)
         return ESC_ERR_NO_PCSCD;
     states = malloc(PCSCD_STATES_SIZE);
@@ -155,10 +180,10 @@ esc_err pcscd_wire_readers(struct pcsc_reader *out, size_t max, size_t *n, unsig
     /* both requests in one write: 28 bytes into an empty socket buffer go whole */
     if (send(fd, &req, sizeof req, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof req)
         e = ESC_ERR_NO_PCSCD;
-    else if ((e = read_all(fd, &v, sizeof v, deadline)) == ESC_OK &&
+    else if ((e = pcscd_wire_recv(fd, &v, sizeof v, deadline)) == ESC_OK &&
              (v.rv != 0 || v.major != PCSCD_PROTO_MAJOR))
         e = ESC_ERR_NOT_SUPPORTED; /* the states that may follow are not in a layout we know */
-    if (e == ESC_OK && (e = read_all(fd, states, PCSCD_STATES_SIZE, deadline)) == ESC_OK)
+    if (e == ESC_OK && (e = pcscd_wire_recv(fd, states, PCSCD_STATES_SIZE, deadline)) == ESC_OK)
         e = pcscd_wire_parse(states, PCSCD_STATES_SIZE, out, max, n);
     free(states);
     close(fd);

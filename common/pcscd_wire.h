@@ -29,12 +29,22 @@
 
 #define PCSCD_PROTO_MAJOR                  4
 #define PCSCD_PROTO_MINOR                  4
+#define PCSCD_CMD_ESTABLISH_CONTEXT        0x01
+#define PCSCD_CMD_RELEASE_CONTEXT          0x02
+#define PCSCD_CMD_CONNECT                  0x04
+#define PCSCD_CMD_DISCONNECT               0x06
+#define PCSCD_CMD_BEGIN_TRANSACTION        0x07
+#define PCSCD_CMD_END_TRANSACTION          0x08
+#define PCSCD_CMD_TRANSMIT                 0x09
+#define PCSCD_CMD_STATUS                   0x0B
+#define PCSCD_CMD_GET_ATTRIB               0x0F
 #define PCSCD_CMD_VERSION                  0x11
 #define PCSCD_CMD_GET_READERS_STATE        0x12
 #define PCSCD_CMD_WAIT_READER_STATE_CHANGE 0x13
 #define PCSCD_READER_SLOTS                 16  /* PCSCLITE_MAX_READERS_CONTEXTS */
 #define PCSCD_NAME_MAX                     128 /* MAX_READERNAME */
 #define PCSCD_ATR_MAX                      33  /* MAX_ATR_SIZE */
+#define PCSCD_ATTR_MAX                     264 /* MAX_BUFFER_SIZE */
 
 struct pcscd_header { /* rxHeader: every request starts with it */
     uint32_t size;    /* of the body that follows */
@@ -57,11 +67,56 @@ struct pcscd_reader_state { /* READER_STATE, as pcscd lays it out */
     uint32_t protocol;
 };
 _Static_assert(sizeof(struct pcscd_reader_state) == 184, "READER_STATE as pcscd lays it out");
+/* The bodies of the card messages (pcscd_card.h), pcsc-lite's *_struct of the same name. */
+struct pcscd_establish {
+    uint32_t scope, context, rv;
+};
+struct pcscd_release {
+    uint32_t context, rv;
+};
+struct pcscd_connect {
+    uint32_t context;
+    char reader[PCSCD_NAME_MAX];
+    uint32_t share, protocols;
+    int32_t card;
+    uint32_t active, rv;
+};
+struct pcscd_handle_rv { /* begin_struct, status_struct */
+    int32_t card;
+    uint32_t rv;
+};
+struct pcscd_disposition { /* disconnect_struct, end_struct */
+    int32_t card;
+    uint32_t disposition, rv;
+};
+struct pcscd_transmit { /* the APDU follows the request, the answer follows when rv is 0 */
+    int32_t card;
+    uint32_t send_proto, send_pci_len, send_len;
+    uint32_t recv_proto, recv_pci_len, recv_len;
+    uint32_t rv;
+};
+struct pcscd_attrib { /* getset_struct */
+    int32_t card;
+    uint32_t id;
+    uint8_t attr[PCSCD_ATTR_MAX];
+    uint32_t len, rv;
+};
+_Static_assert(sizeof(struct pcscd_connect) == 152, "connect_struct as pcscd lays it out");
+_Static_assert(sizeof(struct pcscd_transmit) == 32, "transmit_struct as pcscd lays it out");
+_Static_assert(sizeof(struct pcscd_attrib) == 280, "getset_struct as pcscd lays it out");
 #define PCSCD_STATES_SIZE (sizeof(struct pcscd_reader_state) * PCSCD_READER_SLOTS)
 
 /* pcscd's socket, as libpcsclite finds it: $PCSCLITE_CSOCK_NAME, else pcsc-lite's default (the
  * one place the project reads it). */
 const char *pcscd_socket_path(void);
+
+/* A non-blocking socket connected to pcscd, or -1 (nobody there). */
+int pcscd_wire_connect(void);
+/* Send or receive exactly len bytes before the deadline (monotonic ms). Receive:
+ * ESC_ERR_PROTOCOL when pcscd closes first; either: ESC_ERR_TIMEOUT at the deadline,
+ * ESC_ERR_IO on a socket error. */
+esc_err pcscd_wire_send(int fd, const void *buf, size_t len, uint64_t deadline);
+esc_err pcscd_wire_recv(int fd, void *buf, size_t len, uint64_t deadline);
 
 /* One slot: false when it holds no reader we can name (empty, or a name without its NUL).
  * Else the name goes to name (cap >= PCSCD_NAME_MAX) and *card says whether a usable card is
@@ -71,7 +126,8 @@ bool pcscd_slot(const struct pcscd_reader_state *s, char *name, size_t cap, bool
 /* The readers of a GET_READERS_STATE answer (len must be PCSCD_STATES_SIZE), as
  * pcsc_list_readers() would give them: name, card present, ATR (a length over 33 is read as
  * none), the event count (its low 16 bits, what SCardGetStatusChange puts in dwEventState's
- * high 16). in_use and exclusive are not known here and stay false. ESC_ERR_PROTOCOL on a
+ * high 16); in_use and exclusive from pcscd's count of handles sharing the card (-1: one
+ * exclusive). ESC_ERR_PROTOCOL on a
  * wrong length; up to max readers. */
 esc_err pcscd_wire_parse(const void *buf, size_t len, struct pcsc_reader *out, size_t max,
                          size_t *n);

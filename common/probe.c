@@ -313,7 +313,7 @@ size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t 
 
     if (!out || max == 0)
         return 0;
-    rv = pcsc_open(&ctx, tmo);
+    rv = pcsc_open_direct(&ctx, tmo);
     if (rv == ESC_OK)
         rv = pcsc_list_readers(ctx, readers, PCSC_MAX_READERS, &nr);
     if (rv != ESC_OK) {
@@ -376,7 +376,7 @@ static bool known_card(const struct probe_opts *o, const struct pcsc_reader *r, 
 }
 
 static bool remembered(const struct probe_opts *o, const struct pcsc_reader *readers, size_t nr,
-                       uint64_t t0, struct probe_facts *out)
+                       uint64_t t0, struct probe_facts *out, size_t *which)
 {
     const char *want = o && o->reader && *o->reader ? o->reader : NULL;
     size_t with_card = 0, at = 0;
@@ -389,6 +389,7 @@ static bool remembered(const struct probe_opts *o, const struct pcsc_reader *rea
             at = i;
         }
     }
+    *which = at;
     return with_card == 1 && known_card(o, &readers[at], t0, out);
 }
 
@@ -397,23 +398,26 @@ static bool remembered(const struct probe_opts *o, const struct pcsc_reader *rea
  * there is nothing to probe (no pcscd, no reader, the named reader missing, the card on another
  * seat); the context is then closed. */
 static bool pick_reader(const struct probe_opts *opts, uint64_t t0, pcsc_ctx **ctx,
-                        struct pcsc_reader *picked, struct probe_facts *out)
+                        struct pcsc_reader *picked, struct probe_facts *out, bool *known)
 {
     struct pcsc_reader readers[PCSC_MAX_READERS];
     unsigned tmo = opts && opts->timeout_ms ? opts->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
     const char *want = opts && opts->reader && *opts->reader ? opts->reader : NULL;
     char seat[SEAT_NAME_MAX] = "", elsewhere[SEAT_NAME_MAX] = "";
-    size_t nr = 0, pick, skipped = 0;
+    size_t nr = 0, pick, skipped = 0, at = 0;
+    bool confirm = opts && opts->known && opts->confirm_known;
     esc_err rv;
 
     *ctx = NULL;
+    *known = false;
     /* a remembered card is decided from pcscd's reader states alone, asked for without a
      * libpcsclite context (pcscd_wire.h: one round trip instead of five, no watchdog thread);
      * anything else (pcscd away, another protocol, no such card) takes the usual way */
-    if (opts && opts->known && pcscd_wire_readers(readers, PCSC_MAX_READERS, &nr, tmo) == ESC_OK &&
-        remembered(opts, readers, nr, t0, out))
+    if (opts && opts->known && !confirm &&
+        pcscd_wire_readers(readers, PCSC_MAX_READERS, &nr, tmo) == ESC_OK &&
+        remembered(opts, readers, nr, t0, out, &at))
         return false;
-    rv = pcsc_open(ctx, tmo);
+    rv = pcsc_open_direct(ctx, tmo);
     if (rv == ESC_OK)
         rv = pcsc_list_readers(*ctx, readers, PCSC_MAX_READERS, &nr);
     if (rv != ESC_OK) {
@@ -422,7 +426,12 @@ static bool pick_reader(const struct probe_opts *opts, uint64_t t0, pcsc_ctx **c
         *ctx = NULL;
         return false;
     }
-    if (remembered(opts, readers, nr, t0, out)) {
+    if (remembered(opts, readers, nr, t0, out, &at)) {
+        if (confirm) { /* one APDU yet, on this context (probe_card) */
+            *picked = readers[at];
+            *known = true;
+            return true;
+        }
         pcsc_close(*ctx);
         *ctx = NULL;
         return false;
@@ -458,19 +467,48 @@ static bool pick_reader(const struct probe_opts *opts, uint64_t t0, pcsc_ctx **c
     return true;
 }
 
+/* A remembered card (opts->confirm_known): its PIN tries now. SELECT comes first: the last
+ * program may have left another applet selected (coolkey resets the card at its end, which
+ * selects the card manager). Both APDUs, the transaction and the disconnect go to pcscd in one
+ * write (ck_pin_tries_leave). Any unexpected answer falls back to the whole probe, on the same
+ * context. */
+static void confirm_known(pcsc_ctx *ctx, const struct pcsc_reader *r, const struct probe_opts *o,
+                          time_t now, uint64_t t0, struct probe_facts *f)
+{
+    pcsc_card *card = NULL;
+    uint8_t tries = 0;
+    esc_err rv = pcsc_connect(ctx, r->name, &card);
+
+    if (rv == ESC_OK)
+        rv = ck_pin_tries_leave(card, CK_USER_PIN, &tries); /* disconnects the card */
+    if (rv != ESC_OK) {
+        log_debug("remembered card in \"%s\": PIN tries not read (%s), probing it", r->name,
+                  esc_err_name(rv));
+        probe_one(ctx, r, o, now, t0, f);
+        return;
+    }
+    f->pin_tries_left = tries;
+    f->tries_read = true;
+    if (tries == 0)
+        f->state = PROBE_PIN_LOCKED;
+    f->elapsed_ms = (unsigned)(esc_mono_ms() - t0);
+}
+
 void probe_card(const struct probe_opts *opts, struct probe_facts *out)
 {
     struct pcsc_reader r;
     time_t now = opts && opts->now ? opts->now : time(NULL);
     uint64_t t0 = esc_mono_ms();
     pcsc_ctx *ctx;
+    bool known;
 
-    if (!out || !pick_reader(opts, t0, &ctx, &r, out))
+    if (!out || !pick_reader(opts, t0, &ctx, &r, out, &known))
         return;
-    if (opts && opts->known && known_card(opts, &r, t0, out)) { /* several cards: this seat's */
-        pcsc_close(ctx);
-        return;
-    }
-    probe_one(ctx, &r, opts, now, t0, out);
+    if (!known && opts && opts->known && known_card(opts, &r, t0, out)) /* several: this seat's */
+        known = true;
+    if (known && opts->confirm_known)
+        confirm_known(ctx, &r, opts, now, t0, out);
+    else if (!known)
+        probe_one(ctx, &r, opts, now, t0, out);
     pcsc_close(ctx);
 }

@@ -1,8 +1,9 @@
 /* probe: what is in the reader, in milliseconds (design.md "The card probe").
  *
- * Bounded: the PC/SC context is opened with the probe's timeout, and pcsc.h enforces it inside
- * libpcsclite too (a watchdog thread, joined before return; no child process, no signal), so
- * a wedged pcscd or a card that stops answering costs at most timeout_ms.
+ * Bounded: the PC/SC context is opened with the probe's timeout (pcsc_open_direct: pcscd's
+ * own protocol on our socket, each step bounded by poll(), no thread, no child process, no
+ * signal; with a pcscd of another protocol, libpcsclite under pcsc.h's watchdog thread), so a
+ * wedged pcscd or a card that stops answering costs at most timeout_ms.
  *
  * Full sequence per reader (inside one SCardBeginTransaction; never VERIFY, so no PIN try is
  * spent): SCardGetStatusChange(0) for presence -> connect -> ATR -> SELECT CoolKey ->
@@ -60,6 +61,10 @@ struct probe_opts {
      * state and facts, and then no APDU is sent. NULL: always probe. */
     bool (*known)(void *arg, const struct pcsc_reader *r, struct probe_facts *out);
     void *known_arg;
+    /* with known: a remembered card is asked for its PIN tries (one APDU, GET PIN REMAINING
+     * TRIES to the applet the last program left selected) instead of trusted as it was: a PIN
+     * blocked since by any program is seen (PIN_LOCKED). Any other answer: the usual probe. */
+    bool confirm_known;
 };
 #define PROBE_DEFAULT_TIMEOUT_MS 300
 
@@ -72,7 +77,8 @@ struct probe_facts {
     uint8_t atr[PCSC_ATR_MAX];
     size_t atr_len;
     unsigned event_count; /* pcscd's insertion/removal counter of the reader (pcsc.h) */
-    bool from_cache;      /* decided by opts->known, no APDU sent */
+    bool from_cache;      /* decided by opts->known (no APDU sent unless tries_read) */
+    bool tries_read;      /* from_cache with confirm_known: pin_tries_left is the card's now */
     bool have_cuid;
     uint8_t cuid[CK_CUID_LEN];
     char cuid_hex[2 * CK_CUID_LEN + 1];

@@ -414,10 +414,13 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
         f.state = (enum probe_state)p.cfg.test_state;
         snprintf(f.reader, sizeof f.reader, "test reader");
     } else {
-        /* with remember: the login after a successful one, same card in: no APDU (pe_cache.h) */
+        /* the login after a successful one, same card in: the PIN tries alone, or with remember
+         * no APDU at all (pe_cache.h) */
         memset(&cache, 0, sizeof cache);
-        if (p.cfg.remember)
+        if (!p.cfg.no_remember) {
             pe_cache_hook(&cache, &po, po.check_expiry);
+            po.confirm_known = !p.cfg.remember;
+        }
         probe_card(&po, &f);
         pe_cache_decided(pamh, &cache, &f);
     }
@@ -429,7 +432,11 @@ PE_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const
                f.reader, f.other_seat, seat, f.elapsed_ms);
     else
         pe_log(&p, LOG_INFO, "card %s in \"%s\" (%u ms%s): %s", probe_state_name(f.state), f.reader,
-               f.elapsed_ms, f.from_cache ? ", remembered" : "", op ? op : "nothing to do");
+               f.elapsed_ms,
+               f.tries_read   ? ", remembered, PIN tries read"
+               : f.from_cache ? ", remembered"
+                              : "",
+               op ? op : "nothing to do");
     if (op && !ca_file_ok(&p))
         op = NULL; /* said why; the stack goes on as without pam_esc */
     if (op && hand_off(&p, op, f.reader) == ESC_OK && p.cfg.after_failure) {
@@ -447,8 +454,8 @@ PE_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char
 {
     (void)argc;
     (void)argv;
-    /* called after a successful authentication: the PIN was right (pe_cache.h); only with
-     * remember does pam_sm_authenticate leave an entry to confirm */
+    /* called after a successful authentication: the PIN was right (pe_cache.h); unless
+     * no_remember, pam_sm_authenticate left an entry to confirm */
     pe_cache_confirm(pamh, flags);
     return PAM_IGNORE;
 }

@@ -70,9 +70,13 @@ void pe_cache_decided(pam_handle_t *pamh, struct pe_cache_use *u, const struct p
     e->tries = f->pin_tries_left;
     /* probed after a wrong PIN: written only once a right one brought the count back up, so
      * the count of the last successful login with this card is the closer one (pe_cache.h) */
-    if (!f->from_cache && pe_cache_load_used(u->dir, u->pcscd, &used) &&
-        pe_cache_same_card(&used, e) && used.tries > e->tries)
+    if (f->from_cache && f->tries_read) { /* the entry just set aside is this card's */
+        if (u->e.tries > e->tries)
+            e->tries = u->e.tries;
+    } else if (!f->from_cache && pe_cache_load_used(u->dir, u->pcscd, &used) &&
+               pe_cache_same_card(&used, e) && used.tries > e->tries) {
         e->tries = used.tries;
+    }
     e->not_after = f->not_after > 0 ? f->not_after : 0;
     e->confirmed = true; /* written only by pam_sm_setcred, after a successful login */
     if (pam_set_data(pamh, PE_CACHE_DATA, e, free_entry) != PAM_SUCCESS)

@@ -75,6 +75,8 @@ static int parse_one(struct pe_cfg *c, const char *a)
         return copy_path(c->state_dir, sizeof c->state_dir, a + 10);
     else if (strcmp(a, "remember") == 0)
         c->remember = true;
+    else if (strcmp(a, "no_remember") == 0)
+        c->no_remember = true;
     else if (strncmp(a, "conf=", 5) == 0)
         return copy_path(c->conf, sizeof c->conf, a + 5);
     else if (strncmp(a, "helper=", 7) == 0)

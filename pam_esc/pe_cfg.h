@@ -9,9 +9,11 @@
  *   quiet                no progress or info lines (errors are still shown)
  *   set_user             set PAM_USER to the directory user ID when the greeter had none
  *   no_session           never use a running session agent; always start the helper
- *   remember             the decision cache (pe_cache.h): after a successful login, the next
- *                        one with the same card still in decides with no APDU; a PIN blocked by
- *                        another program in between is then caught one login late
+ *   (default)            the decision cache (pe_cache.h): after a successful login, the next
+ *                        one with the same card still in reads only the PIN tries (one APDU)
+ *   remember             the same with no APDU at all; a PIN blocked by another program in
+ *                        between is then caught by the after_failure line, after a PIN prompt
+ *   no_remember          no decision cache: every login probes the card (four APDUs)
  *   helper=PATH          the helper to start (default ESC_LIBEXECDIR/esc-agent)
  *   after_failure        the second pam_esc line, after the card login module: when that
  *                        failed and the PIN lost tries since the first line's probe, offer a
@@ -35,7 +37,7 @@
 #define PE_PATH_MAX        512
 
 struct pe_cfg {
-    bool debug, debug_stderr, quiet, set_user, no_session, after_failure, remember;
+    bool debug, debug_stderr, quiet, set_user, no_session, after_failure, remember, no_remember;
     unsigned timeout_s;
     bool have_ops;
     unsigned ops; /* CONF_OP_* when have_ops */

@@ -7,7 +7,9 @@
 # In the shipped stack's shape (a second pam_esc line, after_failure, behind pam_pkcs11): a PIN
 # blocked by another program while the card stayed in is offered its reset in that same login,
 # and a wrong PIN is offered the reset at once also after a mistyped-then-right login (the
-# entry keeps the count of tries a right PIN restores). Without remember every login probes.
+# entry keeps the count of tries a right PIN restores). As shipped (no option) the login after
+# a successful one reads the PIN tries alone, and catches a PIN blocked by another program at
+# once; with no_remember every login probes.
 . "$(dirname "$0")/lib.sh"
 . "$ESC_TOP/tests/pam/lib.sh"
 pam_need_built
@@ -127,12 +129,36 @@ expect pin_blocked_outside_same_login_remembered "$TMP/af_blocked.err" remembere
 expect pin_blocked_outside_same_login_offered "$TMP/af_blocked" offered af_blocked
 expect pin_blocked_outside_same_login_handed_off "$TMP/af_blocked" test -e "$OUT/started"
 
-# without remember (the default): every login probes
+# as shipped (neither remember nor no_remember): the login after a successful one reads the PIN
+# tries alone (SELECT and GET PIN TRIES), so a PIN blocked by another program in between is
+# handed off at once, before any PIN prompt
+tries_read() { grep -q 'remembered, PIN tries read' "$TMP/$1.err"; }
 "$RIG" card preset enrolled >/dev/null 2>&1
-pam_service login-nr "$(pam_esc_line marker timeout=10 debug debug_file=stderr)" "$p11" \
+pam_service login-def "$(pam_esc_line marker timeout=10 debug debug_file=stderr)" "$p11" \
+    "auth required pam_deny.so"
+for n in def1 def2; do
+    rm -f "$OUT/started"
+    pam_run "$TMP/$n" -C -a "$RIG_PIN" login-def "$RIG_USER" "$SVC"
+done
+expect default_logins_succeed "$TMP/def2" test "$PAM_RC" = 0
+expect default_first_login_probed "$TMP/def1.err" probed def1
+expect default_second_login_reads_tries "$TMP/def2.err" tries_read def2
+for i in 1 2 3 4 5 6 7 8; do
+    pkcs11-tool --module "$COOLKEY" --login --pin "0000000$i" -O >/dev/null 2>&1
+    "$ESCCTL" status 2>/dev/null | grep -q ": PIN_LOCKED " && break
+done
+rm -f "$OUT/started"
+pam_run "$TMP/def_blocked" -C -a "$RIG_PIN" login-def "$RIG_USER" "$SVC"
+expect default_blocked_outside_handed_off_at_once "$TMP/def_blocked.err" sh -c "grep -q 'card PIN_LOCKED in .*remembered, PIN tries read.*: pinreset' '$TMP/def_blocked.err' && test -e '$OUT/started'"
+# the scripted hand-off ends cancelled, so pam_pkcs11 asks after it: the hand-off came first
+expect default_blocked_outside_handed_off_before_pin_prompt "$TMP/def_blocked" sh -c "awk '/cancelled/ && !c { c = NR } /PIN: / && !p { p = NR } END { exit !(c && (!p || c < p)) }' '$TMP/def_blocked'"
+
+# no_remember: every login probes
+"$RIG" card preset enrolled >/dev/null 2>&1
+pam_service login-nr "$(pam_esc_line marker timeout=10 no_remember debug debug_file=stderr)" "$p11" \
     "auth required pam_deny.so"
 for n in nr1 nr2; do
     pam_run "$TMP/$n" -C -a "$RIG_PIN" login-nr "$RIG_USER" "$SVC"
 done
-expect default_logins_succeed "$TMP/nr2" test "$PAM_RC" = 0
-expect default_second_login_probed "$TMP/nr2.err" probed nr2
+expect no_remember_logins_succeed "$TMP/nr2" test "$PAM_RC" = 0
+expect no_remember_second_login_probed "$TMP/nr2.err" probed nr2
