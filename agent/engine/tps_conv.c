@@ -140,10 +140,17 @@ static int queue_chunk(struct conv *c, const char *data, size_t n)
         return -1;
     if (n + CHUNK_OVER > sizeof c->tx - c->txlen)
         return -1;
-    int h = snprintf(c->tx + c->txlen, CHUNK_OVER, "%zx\r\n", n);
-    if (h <= 0 || h >= CHUNK_OVER - 2)
-        return -1;
-    c->txlen += (size_t)h;
+    /* the size in hex (n <= TPS_FRAME_MAX: 4 digits at most), without snprintf's cost */
+    static const char hex[] = "0123456789abcdef";
+    char rev[8];
+    size_t d = 0, v = n;
+    do
+        rev[d++] = hex[v & 15];
+    while ((v >>= 4) != 0 && d < sizeof rev);
+    while (d)
+        c->tx[c->txlen++] = rev[--d];
+    c->tx[c->txlen++] = '\r';
+    c->tx[c->txlen++] = '\n';
     memcpy(c->tx + c->txlen, data, n);
     c->txlen += n;
     memcpy(c->tx + c->txlen, "\r\n", 2);
