@@ -340,22 +340,27 @@ static int store_put(struct tps_msg *m, size_t *used, const unsigned char *s, si
 {
     size_t o = *used;
     unsigned char *st = m->store;
+    const unsigned char *p = s, *e = s + n;
     if (n + 1 > sizeof m->store - o) /* decoded <= encoded, so this bound suffices */
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        if (decode && c == '+') {
-            c = ' ';
-        } else if (decode && c == '%') {
-            unsigned h = n - i < 3 ? 0 : hexv1[s[i + 1]], l = h ? hexv1[s[i + 2]] : 0;
+    if (!decode) {
+        memcpy(st + o, s, n);
+        o += n;
+    }
+    while (decode && p < e) {
+        unsigned char c = *p;
+        if (c == '%') {
+            unsigned h = e - p < 3 ? 0 : hexv1[p[1]], l = h ? hexv1[p[2]] : 0;
             if (!h || !l) { /* fewer than two characters follow, or not hex */
                 *used = o;  /* what was written is wiped with the rest */
                 return -1;
             }
-            c = (unsigned char)((h - 1) << 4 | (l - 1));
-            i += 2;
+            st[o++] = (unsigned char)((h - 1) << 4 | (l - 1));
+            p += 3;
+        } else {
+            st[o++] = c == '+' ? ' ' : c;
+            p++;
         }
-        st[o++] = c;
     }
     st[o++] = '\0';
     *outlen = o - *used - 1;
