@@ -105,6 +105,21 @@ static int wait_io(struct conv *c, bool out, long limit_ms)
     }
 }
 
+/* After a failed send: the head of the TPS's answer if it already came (a TPS that refused
+ * the request says why with an HTTP status); its messages are not read. */
+static void drain_head(struct conv *c)
+{
+    size_t n;
+    while (!c->resp.head_done && tps_io_recv(&c->io, c->rx, sizeof c->rx, &n) == TPS_IO_OK) {
+        long k = http_resp_head(&c->resp, c->rx, n);
+        explicit_bzero(c->rx, n);
+        if (k < 0)
+            return;
+    }
+    if (c->resp.head_done && c->resp.status != 200)
+        set_http_err(c, c->resp.status);
+}
+
 /* Send what is queued; the queue is wiped once sent (it may hold the password, the PIN). */
 static int flush(struct conv *c)
 {
@@ -122,6 +137,7 @@ static int flush(struct conv *c)
                 break;
             }
         } else {
+            drain_head(c);
             set_err(c, ESC_ERR_NETWORK, LOST);
             rc = -1;
             break;
