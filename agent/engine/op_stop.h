@@ -2,7 +2,7 @@
  * (a front calls op_stop_cancel(), from any thread) and the operation's overall deadline.
  *
  * The engine looks at it between steps (op_stop_check()); the TPS conversation looks at it
- * every time libcurl returns (at most every 100 ms); a card call blocked inside libpcsclite is
+ * at least every 100 ms while it waits; a card call blocked inside libpcsclite is
  * ended at once by shutting its pcscd socket down (pcsc_abort() on the context attached here)
  * and, for the deadline, by the context's own deadline (pcsc_open_bounded()). A question to
  * the user is bounded by the front (the hand-off's socket, the terminal). */

@@ -4,14 +4,14 @@
  *
  *   bare   a bare libpcsclite loop: SCardEstablishContext, SCardConnect, N x SCardTransmit.
  *   agent  the agent's own path for a TPS APDU: tps_op_run (agent/engine/tps_op.c) over a
- *          lock-step chunked HTTP conversation with libcurl (tps_conv.c), each TOKEN_PDU_REQUEST
- *          %-decoded, sent with pcsc_transmit (common/pcsc.c) inside a PC/SC transaction on a
- *          context bounded per call (pcsc_open_bounded) as agent_op.c does, the TOKEN_PDU_RESPONSE
- * encoded and sent back. The server is a forked child of this program on 127.0.0.1 speaking plain
- * HTTP (the reference TPS cannot be told to send N APDUs of our choice); it sends the APDU N times,
- * then END_OP. TLS is therefore not in the figure: its per-message cost (one record each way) is
- * left out on purpose, being the same for every client. Prints "apdus N ok" on success. Exit 0 ok,
- * 1 failure, 2 usage. */
+ *          lock-step chunked HTTP conversation (tps_conv.c: libcurl connects, the HTTP is
+ *          ours), each TOKEN_PDU_REQUEST %-decoded, sent with pcsc_transmit (common/pcsc.c) inside
+ * a PC/SC transaction on a context bounded per call (pcsc_open_bounded) as agent_op.c does, the
+ * TOKEN_PDU_RESPONSE encoded and sent back. The server is a forked child of this program on
+ * 127.0.0.1 speaking plain HTTP (the reference TPS cannot be told to send N APDUs of our choice);
+ * it sends the APDU N times, then END_OP. TLS is therefore not in the figure: its per-message cost
+ * (one record each way) is left out on purpose, being the same for every client. Prints "apdus N
+ * ok" on success. Exit 0 ok, 1 failure, 2 usage. */
 #include "engine/tps_op.h"
 #include "engine/trust.h"
 #include "pcsc.h"
@@ -152,11 +152,10 @@ static void serve(int lfd, long n, const unsigned char *apdu, size_t alen)
         o += (size_t)snprintf(req + o, sizeof req - o, "%%%02X", apdu[i]);
     /* A TPS answers after a network round trip and its own work, never within microseconds:
      * without a pause here the client sometimes finds the next request already there when it
-     * has sent its answer (one curl_multi_perform for the APDU) and sometimes not (libcurl
-     * asks for upload data, is told to pause, and is unpaused when the request comes: two
-     * or three), a race that moved the figure by +-15% from run to run. 5 ms is longer than
-     * the client's path under callgrind, so every APDU takes the path it takes with a real
-     * TPS. */
+     * has sent its answer and sometimes waits for it (with libcurl's multi loop the two paths
+     * differed by a third, a race that moved the figure by +-15% from run to run). 5 ms is
+     * longer than the client's path under callgrind, so every APDU takes the path it takes
+     * with a real TPS. */
     struct timespec gap = {.tv_nsec = RELAY_GAP_NS};
     for (long i = 0; i < n; i++) {
         if (i)

@@ -28,7 +28,9 @@ enum mode {
     M_STALL,
     M_HTTP500,
     M_BADFRAME,
-    M_SEND_CLOSE
+    M_SEND_CLOSE,
+    M_BADHEAD,
+    M_CONTINUE
 };
 
 #define ROUNDS 50
@@ -184,6 +186,13 @@ static void serve(int lfd, enum mode mode)
         close(fd);
         _exit(0);
     }
+    if (mode == M_BADHEAD) {
+        const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
+        send_all(fd, r, strlen(r));
+        drain_and_exit(fd);
+    }
+    if (mode == M_CONTINUE) /* an interim answer first: skipped */
+        send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     const char *ok = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
     send_all(fd, ok, strlen(ok));
     if (srv_dechunk(&s) < 0 || srv_pop(&s, m, sizeof m) < 0)
@@ -444,6 +453,24 @@ static void test_bad_frame(void)
     EXPECT(r.secs < 1.5);
 }
 
+static void test_malformed_http_head(void)
+{
+    struct result r;
+    run_mode(M_BADHEAD, 5000, -1, &r);
+    EXPECT_EQ(r.rc, ESC_ERR_PROTOCOL);
+    EXPECT(strstr(r.err, "malformed HTTP answer") != NULL);
+    EXPECT(r.secs < 1.5);
+}
+
+static void test_interim_continue(void)
+{
+    struct result r;
+    run_mode(M_CONTINUE, 5000, -1, &r);
+    EXPECT_EQ(r.rc, ESC_OK);
+    EXPECT_EQ(r.srv, 0);
+    EXPECT_EQ(r.h.status_seen, ROUNDS);
+}
+
 static void test_handler_abort(void)
 {
     struct result r;
@@ -507,6 +534,8 @@ int main(void)
     RUN(test_stall_deadline);
     RUN(test_http_500);
     RUN(test_bad_frame);
+    RUN(test_malformed_http_head);
+    RUN(test_interim_continue);
     RUN(test_handler_abort);
     RUN(test_connect_refused);
     RUN(test_tls_setup_ca_file);
