@@ -35,9 +35,11 @@ struct pcsc_ctx {
     unsigned call_ms;  /* bound of each card call (pcsc_open_bounded), 0 = none */
     unsigned acquire_ms;
     atomic_bool aborted; /* pcsc_abort() was called */
-    /* pcsc_open_direct(): pcscd's protocol spoken here (pcscd_card.h) instead of libpcsclite,
-     * and the readers pcscd sent with the context, for the first pcsc_list_readers() */
+    /* a context with a deadline: pcscd's protocol spoken here (pcscd_card.h) instead of
+     * libpcsclite, and the readers pcscd sent with the context, for the first
+     * pcsc_list_readers() */
     pcscd_card *wire;
+    bool step_bounded; /* the wire step under way has a bound of its own (call_ms, acquire_ms) */
     bool have_first;
     size_t nfirst;
     struct pcsc_reader first[PCSC_MAX_READERS];
@@ -185,32 +187,60 @@ esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms)
     return pcsc_open_bounded(out, &b);
 }
 
-esc_err pcsc_open_direct(pcsc_ctx **out, unsigned timeout_ms)
+/* Before a step on the wire: the context's deadline, or the step's own bound when sooner. */
+static esc_err wire_go(pcsc_ctx *ctx, unsigned ms)
 {
-    pcsc_ctx *ctx;
+    uint64_t now, dl = ctx->deadline;
+
+    if (atomic_load(&ctx->aborted))
+        return ESC_ERR_CANCELLED;
+    now = esc_mono_ms();
+    if (dl && now >= dl)
+        return ESC_ERR_TIMEOUT;
+    ctx->step_bounded = ms && (!dl || now + ms < dl);
+    pcscd_card_deadline(ctx->wire, ctx->step_bounded ? now + ms : dl);
+    return ESC_OK;
+}
+
+/* After it: a step that outlived its own bound is told apart as on a libpcsclite context (a
+ * fresh context asks pcscd whether it still answers). acquiring: connect or begin, which wait
+ * while another client holds the card. */
+static esc_err wire_done(pcsc_ctx *ctx, esc_err e, bool acquiring)
+{
+    if (atomic_load(&ctx->aborted))
+        return ESC_ERR_CANCELLED;
+    if (e != ESC_ERR_TIMEOUT || !ctx->step_bounded)
+        return e;
+    if (!pcscd_answers(NULL, NULL))
+        return ESC_ERR_PCSCD_HUNG;
+    return acquiring ? ESC_ERR_CARD_IN_USE : ESC_ERR_CARD_MUTE;
+}
+
+/* A context in pcscd's own protocol (pcscd_card.h); ESC_ERR_NOT_SUPPORTED: pcscd speaks
+ * another, use libpcsclite. */
+static esc_err open_wire(pcsc_ctx **out, const struct pcsc_bounds *b)
+{
+    pcsc_ctx *ctx = calloc(1, sizeof *ctx);
+    uint64_t first;
     esc_err rv;
 
-    if (!out)
-        return ESC_ERR_ARG;
-    *out = NULL;
-    if (!timeout_ms)
-        return pcsc_open(out, 0);
-    ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return ESC_ERR_NOMEM;
     atomic_init(&ctx->aborted, false);
-    ctx->deadline = esc_mono_ms() + timeout_ms;
-    rv = pcscd_card_open(&ctx->wire, ctx->deadline, ctx->first, PCSC_MAX_READERS, &ctx->nfirst);
-    if (rv == ESC_OK) {
-        ctx->have_first = true;
-        *out = ctx;
-        return ESC_OK;
-    }
-    free(ctx);
-    if (rv != ESC_ERR_NOT_SUPPORTED)
+    ctx->deadline = esc_mono_ms() + b->timeout_ms;
+    ctx->call_ms = b->call_ms;
+    ctx->acquire_ms = b->acquire_ms ? b->acquire_ms : b->call_ms;
+    first = ctx->deadline;
+    if (ctx->call_ms && esc_mono_ms() + ctx->call_ms < first)
+        first = esc_mono_ms() + ctx->call_ms; /* the context's own request is a call too */
+    rv = pcscd_card_open(&ctx->wire, first, ctx->first, PCSC_MAX_READERS, &ctx->nfirst);
+    if (rv != ESC_OK) {
+        free(ctx);
         return rv;
-    /* a pcscd that speaks another protocol: libpcsclite knows it, within what is left */
-    return pcsc_open(out, timeout_ms);
+    }
+    ctx->have_first = true;
+    *out = ctx;
+    return ESC_OK;
 }
 
 esc_err pcsc_open_bounded(pcsc_ctx **out, const struct pcsc_bounds *b)
@@ -228,6 +258,13 @@ esc_err pcsc_open_bounded(pcsc_ctx **out, const struct pcsc_bounds *b)
     /* no pcscd socket at all: say so without starting anything */
     if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
         return ESC_ERR_NO_PCSCD;
+    /* with a deadline, pcscd's own protocol: no thread, every step bounded by poll(); a pcscd
+     * that speaks another protocol is left to libpcsclite, within the same bounds */
+    if (timeout_ms) {
+        rv = open_wire(out, b);
+        if (rv != ESC_ERR_NOT_SUPPORTED)
+            return rv;
+    }
     ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return ESC_ERR_NOMEM;
@@ -299,8 +336,9 @@ static esc_err wire_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t 
         n = ctx->nfirst < max ? ctx->nfirst : max;
         if (n)
             memcpy(out, ctx->first, n * sizeof *out);
-    } else {
+    } else if ((e = wire_go(ctx, ctx->call_ms)) == ESC_OK) {
         e = pcscd_card_readers(ctx->wire, out, max < PCSC_MAX_READERS ? max : PCSC_MAX_READERS, &n);
+        e = wire_done(ctx, e, false);
     }
     if (e != ESC_OK)
         return e;
@@ -378,7 +416,8 @@ static bool wire_card_gone(pcsc_card *card, int wait_ms)
         size_t n = 0;
         bool there = false;
 
-        if (pcscd_card_readers(card->ctx->wire, r, PCSC_MAX_READERS, &n) != ESC_OK)
+        if (wire_go(card->ctx, card->ctx->call_ms) != ESC_OK ||
+            pcscd_card_readers(card->ctx->wire, r, PCSC_MAX_READERS, &n) != ESC_OK)
             return false;
         for (size_t i = 0; i < n; i++)
             if (strcmp(r[i].name, card->reader) == 0)
@@ -449,7 +488,9 @@ esc_err pcsc_connect(pcsc_ctx *ctx, const char *reader, pcsc_card **out)
     c->ctx = ctx;
     snprintf(c->reader, sizeof c->reader, "%s", reader);
     if (ctx->wire) {
-        esc_err e = expired(ctx) ? ESC_ERR_TIMEOUT : pcscd_card_connect(ctx->wire, reader, false);
+        esc_err e = wire_go(ctx, ctx->acquire_ms);
+        if (e == ESC_OK)
+            e = wire_done(ctx, pcscd_card_connect(ctx->wire, reader, false), true);
         if (e == ESC_ERR_PCSC && card_gone(c, 0))
             e = ESC_ERR_NO_CARD;
         if (e != ESC_OK) {
@@ -494,8 +535,10 @@ static esc_err wire_reader_channel(pcsc_ctx *ctx, const char *reader, uint32_t *
 {
     uint8_t attr[8];
     size_t len = 0;
-    esc_err e = pcscd_card_connect(ctx->wire, reader, true);
+    esc_err e = wire_go(ctx, ctx->call_ms);
 
+    if (e == ESC_OK)
+        e = wire_done(ctx, pcscd_card_connect(ctx->wire, reader, true), false);
     if (e != ESC_OK)
         return e;
     e = pcscd_card_attrib(ctx->wire, SCARD_ATTR_CHANNEL_ID, attr, sizeof attr, &len);
@@ -544,7 +587,7 @@ void pcsc_disconnect(pcsc_card *card, bool reset)
     if (card->in_tx)
         pcsc_end(card);
     if (card->ctx->wire) {
-        if (!expired(card->ctx))
+        if (wire_go(card->ctx, card->ctx->call_ms) == ESC_OK)
             (void)pcscd_card_disconnect(card->ctx->wire, reset);
         free(card);
         return;
@@ -564,10 +607,11 @@ static esc_err wire_status(pcsc_card *card, uint8_t *atr, size_t cap, size_t *at
     size_t n = 0;
     esc_err e;
 
-    if (expired(card->ctx))
-        return ESC_ERR_TIMEOUT;
-    if ((e = pcscd_card_status(card->ctx->wire)) != ESC_OK ||
-        (e = pcscd_card_readers(card->ctx->wire, r, PCSC_MAX_READERS, &n)) != ESC_OK)
+    if ((e = wire_go(card->ctx, card->ctx->call_ms)) != ESC_OK)
+        return e;
+    if ((e = pcscd_card_status(card->ctx->wire)) == ESC_OK)
+        e = pcscd_card_readers(card->ctx->wire, r, PCSC_MAX_READERS, &n);
+    if ((e = wire_done(card->ctx, e, false)) != ESC_OK)
         return e;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(r[i].name, card->reader) != 0)
@@ -615,7 +659,14 @@ esc_err pcsc_begin(pcsc_card *card)
     if (!card)
         return ESC_ERR_ARG;
     if (card->ctx->wire) {
-        esc_err e = expired(card->ctx) ? ESC_ERR_TIMEOUT : pcscd_card_begin(card->ctx->wire);
+        esc_err e = wire_go(card->ctx, card->ctx->acquire_ms);
+        if (e == ESC_OK)
+            e = pcscd_card_begin(card->ctx->wire);
+        /* with bounds of its own (an operation), the wait for the card is the begin's: told
+         * apart as CARD_IN_USE at acquire_ms; else its answer comes with the next step's */
+        if (e == ESC_OK && card->ctx->acquire_ms)
+            e = pcscd_card_flush(card->ctx->wire);
+        e = wire_done(card->ctx, e, true);
         card->in_tx = e == ESC_OK;
         return e;
     }
@@ -637,7 +688,7 @@ void pcsc_end(pcsc_card *card)
     if (!card || !card->in_tx)
         return;
     if (card->ctx->wire) {
-        if (!expired(card->ctx))
+        if (wire_go(card->ctx, card->ctx->call_ms) == ESC_OK)
             (void)pcscd_card_end(card->ctx->wire);
         card->in_tx = 0;
         return;
@@ -667,11 +718,10 @@ static esc_err wire_xmit(pcsc_card *card, const uint8_t *cmd, size_t len, uint8_
     size_t got = 0;
     esc_err e;
 
-    if (atomic_load(&card->ctx->aborted))
-        return ESC_ERR_CANCELLED;
-    if (expired(card->ctx))
-        return ESC_ERR_TIMEOUT;
+    if ((e = wire_go(card->ctx, card->ctx->call_ms)) != ESC_OK)
+        return e;
     e = pcscd_card_transmit(card->ctx->wire, cmd, len, resp, *rlen, &got);
+    e = wire_done(card->ctx, e, false);
     *rlen = (DWORD)got;
     if (e == ESC_ERR_NO_CARD)
         return ESC_ERR_CARD_REMOVED;
@@ -777,8 +827,9 @@ esc_err pcsc_batch_leave(pcsc_card *card, size_t n, const uint8_t *const cmd[],
         return ESC_ERR_ARG;
     }
     if (card->ctx->wire) {
-        e = expired(card->ctx) ? ESC_ERR_TIMEOUT
-                               : pcscd_card_batch(card->ctx->wire, n, cmd, cmd_len, resp, rlen);
+        if ((e = wire_go(card->ctx, card->ctx->call_ms)) == ESC_OK)
+            e = wire_done(card->ctx,
+                          pcscd_card_batch(card->ctx->wire, n, cmd, cmd_len, resp, rlen), false);
         free(card);
         return e == ESC_ERR_NO_CARD ? ESC_ERR_CARD_REMOVED : e;
     }

@@ -6,16 +6,20 @@
  * Bounds (measured on the rig, see tests/integration/escctl_status.sh, tests/unit/test_pcsc.c):
  * - no pcscd (no socket file): ESC_ERR_NO_PCSCD at once, without entering libpcsclite or
  *   starting anything; a socket nobody listens on: ESC_ERR_NO_PCSCD from libpcsclite (< 1 ms).
- * - a context opened with a deadline is bounded everywhere, also inside libpcsclite: a
- *   watchdog thread (pcsc_watchdog.h) shuts the context's socket to pcscd down at the
- *   deadline, so a call blocked there returns. pcscd stopped or wedged during
- *   pcsc_open(): ESC_ERR_PCSCD_HUNG; any later call: ESC_ERR_TIMEOUT. No child process, no
- *   signal, and the thread is joined by pcsc_close().
+ * - a context opened with a deadline speaks pcscd's own protocol (4.4, pcscd_card.h) on a
+ *   socket of its own instead of going through libpcsclite: every step is a message bounded by
+ *   poll(), no thread, no child process, no signal; several requests go in one write where no
+ *   answer is needed in between. pcscd stopped or wedged during pcsc_open():
+ *   ESC_ERR_PCSCD_HUNG; any later call: ESC_ERR_TIMEOUT. One card connected at a time.
+ * - with a pcscd that refuses protocol 4.4, the same context goes through libpcsclite, bounded
+ *   inside it by a watchdog thread (pcsc_watchdog.h) that shuts the context's socket to pcscd
+ *   down at the deadline, joined by pcsc_close().
  * - every call also checks the deadline before it starts (ESC_ERR_TIMEOUT).
  * - a context opened with pcsc_open_bounded() (the agent's operations) also bounds each call
  *   on its own (call_ms, e.g. one APDU; acquire_ms for SCardConnect and
  *   SCardBeginTransaction, which wait while another client holds the card). When a call
- *   outlives its bound, a fresh context asks pcscd whether it still answers: it does not,
+ *   outlives its bound (its own poll() deadline, or the watchdog's), a fresh context asks
+ *   pcscd whether it still answers: it does not,
  *   ESC_ERR_PCSCD_HUNG; it does, ESC_ERR_CARD_IN_USE (connect, begin: another client's
  *   transaction) or ESC_ERR_CARD_MUTE (any other call: the card or its reader). Such a
  *   context can be ended from another thread (pcsc_abort(): ESC_ERR_CANCELLED).
@@ -59,11 +63,6 @@ struct pcsc_reader {
  * both with ESC_ERR_TIMEOUT); 0 means no deadline. */
 esc_err pcsc_open(pcsc_ctx **out, unsigned timeout_ms);
 void pcsc_close(pcsc_ctx *ctx); /* NULL-safe */
-
-/* The same, but spoken to pcscd directly (pcscd_card.h): no libpcsclite, no thread; every
- * call is bounded by poll() against the deadline. Falls back to pcsc_open() when pcscd speaks
- * another protocol than 4.4, or when timeout_ms is 0. One card connected at a time. */
-esc_err pcsc_open_direct(pcsc_ctx **out, unsigned timeout_ms);
 
 struct pcsc_bounds {
     unsigned timeout_ms; /* the whole context, as pcsc_open(); 0 = none */

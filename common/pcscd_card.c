@@ -33,6 +33,7 @@ struct pcscd_card {
     struct pending pend[MAX_PENDING];
     size_t npend;
     esc_err deferred; /* a failure a pending answer said, for the next step to return */
+    esc_err broken;   /* the stream failed (cut, timed out, cancelled): every later step too */
 };
 
 /* A step failed: cancelled beats whatever the socket said. */
@@ -48,18 +49,32 @@ static esc_err rv_of(pcscd_card *s, uint32_t rv)
     return rv == SCARD_S_SUCCESS ? ESC_OK : pcsc_err_from_rv(s->last_rv);
 }
 
+/* A failed send or receive leaves the stream out of step (an answer may still come): the
+ * session is over, whatever is asked of it later. */
+static esc_err broke(pcscd_card *s, esc_err e)
+{
+    e = fail(s, e);
+    if (e != ESC_OK && s->broken == ESC_OK)
+        s->broken = e;
+    return e;
+}
+
 static esc_err send_all(pcscd_card *s, const void *buf, size_t len)
 {
+    if (s->broken != ESC_OK)
+        return s->broken;
     if (atomic_load(&s->aborted))
-        return ESC_ERR_CANCELLED;
-    return fail(s, pcscd_wire_send(s->fd, buf, len, s->deadline));
+        return broke(s, ESC_ERR_CANCELLED);
+    return broke(s, pcscd_wire_send(s->fd, buf, len, s->deadline));
 }
 
 static esc_err recv_all(pcscd_card *s, void *buf, size_t len)
 {
+    if (s->broken != ESC_OK)
+        return s->broken;
     if (atomic_load(&s->aborted))
-        return ESC_ERR_CANCELLED;
-    return fail(s, pcscd_wire_recv(s->fd, buf, len, s->deadline));
+        return broke(s, ESC_ERR_CANCELLED);
+    return broke(s, pcscd_wire_recv(s->fd, buf, len, s->deadline));
 }
 
 /* Read the answers of the requests sent without waiting, in order. A failed BEGIN is kept
@@ -453,6 +468,17 @@ esc_err pcscd_card_attrib(pcscd_card *s, uint32_t id, uint8_t *buf, size_t cap, 
     return ESC_OK;
 }
 
+void pcscd_card_deadline(pcscd_card *s, uint64_t deadline)
+{
+    s->deadline = deadline;
+}
+
+esc_err pcscd_card_flush(pcscd_card *s)
+{
+    esc_err e = drain(s);
+    return e != ESC_OK ? e : deferred(s, ESC_OK);
+}
+
 long pcscd_card_last_rv(const pcscd_card *s)
 {
     return s ? s->last_rv : 0;
@@ -470,7 +496,7 @@ void pcscd_card_close(pcscd_card *s)
 {
     if (!s)
         return;
-    if (!atomic_load(&s->aborted)) {
+    if (!atomic_load(&s->aborted) && s->broken == ESC_OK) {
         if (s->card != NO_CARD_HANDLE)
             (void)pcscd_card_disconnect(s, false);
         (void)drain(s);

@@ -6,14 +6,18 @@
  * every step is a message on our own non-blocking socket, bounded by poll() against the
  * session's deadline: no thread, no signal, and messages that need no answer in between are
  * written together (VERSION, ESTABLISH_CONTEXT and GET_READERS_STATE in one write; END,
- * DISCONNECT and RELEASE in one). pcsc.h uses it for contexts opened with pcsc_open_direct()
- * and falls back to libpcsclite when pcscd refuses protocol 4.4.
+ * DISCONNECT in one). pcsc.h uses it for every context opened with a deadline and falls back
+ * to libpcsclite when pcscd refuses protocol 4.4.
  *
  * The messages and their layouts are pcsc-lite's (src/winscard_msg.h, the server side in
  * src/winscard_svc.c, 1.9.9 to 2.2.x): each request is a header {size of the fixed body,
  * command} and the fixed body (TRANSMIT: the APDU follows, not counted in size); each answer
  * is the fixed body with rv set (TRANSMIT: the response follows when rv is 0). Everything
  * pcscd sends is checked: a length it announces over what we asked for is a protocol error.
+ *
+ * A step that fails on the socket (cut, past its deadline, cancelled) ends the session: the
+ * stream is out of step, every later step fails the same way, and closing it just closes it
+ * (pcscd then resets the card, as for a libpcsclite client whose socket the watchdog shut).
  *
  * Closing the socket with a card still connected makes pcscd reset the card (MSGRemoveContext
  * disconnects with SCARD_RESET_CARD when the card was not reset already): pcscd_card_close()
@@ -74,6 +78,11 @@ esc_err pcscd_card_batch(pcscd_card *s, size_t n, const uint8_t *const cmd[], co
                          uint8_t resp[][PCSC_RESP_MAX], size_t rlen[]);
 /* SCardGetAttrib on the connected handle: up to cap bytes into buf. */
 esc_err pcscd_card_attrib(pcscd_card *s, uint32_t id, uint8_t *buf, size_t cap, size_t *len);
+
+/* The deadline of the steps from now on (monotonic ms): pcsc.h bounds each call so. */
+void pcscd_card_deadline(pcscd_card *s, uint64_t deadline);
+/* Read the answers still due now (a BEGIN sent without waiting: its refusal is returned). */
+esc_err pcscd_card_flush(pcscd_card *s);
 
 /* pcsc-lite's reason for the last failure (its LONG rv), 0 when it was not pcscd's. */
 long pcscd_card_last_rv(const pcscd_card *s);

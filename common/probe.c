@@ -313,7 +313,7 @@ size_t probe_all(const struct probe_opts *opts, struct probe_facts *out, size_t 
 
     if (!out || max == 0)
         return 0;
-    rv = pcsc_open_direct(&ctx, tmo);
+    rv = pcsc_open(&ctx, tmo);
     if (rv == ESC_OK)
         rv = pcsc_list_readers(ctx, readers, PCSC_MAX_READERS, &nr);
     if (rv != ESC_OK) {
@@ -417,7 +417,7 @@ static bool pick_reader(const struct probe_opts *opts, uint64_t t0, pcsc_ctx **c
         pcscd_wire_readers(readers, PCSC_MAX_READERS, &nr, tmo) == ESC_OK &&
         remembered(opts, readers, nr, t0, out, &at))
         return false;
-    rv = pcsc_open_direct(ctx, tmo);
+    rv = pcsc_open(ctx, tmo);
     if (rv == ESC_OK)
         rv = pcsc_list_readers(*ctx, readers, PCSC_MAX_READERS, &nr);
     if (rv != ESC_OK) {

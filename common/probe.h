@@ -1,9 +1,9 @@
 /* probe: what is in the reader, in milliseconds (design.md "The card probe").
  *
- * Bounded: the PC/SC context is opened with the probe's timeout (pcsc_open_direct: pcscd's
- * own protocol on our socket, each step bounded by poll(), no thread, no child process, no
- * signal; with a pcscd of another protocol, libpcsclite under pcsc.h's watchdog thread), so a
- * wedged pcscd or a card that stops answering costs at most timeout_ms.
+ * Bounded: the PC/SC context is opened with the probe's timeout (pcsc.h: pcscd's own protocol
+ * on our socket, each step bounded by poll(), no thread, no child process, no signal; with a
+ * pcscd of another protocol, libpcsclite under pcsc.h's watchdog thread), so a wedged pcscd
+ * or a card that stops answering costs at most timeout_ms.
  *
  * Full sequence per reader (inside one SCardBeginTransaction; never VERIFY, so no PIN try is
  * spent): SCardGetStatusChange(0) for presence -> connect -> ATR -> SELECT CoolKey ->

@@ -236,7 +236,7 @@ static void test_refused_begin_in_step(void)
     close(other);
 }
 
-/* pcscd speaking another protocol: said so, for libpcsclite to take over (pcsc_open_direct). */
+/* pcscd speaking another protocol: said so, for libpcsclite to take over (pcsc_open). */
 static void test_refused_version(void)
 {
     pcscd_card *s = NULL;
