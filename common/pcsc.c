@@ -828,8 +828,8 @@ esc_err pcsc_batch_leave(pcsc_card *card, size_t n, const uint8_t *const cmd[],
     }
     if (card->ctx->wire) {
         if ((e = wire_go(card->ctx, card->ctx->call_ms)) == ESC_OK)
-            e = wire_done(card->ctx,
-                          pcscd_card_batch(card->ctx->wire, n, cmd, cmd_len, resp, rlen), false);
+            e = wire_done(card->ctx, pcscd_card_batch(card->ctx->wire, n, cmd, cmd_len, resp, rlen),
+                          false);
         free(card);
         return e == ESC_ERR_NO_CARD ? ESC_ERR_CARD_REMOVED : e;
     }
