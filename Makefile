@@ -51,7 +51,7 @@ ZLIB_LIBS   := $(call pc,--libs zlib)
 .PHONY: all programs check check-deb deb demo bench install clean lint deps
 all:
 # what `make install` ships (the tests and the rig are not built for it)
-programs: $(BUILD)/pam_esc.so $(BUILD)/esc-agent $(BUILD)/esc-session $(BUILD)/escctl $(BUILD)/escctl-local
+programs: $(BUILD)/pam_esc.so $(BUILD)/esc-agent $(BUILD)/esc-session $(BUILD)/esc-card $(BUILD)/escctl $(BUILD)/escctl-local
 
 # Generic compile rule; a module adds include paths with a pattern-specific
 # variable, e.g.  $(BUILD)/obj/agent/%.o: MOD_CFLAGS = $(CURL_CFLAGS)
@@ -104,6 +104,7 @@ install: programs
 	install -m 0644 $(BUILD)/pam_esc.so $(DESTDIR)$(PAMDIR)/pam_esc.so
 	install -m 0755 $(BUILD)/esc-agent $(DESTDIR)$(LIBEXECDIR)/esc-agent
 	install -m 0755 $(BUILD)/esc-session $(DESTDIR)$(LIBEXECDIR)/esc-session
+	install -m 0755 $(BUILD)/esc-card $(DESTDIR)$(LIBEXECDIR)/esc-card
 	install -m 0755 $(BUILD)/escctl $(DESTDIR)$(PREFIX)/bin/escctl
 	install -m 0755 $(BUILD)/escctl-local $(DESTDIR)$(LIBEXECDIR)/escctl-local
 	test -e $(DESTDIR)$(SYSCONFDIR)/pam_esc/esc.conf || install -m 0644 config/esc.conf $(DESTDIR)$(SYSCONFDIR)/pam_esc/esc.conf

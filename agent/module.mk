@@ -9,7 +9,7 @@
 AGENT_ENGINE_SRC  := $(wildcard agent/engine/*.c)
 AGENT_ESCCTL_SRC  := $(filter-out agent/escctl/main_escctl%.c,$(wildcard agent/escctl/*.c))
 AGENT_HANDOFF_SRC := $(wildcard agent/handoff/*.c)
-AGENT_SESSION_SRC := $(filter-out agent/session/main_session.c,$(wildcard agent/session/*.c))
+AGENT_SESSION_SRC := $(filter-out agent/session/main_session.c agent/session/main_card.c,$(wildcard agent/session/*.c))
 AGENT_ENGINE_LIB  := $(BUILD)/libescengine.a
 AGENT_ESCCTL_LIB  := $(BUILD)/libescctl.a
 AGENT_HANDOFF_LIB := $(BUILD)/libeschandoff.a
@@ -46,4 +46,9 @@ $(BUILD)/escctl: $(BUILD)/obj/agent/escctl/main_escctl_front.o $(AGENT_ESCCTL_LI
 # libudev only, so that an idle session holds little memory (session/session.h).
 $(BUILD)/esc-session: $(BUILD)/obj/agent/session/main_session.o $(AGENT_SESSION_LIB) $(COMMON_LIB)
 	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(UDEV_LIBS)
-all: $(BUILD)/esc-agent $(BUILD)/escctl $(BUILD)/escctl-local $(BUILD)/esc-session
+# esc-card: the session daemon's worker for an inserted card (session/session.h): the probe,
+# the cached profile, the event log and sd-bus; libcurl, NSS, libxml2 and OpenSSL stay out (a
+# reference to them fails this link), esc-agent --session-card does what needs the network.
+$(BUILD)/esc-card: $(BUILD)/obj/agent/session/main_card.o $(AGENT_SESSION_LIB) $(AGENT_ENGINE_LIB) $(COMMON_LIB)
+	$(CC) $(BASE_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS) $(COMMON_LIBS)
+all: $(BUILD)/esc-agent $(BUILD)/escctl $(BUILD)/escctl-local $(BUILD)/esc-session $(BUILD)/esc-card

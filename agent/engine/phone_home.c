@@ -31,17 +31,6 @@ static size_t body_cb(char *d, size_t sz, size_t n, void *ud)
     return k;
 }
 
-const char *ph_pick_url(const char *cli_url, const char *card_url, const char *conf_url)
-{
-    if (cli_url && *cli_url)
-        return cli_url;
-    if (card_url && *card_url)
-        return card_url;
-    if (conf_url && *conf_url)
-        return conf_url;
-    return NULL;
-}
-
 #define NO_URL                                                                                     \
     "No phone-home URL is known for this card: set phone_home_url in esc.conf or use escctl "      \
     "phone-home --url."

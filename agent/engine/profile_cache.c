@@ -36,6 +36,18 @@ static const struct field fields[] = {
 
 static int parse(char *text, struct ph_profile *p);
 
+/* here, not in phone_home.c: esc-card picks the URL of a cached profile without libcurl */
+const char *ph_pick_url(const char *cli_url, const char *card_url, const char *conf_url)
+{
+    if (cli_url && *cli_url)
+        return cli_url;
+    if (card_url && *card_url)
+        return card_url;
+    if (conf_url && *conf_url)
+        return conf_url;
+    return NULL;
+}
+
 bool ph_cuid_ok(const char *cuid)
 {
     size_t n = cuid ? strlen(cuid) : 0;

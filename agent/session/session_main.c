@@ -172,16 +172,36 @@ static int run(struct workers *wk, int l, int sfd)
     return 0;
 }
 
+/* esc-card, installed beside esc-session (session.h): its path, or -1 when it is not there
+ * (then each card goes to esc-agent --session-card). */
+static int card_worker(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    char *slash;
+
+    if (n <= 0 || (size_t)n >= cap - 1)
+        return -1;
+    out[n] = '\0';
+    slash = strrchr(out, '/');
+    if (!slash || (size_t)(slash + 1 - out) + sizeof "esc-card" > cap)
+        return -1;
+    memcpy(slash + 1, "esc-card", sizeof "esc-card");
+    return access(out, X_OK) == 0 ? 0 : -1;
+}
+
 int session_main(const char *agent)
 {
     static struct esc_conf conf;
     const char *rt = getenv("XDG_RUNTIME_DIR");
     struct workers wk = {.agent = agent};
+    static char card[PATH_MAX];
     char err[256] = "", marker[PATH_MAX];
     sigset_t sigs;
     int lock, l, sfd, rc;
 
     esc_log_init("esc-agent", ESC_LOG_WARN, false);
+    if (card_worker(card, sizeof card) == 0)
+        wk.card_prog = card;
     if (conf_load(NULL, &conf, err, sizeof err) != ESC_OK) {
         log_err("%s (watching cards with the defaults)", err);
     } else {

@@ -63,8 +63,10 @@ int workers_card(struct workers *w, const char *reader)
         log_warn("too many cards at once: the card in %s is not looked at", reader);
         return -1;
     }
-    char *const args[] = {(char *)"esc-agent", (char *)"--session-card", (char *)reader, NULL};
-    pid_t pid = start(w->agent, args, -1);
+    char *const light[] = {(char *)"esc-card", (char *)"--agent", (char *)w->agent, (char *)reader,
+                           NULL};
+    char *const full[] = {(char *)"esc-agent", (char *)"--session-card", (char *)reader, NULL};
+    pid_t pid = w->card_prog ? start(w->card_prog, light, -1) : start(w->agent, full, -1);
     if (pid < 0)
         return -1;
     w->card[i] = pid;

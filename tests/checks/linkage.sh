@@ -33,6 +33,14 @@ if [ "$needed" = "libc.so.6 libudev.so.1 " ]; then
 else
     fail "esc-session links libc and libudev only" "NEEDED: ${needed:-cannot read $watcher}"
 fi
+# esc-card, the worker for each inserted card: no libcurl, NSS, libxml2 nor OpenSSL (their
+# dynamic loading was most of a card's CPU; esc-agent --session-card has them for the network)
+needed=$(readelf -d "$ESC_BUILD_PLAIN/esc-card" 2>/dev/null | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+if [ -n "$needed" ] && ! echo "$needed" | grep -qE 'libcurl|libnss3|libxml2|libssl|libcrypto'; then
+    pass "esc-card links neither libcurl, NSS, libxml2 nor OpenSSL"
+else
+    fail "esc-card links neither libcurl, NSS, libxml2 nor OpenSSL" "NEEDED: ${needed:-cannot read esc-card}"
+fi
 # escctl, the thin front: libc only, so that a command through the session agent does not pay
 # the dynamic loading of libcurl, NSS, libxml2 and OpenSSL (~7 ms of CPU); escctl-local has them
 front=$ESC_BUILD_PLAIN/escctl

@@ -109,6 +109,15 @@ echo "insertion to notification: $((t_note - t0)) ms (insert event at $((t_ins -
 expect session_insert_event_names_state "$LOG" sh -c "echo '$ins' | grep -q '\"state\":\"UNINITIALIZED\"'"
 expect session_phone_home_event "$LOG" sh -c "echo '$ph' | grep -q 'profile from $RIG_PHONE_HOME_URL'"
 expect session_profile_cached "$LOG" test -f "$RIG_DIR/cache/$cuid.profile"
+# the card again: esc-card reports it from the cached profile alone (no esc-agent, no network)
+n=$(events remove "$R0" | wc -l)
+"$RIG" card remove >/dev/null
+wait_event 5 remove "$R0" $((n + 1))
+n=$(events notified "$R0" | wc -l)
+"$RIG" card insert >/dev/null
+wait_event 3 notified "$R0" $((n + 1))
+ph2=$(events phone_home "$R0" | tail -n 1)
+expect session_again_from_cached_profile "$LOG" sh -c "echo '$ph2' | grep -q 'cached profile from $RIG_PHONE_HOME_URL'"
 expect session_notified_within_1s "$LOG" test $((t_note - t0)) -lt 1000
 if [ $have_server = 1 ]; then
     shown >"$TMP/shown1"
