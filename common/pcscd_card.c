@@ -10,8 +10,9 @@
 #include <unistd.h>
 #include <PCSC/pcsclite.h>
 
-#define NO_CARD_HANDLE 0 /* pcscd never hands out 0 (SYS_RandomInt until unused and non-zero) */
-#define MAX_PENDING    4 /* answers not read yet: BEGIN, END, DISCONNECT */
+#define NO_CARD_HANDLE 0  /* pcscd never hands out 0 (SYS_RandomInt until unused and non-zero) */
+#define MAX_PENDING    4  /* answers not read yet: BEGIN, END, DISCONNECT */
+#define PENDING_BODY   16 /* the largest of their answers */
 
 /* A request sent whose answer is read later, with the next one that is waited for: pcscd
  * answers in order, so BEGIN, the APDU and END cost one round trip instead of three. */
@@ -84,7 +85,7 @@ static esc_err drain(pcscd_card *s)
 {
     while (s->npend) {
         struct pending p = s->pend[0];
-        unsigned char body[16];
+        unsigned char body[PENDING_BODY];
         uint32_t rv;
         esc_err e;
 
@@ -113,44 +114,48 @@ static esc_err deferred(pcscd_card *s, esc_err e)
     return d != ESC_OK ? d : e;
 }
 
+/* Append one request (header + body) to buf at *at. */
+static void put(unsigned char *buf, size_t *at, uint32_t cmd, const void *body, size_t len)
+{
+    struct pcscd_header h = {(uint32_t)len, cmd};
+
+    memcpy(buf + *at, &h, sizeof h);
+    memcpy(buf + *at + sizeof h, body, len);
+    *at += sizeof h + len;
+}
+
+/* Send one request (header + fixed body). */
+static esc_err request(pcscd_card *s, uint32_t cmd, const void *body, size_t len)
+{
+    unsigned char req[sizeof(struct pcscd_header) + sizeof(struct pcscd_attrib)];
+    size_t at = 0;
+
+    if (len > sizeof(struct pcscd_attrib))
+        return ESC_ERR_ARG;
+    put(req, &at, cmd, body, len);
+    return send_all(s, req, at);
+}
+
 /* Send one request whose answer is read with the next awaited one. */
 static esc_err post(pcscd_card *s, uint32_t cmd, const void *body, size_t len)
 {
-    struct {
-        struct pcscd_header h;
-        unsigned char body[16];
-    } req;
     esc_err e;
 
-    if (len > sizeof req.body || s->npend == MAX_PENDING)
+    if (len > PENDING_BODY || s->npend == MAX_PENDING)
         return ESC_ERR_INTERNAL;
-    req.h.size = (uint32_t)len;
-    req.h.command = cmd;
-    memcpy(req.body, body, len);
-    if ((e = send_all(s, &req, sizeof req.h + len)) != ESC_OK)
+    if ((e = request(s, cmd, body, len)) != ESC_OK)
         return e;
     s->pend[s->npend++] = (struct pending){cmd, len, s->card};
     return ESC_OK;
 }
 
-/* One request (header + fixed body) and its answer, the same body with rv set; the answers
- * still pending come first. */
+/* One request and its answer, the same body with rv set; the answers still pending come
+ * first. */
 static esc_err call(pcscd_card *s, uint32_t cmd, void *body, size_t len)
 {
-    struct {
-        struct pcscd_header h;
-        unsigned char body[sizeof(struct pcscd_attrib)];
-    } req;
     esc_err e;
 
-    if (len > sizeof req.body)
-        return ESC_ERR_ARG;
-    req.h.size = (uint32_t)len;
-    req.h.command = cmd;
-    memcpy(req.body, body, len);
-    if ((e = send_all(s, &req, sizeof req.h + len)) != ESC_OK)
-        return e;
-    if ((e = drain(s)) != ESC_OK)
+    if ((e = request(s, cmd, body, len)) != ESC_OK || (e = drain(s)) != ESC_OK)
         return e;
     return deferred(s, recv_all(s, body, len));
 }
@@ -326,16 +331,6 @@ esc_err pcscd_card_status(pcscd_card *s)
     if ((e = call(s, PCSCD_CMD_STATUS, &st, sizeof st)) != ESC_OK)
         return e;
     return rv_of(s, st.rv);
-}
-
-/* Append one request (header + body) to buf at *at. */
-static void put(unsigned char *buf, size_t *at, uint32_t cmd, const void *body, size_t len)
-{
-    struct pcscd_header h = {(uint32_t)len, cmd};
-
-    memcpy(buf + *at, &h, sizeof h);
-    memcpy(buf + *at + sizeof h, body, len);
-    *at += sizeof h + len;
 }
 
 /* Read one TRANSMIT answer: its body, then the response when rv is 0. Returns what broke the

@@ -16,7 +16,6 @@
 int main(int argc, char **argv)
 {
     static struct esc_conf conf;
-    char err[256] = "";
 
     /* as esc-agent: it handles the card's bytes; nothing it execs may gain privileges */
     (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -26,12 +25,7 @@ int main(int argc, char **argv)
                         "esc-session)\n");
         return 2;
     }
-    esc_log_init("esc-agent", ESC_LOG_WARN, false);
-    if (conf_load(NULL, &conf, err, sizeof err) != ESC_OK)
-        conf_defaults(&conf); /* the daemon said why at its start */
-    else
-        conf_apply_log_level(&conf);
-    (void)events_to_file(NULL); /* the daemon said so if there is none */
+    session_worker_init(&conf);
     switch (session_light(&conf, argv[3])) {
     case SESSION_LIGHT_DONE:
     case SESSION_LIGHT_GONE:

@@ -44,6 +44,10 @@ int session_card_main(const char *reader);
 
 struct esc_conf;
 struct agent_op_out;
+/* A card worker's start (esc-card, esc-agent --session-card): the log, esc.conf (its defaults
+ * when it cannot be read: the daemon said why), the event log. */
+void session_worker_init(struct esc_conf *conf);
+
 /* The events and notifications for an inserted card, probed, its phone home done (e: its
  * outcome): session_report.c. */
 void session_report(const struct esc_conf *conf, const char *reader, const struct agent_op_out *out,

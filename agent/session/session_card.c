@@ -31,14 +31,8 @@ static void inserted(const struct esc_conf *conf, const char *reader)
 int session_card_main(const char *reader)
 {
     static struct esc_conf conf;
-    char err[256] = "";
 
-    esc_log_init("esc-agent", ESC_LOG_WARN, false);
-    if (conf_load(NULL, &conf, err, sizeof err) != ESC_OK)
-        conf_defaults(&conf); /* the daemon said why at its start */
-    else
-        conf_apply_log_level(&conf);
-    (void)events_to_file(NULL); /* the daemon said so if there is none */
+    session_worker_init(&conf);
     if (!reader[0] || strlen(reader) >= 128) {
         log_err("--session-card: no reader name");
         return 1;

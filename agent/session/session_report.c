@@ -121,3 +121,15 @@ void session_report(const struct esc_conf *conf, const char *reader, const struc
     for (size_t i = 0; i < n; i++)
         notify(f, &notes[i]);
 }
+
+void session_worker_init(struct esc_conf *conf)
+{
+    char err[256] = "";
+
+    esc_log_init("esc-agent", ESC_LOG_WARN, false);
+    if (conf_load(NULL, conf, err, sizeof err) != ESC_OK)
+        conf_defaults(conf); /* the daemon said why at its start */
+    else
+        conf_apply_log_level(conf);
+    (void)events_to_file(NULL); /* the daemon said so if there is none */
+}
