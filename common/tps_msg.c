@@ -170,17 +170,33 @@ static void put_text_byte(struct tps_enc *e, unsigned char c, enum tps_text_styl
     }
 }
 
+/* Characters a key may not hold (the separators, and what a decoder would change). */
+static const unsigned char key_bad[256] = {['&'] = 1, ['='] = 1, ['%'] = 1, ['+'] = 1, [' '] = 1};
+
 static void put_key(struct tps_enc *e, const char *key)
 {
     /* Keys are ours (fixed protocol names, or TPS-given parameter ids, §5): they must be
-     * non-empty and free of the separators. */
-    if (!key || !*key || strpbrk(key, "&=%+ ")) {
+     * non-empty and free of the separators. Checked and copied in one pass ("&key="). */
+    if (e->err)
+        return;
+    if (!key || !*key) {
         e->err = true;
         return;
     }
-    put(e, "&", 1);
-    put(e, key, strlen(key));
-    put(e, "=", 1);
+    size_t room = TPS_MSG_MAX - e->len, k = 1;
+    char *o = e->buf + PREFIX + e->len;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++, k++)
+        if (key_bad[*p] || k + 1 >= room) { /* "=" must fit after it */
+            explicit_bzero(o, k + 1);       /* what was copied is dropped */
+            e->err = true;
+            return;
+        } else {
+            o[k] = (char)*p;
+        }
+    o[0] = '&';
+    o[k] = '=';
+    o[k + 1] = '\0';
+    e->len += k + 1;
 }
 
 /* value in decimal in out[24] (no NUL); returns the length (snprintf was a tenth of the
@@ -190,6 +206,12 @@ static size_t decimal(long value, char out[24])
     unsigned long v = value < 0 ? 0UL - (unsigned long)value : (unsigned long)value;
     char rev[24];
     size_t n = 0, o = 0;
+    if (value >= 0 && value < 100) { /* msg_type, pdu_size: most numbers sent */
+        if (value >= 10)
+            out[o++] = (char)('0' + value / 10);
+        out[o++] = (char)('0' + value % 10);
+        return o;
+    }
     do
         rev[n++] = (char)('0' + v % 10);
     while ((v /= 10) != 0);
@@ -210,8 +232,11 @@ void tps_enc_init(struct tps_enc *e, int msg_type)
         e->err = true;
         return;
     }
-    put(e, "msg_type=", 9);
-    put(e, num, decimal(msg_type, num));
+    size_t n = decimal(msg_type, num); /* 20 digits at most: room enough */
+    memcpy(e->buf + PREFIX, "msg_type=", 9);
+    memcpy(e->buf + PREFIX + 9, num, n);
+    e->len = 9 + n;
+    e->buf[PREFIX + e->len] = '\0';
 }
 
 void tps_enc_int(struct tps_enc *e, const char *key, long value)
@@ -253,6 +278,37 @@ void tps_enc_bytes(struct tps_enc *e, const char *key, const void *data, size_t 
     }
     *o = '\0';
     e->len += 3 * len;
+}
+
+void tps_enc_pdu(struct tps_enc *e, int msg_type, const void *data, size_t len)
+{
+    /* the fixed parts copied, not checked key by key: tps_enc_init + tps_enc_int +
+     * tps_enc_bytes were an eighth of the agent's instructions per relayed APDU */
+    char num[24];
+    size_t n;
+    tps_enc_init(e, msg_type);
+    if (e->err)
+        return;
+    n = decimal(len <= TPS_MSG_MAX ? (long)len : 0, num);
+    if ((len && !data) || len > TPS_MSG_MAX || 20 + n + 3 * len > TPS_MSG_MAX - e->len) {
+        e->err = true; /* the same bound as tps_enc_int + tps_enc_bytes */
+        return;
+    }
+    char *o = e->buf + PREFIX + e->len;
+    memcpy(o, "&pdu_size=", 10);
+    o += 10;
+    memcpy(o, num, n);
+    o += n;
+    memcpy(o, "&pdu_data=", 10);
+    o += 10;
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++, o += 3) {
+        o[0] = '%';
+        o[1] = hexdig[p[i] >> 4];
+        o[2] = hexdig[p[i] & 15];
+    }
+    *o = '\0';
+    e->len = (size_t)(o - (e->buf + PREFIX));
 }
 
 void tps_enc_raw(struct tps_enc *e, const char *key, const char *value)
@@ -334,74 +390,167 @@ int tps_hexval(unsigned char c)
     return (int)hexv1[c] - 1;
 }
 
-/* Append the decoded (or literal) form of s[0..n) plus a NUL to the store. */
-static int store_put(struct tps_msg *m, size_t *used, const unsigned char *s, size_t n, bool decode,
-                     size_t *outlen)
+/* The decoder's view of a character: C_LIT copied as it is; in a decoded message '+' is a
+ * space and '%' starts an escape; '=' ends a key, '&' a pair. NUL is literal, but refused in a
+ * key. (One pass over the message with this table: splitting first with memchr and decoding
+ * each part after was a third of the agent's instructions per relayed APDU.) */
+enum { C_LIT, C_NUL, C_PCT, C_PLUS, C_EQ, C_AMP };
+static const unsigned char cls_dec[256] = {
+    [0] = C_NUL, ['%'] = C_PCT, ['+'] = C_PLUS, ['='] = C_EQ, ['&'] = C_AMP};
+static const unsigned char cls_lit[256] = {[0] = C_NUL, ['='] = C_EQ, ['&'] = C_AMP};
+
+/* True when none of the 8 bytes at p ends or changes a key (`key`) or a value: copied as
+ * they are, a word at a time (keys such as "pdu_data" are 8 bytes). The test per byte
+ * value b: a byte of x = w ^ b*0x01..01 is 0 where w holds b; (x - 0x01..01) & ~x & 0x80..80
+ * is then non-zero, and it is zero when no byte is (a false hit is only taken for a special
+ * byte, which the slow path then handles byte by byte). */
+static inline uint64_t byte_in(uint64_t w, unsigned char b)
 {
-    size_t o = *used;
-    unsigned char *st = m->store;
-    const unsigned char *p = s, *e = s + n;
-    if (n + 1 > sizeof m->store - o) /* decoded <= encoded, so this bound suffices */
+    const uint64_t ones = 0x0101010101010101ULL;
+    uint64_t x = w ^ (ones * b);
+    return (x - ones) & ~x & (ones << 7);
+}
+
+static inline bool plain8(const unsigned char *p, bool key, bool decode)
+{
+    uint64_t w, hit;
+    memcpy(&w, p, sizeof w);
+    hit = byte_in(w, '&');
+    if (key)
+        hit |= byte_in(w, '=') | byte_in(w, 0);
+    if (decode)
+        hit |= byte_in(w, '%') | byte_in(w, '+');
+    return hit == 0;
+}
+
+/* The escape at p (p[0] == '%'): its byte in *out, or -1 if fewer than two characters follow
+ * before `end` or they are not hex ('=' and '&' are not: an escape never spans a separator). */
+static inline int unescape(const unsigned char *p, const unsigned char *end, unsigned char *out)
+{
+    if (end - p < 3)
         return -1;
-    if (!decode) {
-        memcpy(st + o, s, n);
-        o += n;
-    }
-    while (decode && p < e) {
-        unsigned char c = *p;
-        if (c == '%') {
-            unsigned h = e - p < 3 ? 0 : hexv1[p[1]], l = h ? hexv1[p[2]] : 0;
-            if (!h || !l) { /* fewer than two characters follow, or not hex */
-                *used = o;  /* what was written is wiped with the rest */
-                return -1;
-            }
-            st[o++] = (unsigned char)((h - 1) << 4 | (l - 1));
-            p += 3;
-        } else {
-            st[o++] = c == '+' ? ' ' : c;
-            p++;
-        }
-    }
-    st[o++] = '\0';
-    *outlen = o - *used - 1;
-    *used = o;
+    unsigned h = hexv1[p[1]] - 1u, l = hexv1[p[2]] - 1u; /* not hex: wrapped above 15 */
+    if ((h | l) > 15)
+        return -1;
+    *out = (unsigned char)(h << 4 | l);
     return 0;
 }
 
-/* Split s[0..len) on '&' then '=' and store each pair; decode if asked. */
+/* Split s[0..len) on '&' then '=' and store each pair, decoded if asked, in one pass. Pairs
+ * without '=' or with an empty key are skipped whatever they hold; a kept pair's bad escape, a
+ * NUL in its key or a 65th kept pair fail. Every byte written lands in m->store below
+ * len + 1 (a byte per input character at most: each NUL stands for the '=' or '&' it replaces,
+ * one more after the last value), and m->used is the highest point reached, even on failure,
+ * so that tps_msg_wipe clears all of it. */
 static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bool decode)
 {
+    const unsigned char *cls = decode ? cls_dec : cls_lit;
+    const unsigned char *p = s, *end = s + len;
+    unsigned char *st = m->store;
+    size_t o = 0, hi = 0;
+    int rc = 0;
     m->n = 0;
     m->type = -1;
-    m->used = 0;
-    size_t i = 0;
-    while (i < len) {
-        const unsigned char *amp = memchr(s + i, '&', len - i);
-        size_t end = amp ? (size_t)(amp - s) : len;
-        const unsigned char *eq = memchr(s + i, '=', end - i);
-        if (eq && eq != s + i) { /* pairs without '=' or with an empty key are skipped */
-            size_t klen = (size_t)(eq - (s + i));
-            size_t voff = klen + 1;
-            struct tps_field *f;
-            size_t kdec, vdec, kpos, vpos;
-            if (m->n >= TPS_MSG_MAX_FIELDS)
-                return -1;
-            kpos = m->used;
-            if (store_put(m, &m->used, s + i, klen, decode, &kdec) < 0)
-                return -1;
-            vpos = m->used;
-            if (store_put(m, &m->used, s + i + voff, end - i - voff, decode, &vdec) < 0)
-                return -1;
-            if (kdec == 0 || memchr(m->store + kpos, '\0', kdec))
-                return -1;
-            f = &m->f[m->n++];
-            f->key = (const char *)m->store + kpos;
-            f->val = m->store + vpos;
-            f->len = vdec;
+    while (p < end) {
+        const unsigned char *pair = p;
+        size_t kpos = o;
+        bool knul = false;
+        /* the key, up to '=' */
+        while (end - p >= 8 && cls[*p] == C_LIT && plain8(p, true, decode)) { /* a word a time */
+            memcpy(st + o, p, 8);
+            o += 8;
+            p += 8;
         }
-        i = end + 1;
+        for (;;) {
+            if (p == end)
+                goto skip; /* no '=' */
+            unsigned char c = *p, k = cls[c];
+            if (k == C_LIT) {
+                st[o++] = c;
+                p++;
+            } else if (k == C_EQ) {
+                break;
+            } else if (k == C_AMP) {
+                goto skip; /* no '=' */
+            } else if (k == C_PLUS) {
+                st[o++] = ' ';
+                p++;
+            } else if (k == C_NUL) {
+                st[o++] = 0;
+                knul = true;
+                p++;
+            } else if (unescape(p, end, &st[o]) == 0) {
+                knul |= st[o++] == 0;
+                p += 3;
+            } else {
+                /* a bad escape fails a kept pair only: has this one an '='? */
+                const unsigned char *amp = memchr(p, '&', (size_t)(end - p));
+                if (memchr(p, '=', (size_t)((amp ? amp : end) - p))) {
+                    rc = -1;
+                    goto out;
+                }
+                goto skip;
+            }
+        }
+        if (p == pair) /* an empty key */
+            goto skip;
+        if (knul || m->n >= TPS_MSG_MAX_FIELDS) {
+            rc = -1;
+            goto out;
+        }
+        st[o++] = '\0';
+        p++; /* the '=' */
+        size_t vpos = o;
+        /* the value, up to '&' */
+        while (end - p >= 8 && cls[*p] == C_LIT && plain8(p, false, decode)) {
+            memcpy(st + o, p, 8);
+            o += 8;
+            p += 8;
+        }
+        while (p < end) {
+            unsigned char c = *p, k = cls[c];
+            if (k <= C_NUL || k == C_EQ) {
+                st[o++] = c;
+                p++;
+            } else if (k == C_AMP) {
+                break;
+            } else if (k == C_PLUS) {
+                st[o++] = ' ';
+                p++;
+            } else {
+                /* a run of escapes (pdu_data is nothing else), one test per escape */
+                for (; end - p >= 3 && *p == '%'; p += 3) {
+                    unsigned h = hexv1[p[1]] - 1u, l = hexv1[p[2]] - 1u;
+                    if ((h | l) > 15)
+                        break;
+                    st[o++] = (unsigned char)(h << 4 | l);
+                }
+                if (p < end && *p == '%') { /* not hex, or fewer than two characters left */
+                    rc = -1;
+                    goto out;
+                }
+            }
+        }
+        struct tps_field *f = &m->f[m->n++];
+        f->key = (const char *)st + kpos;
+        f->val = st + vpos;
+        f->len = o - vpos;
+        st[o++] = '\0';
+        if (p < end)
+            p++; /* the '&' */
+        continue;
+    skip:
+        if (o > hi)
+            hi = o;
+        o = kpos;
+        while (p < end && *p != '&')
+            p++;
+        if (p < end)
+            p++;
     }
-    return 0;
+out:
+    m->used = o > hi ? o : hi;
+    return rc;
 }
 
 int tps_msg_decode(struct tps_msg *m, const char *payload, size_t len)
@@ -434,7 +583,7 @@ int tps_kvlist_decode(struct tps_msg *out, const unsigned char *s, size_t len)
 const struct tps_field *tps_msg_get(const struct tps_msg *m, const char *key)
 {
     for (size_t i = 0; i < m->n; i++)
-        if (strcmp(m->f[i].key, key) == 0)
+        if (m->f[i].key[0] == key[0] && strcmp(m->f[i].key, key) == 0)
             return &m->f[i];
     return NULL;
 }
@@ -522,6 +671,22 @@ static int header_byte(struct tps_framer *f, char c)
     return 0;
 }
 
+/* The header's length when d[0..len) starts with a valid header "?=<1-4 digits>&" followed by
+ * its whole payload (whose length goes to *need), else 0:
+ * anything else, a malformed header included, takes the byte-by-byte path. */
+static size_t whole_header(const char *d, size_t len, size_t *need)
+{
+    size_t j = 2, n = 0;
+    if (len < 4 || d[1] != '=')
+        return 0;
+    while (j < len && j < 2 + TPS_MSG_MAX_DIGITS && d[j] >= '0' && d[j] <= '9')
+        n = n * 10 + (size_t)(d[j++] - '0');
+    if (j == 2 || j == len || d[j] != '&' || len - j - 1 < n)
+        return 0;
+    *need = n; /* <= 9999: four digits at most */
+    return j + 1;
+}
+
 int tps_framer_push(struct tps_framer *f, const void *data, size_t len, tps_frame_cb cb, void *ctx)
 {
     const char *p = data;
@@ -529,6 +694,15 @@ int tps_framer_push(struct tps_framer *f, const void *data, size_t len, tps_fram
     if (f->broken)
         return -1;
     while (i < len) {
+        size_t n, need;
+        if (!f->in_body && f->have == 0 && (n = whole_header(p + i, len - i, &need)) > 0) {
+            /* a whole message in `data`: handed over where it is, not copied */
+            int rc = cb(ctx, p + i + n, need);
+            i += n + need;
+            if (rc != 0)
+                return rc;
+            continue;
+        }
         if (!f->in_body) {
             if (header_byte(f, p[i++]) < 0) {
                 f->broken = true;
@@ -543,13 +717,13 @@ int tps_framer_push(struct tps_framer *f, const void *data, size_t len, tps_fram
             i += take;
         }
         if (f->in_body && f->have == f->need) {
-            size_t n = f->need;
+            size_t plen = f->need;
             int rc;
-            f->buf[n] = '\0';
+            f->buf[plen] = '\0';
             f->in_body = false;
             f->have = 0;
             f->need = 0;
-            rc = cb(ctx, f->buf, n);
+            rc = cb(ctx, f->buf, plen);
             if (rc != 0)
                 return rc;
         }

@@ -9,9 +9,10 @@
  *  - encoder: msg_type first, then fields in the order they are added. PDU bytes: every byte
  *    %XX uppercase (Util.uriEncodeInHex). Text: ESC style (alnum kept, ' ' -> '+', all else
  *    %XX uppercase) or Java URLEncoder style (alnum and ".-*_" kept, ' ' -> '+').
- *  - decoder: split on '&' and '=' before decoding, then '+' -> ' ', %XX -> byte, other chars
- *    literal; any field order; pairs without '=' skipped; values may be binary (lengths kept,
- *    and each value is also NUL-terminated for convenience).
+ *  - decoder: split on '&' and '=' (an escape never hides a separator), '+' -> ' ', %XX ->
+ *    byte, other chars literal, in one pass; any field order; pairs without '=' skipped;
+ *    values may be binary (lengths kept, and each value is also NUL-terminated for
+ *    convenience).
  *  - framer: extracts complete "s=<N>&<N bytes>" messages from a byte stream cut anywhere,
  *    several messages per push.
  */
@@ -109,6 +110,10 @@ void tps_enc_int(struct tps_enc *e, const char *key, long value);
 void tps_enc_text(struct tps_enc *e, const char *key, const char *text, enum tps_text_style style);
 /* key=<every byte %XX uppercase> (pdu_data). */
 void tps_enc_bytes(struct tps_enc *e, const char *key, const void *data, size_t len);
+/* tps_enc_init(msg_type), then pdu_size=<len> and pdu_data=<every byte %XX> (ESC's order,
+ * §2.2): a TOKEN_PDU_REQUEST or TOKEN_PDU_RESPONSE whole, byte for byte what those three
+ * calls write, at a fraction of the cost (one per relayed APDU). */
+void tps_enc_pdu(struct tps_enc *e, int msg_type, const void *data, size_t len);
 /* key=<value copied verbatim>; the value must not contain '&' (used for NEW_PIN_RESPONSE's
  * new_pin, which the Java TPS takes raw, §2.2). Sets err if value contains '&', '=' or '%'. */
 void tps_enc_raw(struct tps_enc *e, const char *key, const char *value);
@@ -172,7 +177,9 @@ void tps_msg_wipe(struct tps_msg *m);
 
 /* ---- framer --------------------------------------------------------------------------- */
 
-/* Called once per complete message with its payload (the bytes after "s=<N>&").
+/* Called once per complete message with its payload (the bytes after "s=<N>&"): in `data`
+ * itself when the whole message was there (not NUL-terminated then), else in the framer's
+ * buffer (NUL-terminated); the caller wipes whichever held a secret.
  * Return 0 to go on, anything else to stop: tps_framer_push() then returns that value. */
 typedef int (*tps_frame_cb)(void *ctx, const char *payload, size_t len);
 

@@ -203,16 +203,23 @@ static int chunked(struct http_resp *r, const char *buf, size_t len, http_resp_c
         int v;
         switch (r->cst) {
         case CS_SIZE:
-            if ((v = hexval(c)) >= 0) {
+            /* the digits in one go, and "\r\n" after them when it is there: one step of this
+             * loop per byte was most of the cost of a chunk */
+            while ((v = hexval(c)) >= 0) {
                 if (++r->digits > 15)
                     return -1;
                 r->left = r->left * 16 + (unsigned)v;
-                i++;
-                break;
+                if (++i == len)
+                    return 0;
+                c = buf[i];
             }
             if (r->digits == 0)
                 return -1;
-            if (c == ';' || is_ows(c)) {
+            if (c == '\r' && i + 1 < len && buf[i + 1] == '\n') {
+                i += 2;
+                r->line = 0;
+                r->cst = r->left ? CS_DATA : CS_TRAILER;
+            } else if (c == ';' || is_ows(c)) {
                 r->cst = CS_EXT;
                 r->line = 0;
             } else if (c == '\r') {
@@ -255,7 +262,11 @@ static int chunked(struct http_resp *r, const char *buf, size_t len, http_resp_c
             break;
         }
         case CS_DATA_CR:
-            if (c == '\n') {
+            if (c == '\r' && i + 1 < len && buf[i + 1] == '\n') { /* the usual CRLF at once */
+                r->cst = CS_SIZE;
+                r->digits = 0;
+                i++;
+            } else if (c == '\n') {
                 r->cst = CS_SIZE;
                 r->digits = 0;
             } else if (c == '\r') {

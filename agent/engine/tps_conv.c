@@ -260,12 +260,14 @@ static int handle_message(struct conv *c, const char *payload, size_t len)
     }
 }
 
-/* One message from the framer; its payload (in the framer's buffer) wiped once handled. */
+/* One message from the framer; its payload wiped once handled: in the framer's buffer here,
+ * else it lies in c->rx (a whole message received at once), which the receive loop wipes. */
 static int on_message(void *ud, const char *payload, size_t len)
 {
     struct conv *c = ud;
     int rc = handle_message(c, payload, len);
-    explicit_bzero(c->fr.buf, len < sizeof c->fr.buf ? len + 1 : sizeof c->fr.buf);
+    if (payload == c->fr.buf)
+        explicit_bzero(c->fr.buf, len < sizeof c->fr.buf ? len + 1 : sizeof c->fr.buf);
     return rc;
 }
 

@@ -73,9 +73,7 @@ static enum tps_conv_next on_pdu(struct engine *e, const struct tps_msg *in, str
         e->res->applet = ok ? TPS_APPLET_GONE : TPS_APPLET_KEPT;
     else if (e->res->applet == TPS_APPLET_INSTALLING)
         e->res->applet = ok ? TPS_APPLET_KEPT : TPS_APPLET_GONE;
-    tps_enc_init(r, TPS_MSG_TOKEN_PDU_RESPONSE);
-    tps_enc_int(r, "pdu_size", (long)rlen); /* ESC order: size then data (§2.2) */
-    tps_enc_bytes(r, "pdu_data", resp, rlen);
+    tps_enc_pdu(r, TPS_MSG_TOKEN_PDU_RESPONSE, resp, rlen); /* ESC order: size, data (§2.2) */
     explicit_bzero(resp, sizeof resp);
     return TPS_CONV_REPLY;
 }

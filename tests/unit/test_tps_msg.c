@@ -4,6 +4,7 @@
 #include "tps_msg.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,37 @@ static void test_encode_pdu_response(void)
     EXPECT(s != NULL);
     EXPECT_STR(s, "s=38&msg_type=10&pdu_size=2&pdu_data=%90%00"); /* §2.1 example */
     EXPECT_EQ(n, strlen(s));
+}
+
+/* tps_enc_pdu writes what tps_enc_init + tps_enc_int + tps_enc_bytes write, up to the cap */
+static void test_encode_pdu_whole(void)
+{
+    static struct tps_enc a, b;
+    static unsigned char data[3400];
+    size_t lens[] = {0, 1, 2, 9, 10, 99, 100, 258, 261, 3320, 3321, 3322, 3399};
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 37 + 11);
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        for (int type = TPS_MSG_TOKEN_PDU_REQUEST; type <= TPS_MSG_TOKEN_PDU_RESPONSE; type++) {
+            size_t na = 0, nb = 0;
+            tps_enc_init(&a, type);
+            tps_enc_int(&a, "pdu_size", (long)lens[k]);
+            tps_enc_bytes(&a, "pdu_data", data, lens[k]);
+            tps_enc_pdu(&b, type, data, lens[k]);
+            const char *fa = tps_enc_frame(&a, &na), *fb = tps_enc_frame(&b, &nb);
+            EXPECT_EQ(fa == NULL, fb == NULL);
+            if (fa && fb) {
+                EXPECT_EQ(na, nb);
+                EXPECT(memcmp(fa, fb, na + 1) == 0);
+            }
+        }
+    }
+    tps_enc_pdu(&b, TPS_MSG_TOKEN_PDU_RESPONSE, data, 3322); /* 35 + 3 * 3322 > 9999 */
+    EXPECT(tps_enc_frame(&b, NULL) == NULL);
+    tps_enc_pdu(&b, TPS_MSG_TOKEN_PDU_RESPONSE, NULL, 2);
+    EXPECT(tps_enc_frame(&b, NULL) == NULL);
+    tps_enc_pdu(&b, TPS_MSG_TOKEN_PDU_RESPONSE, data, 2);
+    EXPECT_STR(tps_enc_frame(&b, NULL), "s=38&msg_type=10&pdu_size=2&pdu_data=%0B%30");
 }
 
 static void test_encode_java_pdu_request(void)
@@ -163,6 +195,138 @@ static void test_decode_rejects(void)
     EXPECT_EQ(tps_msg_decode(&m, many, strlen(many)), -1);
 }
 
+/* The decoder as it was written first (split on '&' and '=', then decode each part): the
+ * one-pass decoder must agree with it on every input, failures included. */
+struct ref_field {
+    unsigned char key[64], val[64];
+    size_t klen, vlen;
+};
+struct ref_msg {
+    size_t n;
+    struct ref_field f[TPS_MSG_MAX_FIELDS];
+};
+
+static int ref_part(const unsigned char *s, size_t n, bool decode, unsigned char *out,
+                    size_t *outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (decode && s[i] == '%') {
+            if (n - i < 3 || tps_hexval(s[i + 1]) < 0 || tps_hexval(s[i + 2]) < 0)
+                return -1;
+            out[o++] = (unsigned char)(tps_hexval(s[i + 1]) << 4 | tps_hexval(s[i + 2]));
+            i += 2;
+        } else {
+            out[o++] = decode && s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    *outlen = o;
+    return 0;
+}
+
+static int ref_split(struct ref_msg *m, const unsigned char *s, size_t len, bool decode)
+{
+    size_t i = 0;
+    m->n = 0;
+    while (i < len) {
+        const unsigned char *amp = memchr(s + i, '&', len - i);
+        size_t end = amp ? (size_t)(amp - s) : len;
+        const unsigned char *eq = memchr(s + i, '=', end - i);
+        if (eq && eq != s + i) {
+            size_t klen = (size_t)(eq - (s + i));
+            if (m->n >= TPS_MSG_MAX_FIELDS)
+                return -1;
+            struct ref_field *f = &m->f[m->n];
+            if (ref_part(s + i, klen, decode, f->key, &f->klen) < 0 ||
+                ref_part(eq + 1, end - i - klen - 1, decode, f->val, &f->vlen) < 0 ||
+                memchr(f->key, '\0', f->klen))
+                return -1;
+            m->n++;
+        }
+        i = end + 1;
+    }
+    return 0;
+}
+
+/* Both decoders on s: same result, same fields. */
+static void agree(const unsigned char *s, size_t len, bool decode)
+{
+    static struct tps_msg m;
+    static struct ref_msg r;
+    int want = ref_split(&r, s, len, decode);
+    int got = decode ? tps_msg_decode(&m, (const char *)s, len) : tps_kvlist_decode(&m, s, len);
+    if (decode && want == 0) { /* and then msg_type must be a number in 0..99 */
+        long t = -1;
+        for (size_t i = 0; i < r.n && t < 0; i++)
+            if (r.f[i].klen == 8 && memcmp(r.f[i].key, "msg_type", 8) == 0) {
+                t = 0;
+                for (size_t k = 0; k < r.f[i].vlen && t >= 0; k++)
+                    t = r.f[i].val[k] >= '0' && r.f[i].val[k] <= '9'
+                            ? t * 10 + (r.f[i].val[k] - '0')
+                            : -1;
+                if (r.f[i].vlen == 0 || t > 99)
+                    t = -1;
+                break;
+            }
+        want = t < 0 ? -1 : 0;
+    }
+    EXPECT_EQ(got, want);
+    if (got != 0 || want != 0)
+        return;
+    EXPECT_EQ(m.n, r.n);
+    for (size_t i = 0; i < m.n && i < r.n; i++) {
+        EXPECT_EQ(strlen(m.f[i].key), r.f[i].klen);
+        EXPECT_MEM(m.f[i].key, r.f[i].key, r.f[i].klen);
+        EXPECT_EQ(m.f[i].len, r.f[i].vlen);
+        EXPECT_MEM(m.f[i].val, r.f[i].val, r.f[i].vlen);
+        EXPECT_EQ(m.f[i].val[m.f[i].len], 0);
+    }
+    tps_msg_wipe(&m);
+}
+
+static void test_decode_agrees_with_split_then_decode(void)
+{
+    const char *cases[] = {
+        "msg_type=9&pdu_size=12&pdu_data=%00%A4%04%00%07%62%76%01%FF%00%00%00",
+        "msg_type=9&pdu_data=%00%a4%G4", /* bad escape in a kept pair */
+        "msg_type=9&ab%G4&c=d",          /* ... in a pair without '=': skipped */
+        "msg_type=9&ab%4&c=d",           /* a short escape before '&' */
+        "msg_type=9&ab%4=d",             /* ... before '=' */
+        "msg_type=9&a%00b&c=d",          /* a NUL in a skipped key */
+        "msg_type=9&=%G&c=d",            /* an empty key: skipped whatever it holds */
+        "msg_type=9&longer_than_8=x&abcdefgh=12345678&abcdefghijklmnop=q",
+        "msg_type=9&abcdefgh&abcdefgh=a+b%2B&x=%",
+        "msg_type=9&k=v=w&&&k2=&=&",
+        "msg_type=9&pdu_data=%00%",
+        "msg_type=9&pdu_data=%0",
+        "s=5&msg_type=12&new_pin=a+b",
+        "msg_type=0012",
+        "msg_type=9&key%3Dwith%26=val%26ue",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        agree((const unsigned char *)cases[i], strlen(cases[i]), true);
+        agree((const unsigned char *)cases[i], strlen(cases[i]), false);
+    }
+    /* random strings over the characters that matter */
+    static const char alpha[] = "msg_type=9&%+0aAfFgG \x80";
+    unsigned seed = 12345;
+    unsigned char buf[64];
+    for (int round = 0; round < 20000; round++) {
+        size_t len = 0, want;
+        seed = seed * 1103515245u + 12345u;
+        want = (seed >> 16) % sizeof buf;
+        if (round % 2)
+            memcpy(buf, "msg_type=9&", len = 11);
+        while (len < want) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = seed >> 16;
+            buf[len++] = r % 7 == 0 ? (unsigned char)(r >> 3) : (unsigned char)alpha[r % 24];
+        }
+        agree(buf, len, true);
+        agree(buf, len, false);
+    }
+}
+
 static void test_roundtrip_password(void)
 {
     static struct tps_msg m;
@@ -257,6 +421,69 @@ static void test_framer_rejects(void)
     EXPECT(tps_framer_pending(&f));
 }
 
+struct where {
+    const char *data; /* what was pushed */
+    size_t len, n, in_place;
+};
+
+static int note_where(void *ctx, const char *payload, size_t len)
+{
+    struct where *w = ctx;
+    w->n++;
+    uintptr_t p = (uintptr_t)payload, d = (uintptr_t)w->data; /* unrelated objects compared */
+    if (p >= d && p + len <= d + w->len)
+        w->in_place++;
+    return 0;
+}
+
+/* a whole message in one push is handed over where it lies (not copied); one cut is copied */
+static void test_framer_whole_in_place(void)
+{
+    static struct tps_framer f;
+    const char *s = "s=3&abcs=2&des=4&fg";
+    struct where w = {.data = s, .len = strlen(s)};
+    tps_framer_init(&f);
+    EXPECT_EQ(tps_framer_push(&f, s, w.len, note_where, &w), 0);
+    EXPECT_EQ(w.n, 2u);
+    EXPECT_EQ(w.in_place, 2u);
+    EXPECT(tps_framer_pending(&f));
+    w = (struct where){.data = "hi", .len = 2};
+    EXPECT_EQ(tps_framer_push(&f, "hi", 2, note_where, &w), 0);
+    EXPECT_EQ(w.n, 1u);
+    EXPECT_EQ(w.in_place, 0u); /* "fghi" was assembled in the framer */
+}
+
+/* random streams: pushed whole or a byte at a time, the same messages and the same verdict */
+static void test_framer_whole_or_bytewise(void)
+{
+    static const char alpha[] = "s=0123&abx";
+    unsigned seed = 777;
+    for (int round = 0; round < 5000; round++) {
+        static struct tps_framer f1, f2;
+        char buf[48];
+        struct got g1 = {0}, g2 = {0};
+        size_t len;
+        seed = seed * 1103515245u + 12345u;
+        len = (seed >> 16) % sizeof buf;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[i] = alpha[(seed >> 16) % 10];
+        }
+        if (round % 2 && len >= 4)
+            memcpy(buf, "s=1&", 4);
+        tps_framer_init(&f1);
+        tps_framer_init(&f2);
+        int r1 = tps_framer_push(&f1, buf, len, collect, &g1), r2 = 0;
+        for (size_t i = 0; i < len && r2 == 0; i++)
+            r2 = tps_framer_push(&f2, buf + i, 1, collect, &g2);
+        EXPECT_EQ(r1, r2);
+        EXPECT_EQ(g1.n, g2.n);
+        for (int i = 0; i < g1.n && i < 8; i++)
+            EXPECT_STR(g1.msgs[i], g2.msgs[i]);
+        EXPECT_EQ(tps_framer_pending(&f1), tps_framer_pending(&f2));
+    }
+}
+
 static int stop_cb(void *ctx, const char *payload, size_t len)
 {
     (void)payload;
@@ -316,6 +543,13 @@ static void test_wipe_clears_secrets(void)
     tps_msg_wipe(&m);
     EXPECT(!holds(&m, sizeof m, "Sekr1tPassw0rd"));
 
+    /* a pair without '=' is dropped, and what the decoder wrote of it wiped all the same */
+    const char *skipped = "msg_type=4&Sekr1tPassw0rd&a=b";
+    EXPECT_EQ(tps_msg_decode(&m, skipped, strlen(skipped)), 0);
+    EXPECT_EQ(m.n, 2u);
+    tps_msg_wipe(&m);
+    EXPECT(!holds(&m, sizeof m, "Sekr1tPassw0rd"));
+
     /* the structure decodes again after a wipe */
     EXPECT_EQ(tps_msg_decode(&m, ok, strlen(ok)), 0);
     f = tps_msg_get(&m, "screen_name");
@@ -357,6 +591,7 @@ static void test_encode_numbers(void)
 int main(void)
 {
     RUN(test_encode_pdu_response);
+    RUN(test_encode_pdu_whole);
     RUN(test_encode_java_pdu_request);
     RUN(test_encode_begin_op_canonical);
     RUN(test_encode_text_styles);
@@ -366,11 +601,14 @@ int main(void)
     RUN(test_decode_split_before_decode);
     RUN(test_decode_extensions_trailing_amp);
     RUN(test_decode_rejects);
+    RUN(test_decode_agrees_with_split_then_decode);
     RUN(test_roundtrip_password);
     RUN(test_framer_every_cut);
     RUN(test_framer_byte_by_byte_pending);
     RUN(test_framer_rejects);
     RUN(test_framer_callback_stops);
+    RUN(test_framer_whole_in_place);
+    RUN(test_framer_whole_or_bytewise);
     RUN(test_names);
     RUN(test_wipe_clears_secrets);
     RUN(test_encode_numbers);
