@@ -201,17 +201,11 @@ static void put_key(struct tps_enc *e, const char *key)
 
 /* value in decimal in out[24] (no NUL); returns the length (snprintf was a tenth of the
  * agent's instructions per relayed APDU: three numbers a message) */
-static size_t decimal(long value, char out[24])
+static size_t decimal_any(long value, char out[24])
 {
     unsigned long v = value < 0 ? 0UL - (unsigned long)value : (unsigned long)value;
     char rev[24];
     size_t n = 0, o = 0;
-    if (value >= 0 && value < 100) { /* msg_type, pdu_size: most numbers sent */
-        if (value >= 10)
-            out[o++] = (char)('0' + value / 10);
-        out[o++] = (char)('0' + value % 10);
-        return o;
-    }
     do
         rev[n++] = (char)('0' + v % 10);
     while ((v /= 10) != 0);
@@ -220,6 +214,18 @@ static size_t decimal(long value, char out[24])
     while (n)
         out[o++] = rev[--n];
     return o;
+}
+
+static inline size_t decimal(long value, char out[24])
+{
+    if (value >= 0 && value < 100) { /* msg_type, pdu_size, most lengths: inline */
+        size_t o = 0;
+        if (value >= 10)
+            out[o++] = (char)('0' + value / 10);
+        out[o++] = (char)('0' + value % 10);
+        return o;
+    }
+    return decimal_any(value, out);
 }
 
 void tps_enc_init(struct tps_enc *e, int msg_type)
@@ -399,27 +405,21 @@ static const unsigned char cls_dec[256] = {
     [0] = C_NUL, ['%'] = C_PCT, ['+'] = C_PLUS, ['='] = C_EQ, ['&'] = C_AMP};
 static const unsigned char cls_lit[256] = {[0] = C_NUL, ['='] = C_EQ, ['&'] = C_AMP};
 
-/* True when none of the 8 bytes at p ends or changes a key (`key`) or a value: copied as
- * they are, a word at a time (keys such as "pdu_data" are 8 bytes). The test per byte
- * value b: a byte of x = w ^ b*0x01..01 is 0 where w holds b; (x - 0x01..01) & ~x & 0x80..80
- * is then non-zero, and it is zero when no byte is (a false hit is only taken for a special
- * byte, which the slow path then handles byte by byte). */
-static inline uint64_t byte_in(uint64_t w, unsigned char b)
+/* True when none of the 8 bytes at p can end or change a key (`key`) or a value, checked a
+ * word at a time (keys such as "pdu_data" are 8 bytes): no byte below '0' (every separator,
+ * '%', '+', NUL and the space are) and, in a key, no '='. (x - n*0x01..01) & ~x & 0x80..80
+ * is non-zero exactly when a byte of x is below n (n <= 0x80). Harmless bytes below '0'
+ * ('-', '.', '/', a NUL in a value) only send those 8 bytes down the byte-by-byte path. */
+static inline bool plain8(const unsigned char *p, bool key)
 {
-    const uint64_t ones = 0x0101010101010101ULL;
-    uint64_t x = w ^ (ones * b);
-    return (x - ones) & ~x & (ones << 7);
-}
-
-static inline bool plain8(const unsigned char *p, bool key, bool decode)
-{
-    uint64_t w, hit;
+    const uint64_t ones = 0x0101010101010101ULL, high = ones << 7;
+    uint64_t w, eq;
     memcpy(&w, p, sizeof w);
-    hit = byte_in(w, '&');
-    if (key)
-        hit |= byte_in(w, '=') | byte_in(w, 0);
-    if (decode)
-        hit |= byte_in(w, '%') | byte_in(w, '+');
+    uint64_t hit = (w - ones * '0') & ~w & high;
+    if (key) {
+        eq = w ^ (ones * '=');
+        hit |= (eq - ones) & ~eq & high;
+    }
     return hit == 0;
 }
 
@@ -456,7 +456,7 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
         size_t kpos = o;
         bool knul = false;
         /* the key, up to '=' */
-        while (end - p >= 8 && cls[*p] == C_LIT && plain8(p, true, decode)) { /* a word a time */
+        while (end - p >= 8 && plain8(p, true)) { /* a word at a time */
             memcpy(st + o, p, 8);
             o += 8;
             p += 8;
@@ -502,7 +502,7 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
         p++; /* the '=' */
         size_t vpos = o;
         /* the value, up to '&' */
-        while (end - p >= 8 && cls[*p] == C_LIT && plain8(p, false, decode)) {
+        while (end - p >= 8 && plain8(p, false)) {
             memcpy(st + o, p, 8);
             o += 8;
             p += 8;
@@ -519,12 +519,15 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
                 p++;
             } else {
                 /* a run of escapes (pdu_data is nothing else), one test per escape */
-                for (; end - p >= 3 && *p == '%'; p += 3) {
-                    unsigned h = hexv1[p[1]] - 1u, l = hexv1[p[2]] - 1u;
-                    if ((h | l) > 15)
+                size_t fit = (size_t)(end - p) / 3; /* escapes the rest can hold */
+                unsigned char *w = st + o;
+                for (; fit && *p == '%'; fit--, p += 3) {
+                    unsigned h = hexv1[p[1]], l = hexv1[p[2]]; /* digit + 1, 0: not hex */
+                    if (h * l == 0)
                         break;
-                    st[o++] = (unsigned char)(h << 4 | l);
+                    *w++ = (unsigned char)(h * 16 + l - 17);
                 }
+                o = (size_t)(w - st);
                 if (p < end && *p == '%') { /* not hex, or fewer than two characters left */
                     rc = -1;
                     goto out;
@@ -582,7 +585,7 @@ int tps_kvlist_decode(struct tps_msg *out, const unsigned char *s, size_t len)
 
 const struct tps_field *tps_msg_get(const struct tps_msg *m, const char *key)
 {
-    for (size_t i = 0; i < m->n; i++)
+    for (size_t i = 0; i < m->n; i++) /* most keys differ at their first byte */
         if (m->f[i].key[0] == key[0] && strcmp(m->f[i].key, key) == 0)
             return &m->f[i];
     return NULL;
