@@ -125,13 +125,17 @@ static int flush(struct conv *c)
 {
     size_t off = 0;
     int rc = 0;
-    c->t_wait = now_s();
+    bool waited = false;
     while (off < c->txlen) {
         size_t n;
         enum tps_io_rc r = tps_io_send(&c->io, c->tx + off, c->txlen - off, &n);
         if (r == TPS_IO_OK) {
             off += n;
         } else if (r == TPS_IO_AGAIN) {
+            if (!waited) { /* the deadline runs from the first wait (a clock read saved) */
+                c->t_wait = now_s();
+                waited = true;
+            }
             if (wait_io(c, true, c->msg_timeout_ms) < 0) {
                 rc = -1;
                 break;
