@@ -675,8 +675,8 @@ static int header_byte(struct tps_framer *f, char c)
 }
 
 /* The header's length when d[0..len) starts with a valid header "?=<1-4 digits>&" followed by
- * its whole payload (whose length goes to *need), else 0:
- * anything else, a malformed header included, takes the byte-by-byte path. */
+ * its whole payload (whose length goes to *need), else 0 (anything else, a malformed header
+ * included, takes the byte-by-byte path, which says what is wrong). */
 static size_t whole_header(const char *d, size_t len, size_t *need)
 {
     size_t j = 2, n = 0;
