@@ -51,9 +51,13 @@ static esc_err rv_of(pcscd_card *s, uint32_t rv)
 }
 
 /* A failed send or receive leaves the stream out of step (an answer may still come): the
- * session is over, whatever is asked of it later. */
+ * session is over, whatever is asked of it later. The socket failing or pcscd closing it
+ * mid-answer is what libpcsclite reports as a communication error (SCARD_F_COMM_ERROR):
+ * ESC_ERR_PCSC, "the smart-card service reported an error". */
 static esc_err broke(pcscd_card *s, esc_err e)
 {
+    if (e == ESC_ERR_IO || e == ESC_ERR_PROTOCOL)
+        e = ESC_ERR_PCSC;
     e = fail(s, e);
     if (e != ESC_OK && s->broken == ESC_OK)
         s->broken = e;

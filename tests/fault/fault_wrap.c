@@ -4,9 +4,12 @@
  * A program linked with -Wl,--wrap=SYM for each SYM below has every call to SYM from the
  * project's own code (not from shared libraries) routed through __wrap_SYM here. Each call
  * counts, in one sequence over all the wrapped functions:
- *   FAULT_AT=N       the Nth call fails (malloc/calloc/realloc: NULL and ENOMEM; read/write:
- *                    -1 and EIO; PC/SC: SCARD_E_NO_MEMORY for calls that return a code); the
- *                    others go through. Unset or 0: nothing fails.
+ *   FAULT_AT=N       the Nth call fails (malloc/calloc/realloc: NULL and ENOMEM; read/write,
+ *                    send/recv: -1 and EIO; poll: -1 and ENOMEM; socket: -1 and EMFILE;
+ *                    connect: -1 and ECONNREFUSED; PC/SC: SCARD_E_NO_MEMORY for calls that
+ *                    return a code); the others go through. Unset or 0: nothing fails.
+ * The socket calls are pcscd's protocol as common/pcscd_card speaks it (every probe and card
+ * operation since it replaced libpcsclite there) and the TPS conversation's plain-HTTP loop.
  *   FAULT_TRACE=FILE one line per call, "N FUNCTION OFFSET", OFFSET the caller's address in
  *                    the executable (the call site; tests/fault/fault_walk.sh names it with
  *                    addr2line), and "FAILED N FUNCTION OFFSET" for the call that was failed.
@@ -15,6 +18,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +129,73 @@ ssize_t __wrap_write(int fd, const void *buf, size_t n)
         return -1;
     }
     return __real_write(fd, buf, n);
+}
+
+ssize_t __real_send(int fd, const void *buf, size_t n, int flags);
+ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags);
+ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags)
+{
+    if (hit("send", SITE)) {
+        errno = EIO;
+        return -1;
+    }
+    return __real_send(fd, buf, n, flags);
+}
+
+ssize_t __real_recv(int fd, void *buf, size_t n, int flags);
+ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags);
+ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags)
+{
+    if (hit("recv", SITE)) {
+        errno = EIO;
+        return -1;
+    }
+    return __real_recv(fd, buf, n, flags);
+}
+
+/* _FORTIFY_SOURCE: recv() into a buffer of known size */
+ssize_t __real___recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __wrap___recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __wrap___recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+    if (hit("recv", SITE)) {
+        errno = EIO;
+        return -1;
+    }
+    return __real___recv_chk(fd, buf, n, buflen, flags);
+}
+
+int __real_poll(struct pollfd *p, nfds_t n, int ms);
+int __wrap_poll(struct pollfd *p, nfds_t n, int ms);
+int __wrap_poll(struct pollfd *p, nfds_t n, int ms)
+{
+    if (hit("poll", SITE)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return __real_poll(p, n, ms);
+}
+
+int __real_socket(int domain, int type, int proto);
+int __wrap_socket(int domain, int type, int proto);
+int __wrap_socket(int domain, int type, int proto)
+{
+    if (hit("socket", SITE)) {
+        errno = EMFILE;
+        return -1;
+    }
+    return __real_socket(domain, type, proto);
+}
+
+int __real_connect(int fd, const struct sockaddr *a, socklen_t len);
+int __wrap_connect(int fd, const struct sockaddr *a, socklen_t len);
+int __wrap_connect(int fd, const struct sockaddr *a, socklen_t len)
+{
+    if (hit("connect", SITE)) {
+        errno = ECONNREFUSED;
+        return -1;
+    }
+    return __real_connect(fd, a, len);
 }
 
 /* PC/SC: every call the project makes. A failed call returns SCARD_E_NO_MEMORY, a code that

@@ -1,9 +1,11 @@
 # tests/fault: programs linked with the fault-injection layer (fault_wrap.c): every call of the
-# project's code to malloc, calloc, realloc, read, write and each PC/SC function goes through a
+# project's code to malloc, calloc, realloc, read, write, send, recv, poll, socket, connect and
+# each PC/SC function goes through a
 # wrapper that fails the Nth call when FAULT_AT=N. tests/checks/fault_walk.sh walks N.
 #   fault_probe   the card probe (common/probe) as pam_esc and escctl status run it
 #   escctl        escctl itself (every command, the engine included)
-FAULT_SYMS := malloc calloc realloc read __read_chk write SCardEstablishContext SCardReleaseContext \
+FAULT_SYMS := malloc calloc realloc read __read_chk write send recv __recv_chk poll socket connect \
+	SCardEstablishContext SCardReleaseContext \
 	SCardListReaders SCardFreeMemory SCardGetStatusChange SCardConnect SCardDisconnect SCardStatus \
 	SCardBeginTransaction SCardEndTransaction SCardTransmit SCardCancel SCardReconnect
 FAULT_LDFLAGS := $(foreach s,$(FAULT_SYMS),-Wl,--wrap=$(s))
