@@ -131,72 +131,29 @@ ssize_t __wrap_write(int fd, const void *buf, size_t n)
     return __real_write(fd, buf, n);
 }
 
-ssize_t __real_send(int fd, const void *buf, size_t n, int flags);
-ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags);
-ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags)
-{
-    if (hit("send", SITE)) {
-        errno = EIO;
-        return -1;
+/* A system call of the project's code: the failed one returns -1 with errno set to err. */
+#define SYS_WRAP(type, name, label, err, params, args)                                             \
+    type __real_##name params;                                                                     \
+    type __wrap_##name params;                                                                     \
+    type __wrap_##name params                                                                      \
+    {                                                                                              \
+        if (hit(label, SITE)) {                                                                    \
+            errno = err;                                                                           \
+            return -1;                                                                             \
+        }                                                                                          \
+        return __real_##name args;                                                                 \
     }
-    return __real_send(fd, buf, n, flags);
-}
 
-ssize_t __real_recv(int fd, void *buf, size_t n, int flags);
-ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags);
-ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags)
-{
-    if (hit("recv", SITE)) {
-        errno = EIO;
-        return -1;
-    }
-    return __real_recv(fd, buf, n, flags);
-}
-
+SYS_WRAP(ssize_t, send, "send", EIO, (int fd, const void *buf, size_t n, int flags),
+         (fd, buf, n, flags))
+SYS_WRAP(ssize_t, recv, "recv", EIO, (int fd, void *buf, size_t n, int flags), (fd, buf, n, flags))
 /* _FORTIFY_SOURCE: recv() into a buffer of known size */
-ssize_t __real___recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
-ssize_t __wrap___recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
-ssize_t __wrap___recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
-{
-    if (hit("recv", SITE)) {
-        errno = EIO;
-        return -1;
-    }
-    return __real___recv_chk(fd, buf, n, buflen, flags);
-}
-
-int __real_poll(struct pollfd *p, nfds_t n, int ms);
-int __wrap_poll(struct pollfd *p, nfds_t n, int ms);
-int __wrap_poll(struct pollfd *p, nfds_t n, int ms)
-{
-    if (hit("poll", SITE)) {
-        errno = ENOMEM;
-        return -1;
-    }
-    return __real_poll(p, n, ms);
-}
-
-int __real_socket(int domain, int type, int proto);
-int __wrap_socket(int domain, int type, int proto);
-int __wrap_socket(int domain, int type, int proto)
-{
-    if (hit("socket", SITE)) {
-        errno = EMFILE;
-        return -1;
-    }
-    return __real_socket(domain, type, proto);
-}
-
-int __real_connect(int fd, const struct sockaddr *a, socklen_t len);
-int __wrap_connect(int fd, const struct sockaddr *a, socklen_t len);
-int __wrap_connect(int fd, const struct sockaddr *a, socklen_t len)
-{
-    if (hit("connect", SITE)) {
-        errno = ECONNREFUSED;
-        return -1;
-    }
-    return __real_connect(fd, a, len);
-}
+SYS_WRAP(ssize_t, __recv_chk, "recv", EIO, (int fd, void *buf, size_t n, size_t len, int flags),
+         (fd, buf, n, len, flags))
+SYS_WRAP(int, poll, "poll", ENOMEM, (struct pollfd * p, nfds_t n, int ms), (p, n, ms))
+SYS_WRAP(int, socket, "socket", EMFILE, (int domain, int type, int proto), (domain, type, proto))
+SYS_WRAP(int, connect, "connect", ECONNREFUSED, (int fd, const struct sockaddr *a, socklen_t len),
+         (fd, a, len))
 
 /* PC/SC: every call the project makes. A failed call returns SCARD_E_NO_MEMORY, a code that
  * means nothing about the card, so the only right outcome is an error. */
