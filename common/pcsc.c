@@ -405,25 +405,39 @@ esc_err pcsc_list_readers(pcsc_ctx *ctx, struct pcsc_reader *out, size_t max, si
     return ESC_OK;
 }
 
+/* The card's reader as pcscd sees it now (GET_READERS_STATE, the step already started);
+ * ESC_ERR_NO_READER when it is gone. */
+static esc_err wire_card_reader(pcsc_card *card, struct pcsc_reader *out)
+{
+    struct pcsc_reader r[PCSC_MAX_READERS];
+    size_t n = 0;
+    esc_err e = pcscd_card_readers(card->ctx->wire, r, PCSC_MAX_READERS, &n);
+
+    for (size_t i = 0; e == ESC_OK && i < n; i++) {
+        if (strcmp(r[i].name, card->reader) == 0) {
+            *out = r[i];
+            return ESC_OK;
+        }
+    }
+    return e == ESC_OK ? ESC_ERR_NO_READER : e;
+}
+
 /* Is the reader empty now, or does it become empty within wait_ms (bounded by the
  * context deadline)? pcscd notices a pulled card at its next presence poll. */
 static bool wire_card_gone(pcsc_card *card, int wait_ms)
 {
-    struct pcsc_reader r[PCSC_MAX_READERS];
+    struct pcsc_reader r;
     uint64_t until = esc_mono_ms() + (uint64_t)remaining_ms(card->ctx, wait_ms);
 
     for (;;) {
-        size_t n = 0;
-        bool there = false;
+        esc_err e = wire_go(card->ctx, card->ctx->call_ms);
 
-        if (wire_go(card->ctx, card->ctx->call_ms) != ESC_OK ||
-            pcscd_card_readers(card->ctx->wire, r, PCSC_MAX_READERS, &n) != ESC_OK)
-            return false;
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(r[i].name, card->reader) == 0)
-                there = r[i].card_present;
-        if (!there)
+        if (e == ESC_OK)
+            e = wire_card_reader(card, &r);
+        if (e == ESC_ERR_NO_READER || (e == ESC_OK && !r.card_present))
             return true; /* the reader is empty, or gone with its card */
+        if (e != ESC_OK)
+            return false;
         if (esc_mono_ms() + 20 > until)
             return false;
         /* pcscd looks at a reader every few hundred ms (vpcd: 400): ask again shortly */
@@ -603,29 +617,23 @@ void pcsc_disconnect(pcsc_card *card, bool reset)
  * the ATR comes from the readers' states. */
 static esc_err wire_status(pcsc_card *card, uint8_t *atr, size_t cap, size_t *atr_len)
 {
-    struct pcsc_reader r[PCSC_MAX_READERS];
-    size_t n = 0;
+    struct pcsc_reader r;
     esc_err e;
 
     if ((e = wire_go(card->ctx, card->ctx->call_ms)) != ESC_OK)
         return e;
     if ((e = pcscd_card_status(card->ctx->wire)) == ESC_OK)
-        e = pcscd_card_readers(card->ctx->wire, r, PCSC_MAX_READERS, &n);
+        e = wire_card_reader(card, &r);
     if ((e = wire_done(card->ctx, e, false)) != ESC_OK)
         return e;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(r[i].name, card->reader) != 0)
-            continue;
-        if (!r[i].card_present)
-            return ESC_ERR_CARD_REMOVED;
-        if (r[i].atr_len > cap)
-            return ESC_ERR_CARD_LONG;
-        if (atr)
-            memcpy(atr, r[i].atr, r[i].atr_len);
-        *atr_len = r[i].atr_len;
-        return ESC_OK;
-    }
-    return ESC_ERR_NO_READER;
+    if (!r.card_present)
+        return ESC_ERR_CARD_REMOVED;
+    if (r.atr_len > cap)
+        return ESC_ERR_CARD_LONG;
+    if (atr)
+        memcpy(atr, r.atr, r.atr_len);
+    *atr_len = r.atr_len;
+    return ESC_OK;
 }
 
 esc_err pcsc_status(pcsc_card *card, uint8_t *atr, size_t cap, size_t *atr_len)

@@ -97,11 +97,7 @@ static void ph_opts_from(const struct esc_conf *c, const struct trust_policy *tr
     memset(o, 0, sizeof *o);
     o->trust = trust;
     o->timeout_ms = 30000;
-    if (c->cache_dir[0])
-        snprintf(dir, dircap, "%s", c->cache_dir);
-    else if (ph_cache_default_dir(dir, dircap) < 0)
-        dir[0] = '\0';
-    o->cache_dir = dir[0] ? dir : NULL;
+    o->cache_dir = ph_cache_dir(c->cache_dir, dir, dircap) == 0 ? dir : NULL;
 }
 
 static esc_err phone_home(const struct esc_conf *c, const struct trust_policy *trust,

@@ -147,10 +147,7 @@ esc_err ph_get(const char *url, const char *cuid, const struct ph_opts *o, struc
     esc_err rc;
     if (from_cache)
         *from_cache = false;
-    /* A cached profile answers unless it came from another phone-home URL than the one we
-     * would use now (the card was re-issued elsewhere, or --url names another server). */
-    if (o->cache_dir && !o->refresh && ph_cache_load(o->cache_dir, cuid, p) == 0 &&
-        (!url || !*url || strcmp(p->source_url, url) == 0)) {
+    if (o->cache_dir && !o->refresh && ph_cache_lookup(o->cache_dir, url, cuid, p) == 0) {
         if (from_cache)
             *from_cache = true;
         return ESC_OK;

@@ -47,10 +47,16 @@ bool ph_cuid_ok(const char *cuid);
 /* The default cache directory: $ESC_CACHE_DIR, else $XDG_CACHE_HOME/esc, else
  * ~/.cache/esc (esc.conf cache_dir overrides). 0 or -1 (no home). */
 int ph_cache_default_dir(char *out, size_t cap);
+/* The cache directory in use: `configured` (esc.conf cache_dir) when set, else the default.
+ * 0, or -1 with `out` empty (no directory). */
+int ph_cache_dir(const char *configured, char *out, size_t cap);
 /* Parse the text of a cache file (the fuzzed part of ph_cache_load). 0 or -1. */
 int ph_cache_parse(const char *data, size_t len, struct ph_profile *p);
 /* 0: hit, `p` filled. 1: no usable entry (missing, wrong version, corrupt: ignored). */
 int ph_cache_load(const char *dir, const char *cuid, struct ph_profile *p);
+/* The cache's answer for a card: 0 with `p` filled when a profile is cached for `cuid` and
+ * came from `url` (NULL or "": any); 1 otherwise (ph_get then fetches). */
+int ph_cache_lookup(const char *dir, const char *url, const char *cuid, struct ph_profile *p);
 /* 0 or -1 with one sentence in `err`. */
 int ph_cache_store(const char *dir, const struct ph_profile *p, char *err, size_t errlen);
 

@@ -75,6 +75,19 @@ int ph_cache_default_dir(char *out, size_t cap)
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
+int ph_cache_dir(const char *configured, char *out, size_t cap)
+{
+    if (configured && configured[0]) {
+        if ((size_t)snprintf(out, cap, "%s", configured) < cap)
+            return 0;
+    } else if (ph_cache_default_dir(out, cap) == 0) {
+        return 0;
+    }
+    if (cap)
+        out[0] = '\0';
+    return -1;
+}
+
 static int path_for(char *out, size_t cap, const char *dir, const char *cuid)
 {
     int n;
@@ -228,6 +241,15 @@ static int dir_private(const char *dir)
         rc = -1;
     }
     return rc;
+}
+
+/* A cached profile answers unless it came from another phone-home URL than the one we would
+ * use now (the card was re-issued elsewhere, or --url names another server). */
+int ph_cache_lookup(const char *dir, const char *url, const char *cuid, struct ph_profile *p)
+{
+    if (ph_cache_load(dir, cuid, p) != 0)
+        return 1;
+    return !url || !*url || strcmp(p->source_url, url) == 0 ? 0 : 1;
 }
 
 int ph_cache_store(const char *dir, const struct ph_profile *p, char *err, size_t errlen)

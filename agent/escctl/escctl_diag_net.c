@@ -30,10 +30,7 @@ bool diag_check_ph_url(struct diag *d)
     const char *cuid = d->facts.cuid_hex, *url, *from;
     char fetched[40], cache_note[2 * PH_URL_MAX + CONF_VALUE_MAX + 200];
 
-    if (d->conf.cache_dir[0])
-        snprintf(d->cache_dir, sizeof d->cache_dir, "%s", d->conf.cache_dir);
-    else if (ph_cache_default_dir(d->cache_dir, sizeof d->cache_dir) < 0)
-        d->cache_dir[0] = '\0';
+    (void)ph_cache_dir(d->conf.cache_dir, d->cache_dir, sizeof d->cache_dir);
     d->have_cached = d->cache_dir[0] && ph_cache_load(d->cache_dir, cuid, &d->cached) == 0;
 
     url = ph_pick_url(NULL, d->facts.phone_home_url, d->conf.phone_home_url);

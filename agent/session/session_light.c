@@ -9,7 +9,6 @@
 #include "log.h"
 #include "probe.h"
 
-#include <stdio.h>
 #include <string.h>
 
 enum session_light session_light(const struct esc_conf *c, const char *reader)
@@ -34,14 +33,10 @@ enum session_light session_light(const struct esc_conf *c, const char *reader)
     }
     if (!out.facts.have_cuid || !ph_cuid_ok(out.facts.cuid_hex))
         return SESSION_LIGHT_FULL;
-    /* ph_get's rule: a cached profile answers unless it came from another phone-home URL */
-    if (c->cache_dir[0])
-        snprintf(dir, sizeof dir, "%s", c->cache_dir);
-    else if (ph_cache_default_dir(dir, sizeof dir) < 0)
-        return SESSION_LIGHT_FULL;
+    /* ph_get's cache, as agent_op uses it */
     url = ph_pick_url(NULL, out.facts.phone_home_url, c->phone_home_url);
-    if (ph_cache_load(dir, out.facts.cuid_hex, &out.profile) != 0 ||
-        (url && *url && strcmp(out.profile.source_url, url) != 0))
+    if (ph_cache_dir(c->cache_dir, dir, sizeof dir) != 0 ||
+        ph_cache_lookup(dir, url, out.facts.cuid_hex, &out.profile) != 0)
         return SESSION_LIGHT_FULL;
     out.ph_cached = true;
     log_info("phone home for %s: %s (cached)", out.facts.cuid_hex, out.profile.operation);
