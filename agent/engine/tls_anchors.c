@@ -178,6 +178,25 @@ int tls_anchors_refresh(struct tls_anchors *a, unsigned long *gen, char *err, si
     return rc;
 }
 
+int tls_anchors_current(struct tls_anchors *a, X509_STORE **store, unsigned long *gen, char *err,
+                        size_t errlen)
+{
+    *store = NULL;
+    if (!a)
+        return -1;
+    pthread_mutex_lock(&a->mu);
+    int rc = refresh_locked(a, err, errlen);
+    if (rc == 0 && X509_STORE_up_ref(a->store) == 1) {
+        *store = a->store;
+    } else if (rc == 0) {
+        snprintf(err, errlen, "The trust anchors could not be loaded (out of memory).");
+        rc = -1;
+    }
+    *gen = a->gen;
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
 /* libcurl calls this with the SSL_CTX of a new connection, after its own (empty) store set-up
  * and before the handshake. */
 static CURLcode ssl_ctx_cb(CURL *h, void *sslctx, void *ud)

@@ -25,6 +25,7 @@
 #define ESC_TLS_ANCHORS_H
 
 #include <curl/curl.h>
+#include <openssl/x509_vfy.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -42,6 +43,11 @@ struct tls_anchors *tls_anchors_get(const char *ca_file);
 /* Read the store again if the rule above says so. 0 with *gen (optional) set to the current
  * generation; -1 (err set, one sentence) when the file cannot be read or parsed. */
 int tls_anchors_refresh(struct tls_anchors *a, unsigned long *gen, char *err, size_t errlen);
+
+/* Refresh as tls_anchors_refresh, then the current store (a reference: X509_STORE_free it)
+ * and its generation. 0, or -1 with err set. */
+int tls_anchors_current(struct tls_anchors *a, X509_STORE **store, unsigned long *gen, char *err,
+                        size_t errlen);
 
 /* Make h verify the peer against a's store (CURLOPT_SSL_CTX_FUNCTION; libcurl's own CAINFO
  * and CAPATH are cleared). -1 when libcurl refuses the callback: nothing was changed. */

@@ -1,11 +1,14 @@
-/* tps_conv_io: libcurl connects, we move the bytes (tps_conv_io.h). */
+/* tps_conv_io: libcurl connects, OpenSSL does the TLS, we move the bytes (tps_conv_io.h). */
 #include "tps_conv_io.h"
 
-#include "tps_conv.h"
+#include "clock.h"
 #include "tls_anchors.h"
+#include "tls_conn.h"
+#include "tps_conv.h"
 #include "trust.h"
 
 #include <errno.h>
+#include <openssl/err.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,37 +83,103 @@ static esc_err connect_failed(CURLcode cc, char *err, size_t errlen)
     return rc;
 }
 
-/* Over https, the session cache of the anchors this connection verifies with (read now if
- * their files changed; an unreadable file is left to the connection to report). -1: no
- * memory. */
-static int take_share(struct tps_conv_io *io, const char *ca_file)
+/* Over https with our TLS: the URL libcurl connects to (the same with scheme http and the port
+ * spelled out: it opens the TCP connection only), the host to verify and io->peer. 1 done, 0
+ * the URL is left to libcurl whole (it reports a malformed one), -1 no memory. */
+static int split_url(struct tps_conv_io *io, const char *url, char **plain, char *host,
+                     size_t hostsz)
+{
+    CURLU *u = curl_url();
+    char *h = NULL, *port = NULL;
+    int rc = -1;
+    CURLUcode uc = CURLUE_OUT_OF_MEMORY;
+    if (u && (uc = curl_url_set(u, CURLUPART_URL, url, 0)) == CURLUE_OK &&
+        (uc = curl_url_get(u, CURLUPART_HOST, &h, 0)) == CURLUE_OK &&
+        (uc = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT)) == CURLUE_OK &&
+        (uc = curl_url_set(u, CURLUPART_SCHEME, "http", 0)) == CURLUE_OK &&
+        (uc = curl_url_set(u, CURLUPART_PORT, port, 0)) == CURLUE_OK)
+        uc = curl_url_get(u, CURLUPART_URL, plain, 0);
+    if (uc == CURLUE_OK) {
+        /* an IPv6 address without its brackets (and without a zone id, which names no peer) */
+        const char *b = h[0] == '[' ? h + 1 : h;
+        size_t n = h[0] == '[' ? strcspn(b, "]%") : strlen(b);
+        int k = snprintf(io->peer, sizeof io->peer, "%s:%s", h, port);
+        if (n < hostsz && k > 0 && (size_t)k < sizeof io->peer) {
+            memcpy(host, b, n);
+            host[n] = '\0';
+            rc = 1;
+        } else {
+            rc = 0;
+        }
+    } else if (uc != CURLUE_OUT_OF_MEMORY) {
+        rc = 0;
+    }
+    if (rc != 1) {
+        curl_free(*plain);
+        *plain = NULL;
+    }
+    curl_free(h);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* Over https: the kept TLS context of the anchors this connection verifies with (read again if
+ * their files changed). 1 in use (io->share), 0 the anchors cannot be had this way (libcurl's
+ * TLS then), -1 failed (err set). */
+static int take_share(struct tps_conv_io *io, const char *ca_file, char *err, size_t errlen,
+                      esc_err *rc)
 {
     struct tls_anchors *a = tls_anchors_get(ca_file);
+    X509_STORE *store = NULL;
     unsigned long gen = 0;
     bool oom = false;
-    if (!a || tls_anchors_refresh(a, &gen, NULL, 0) == 0)
-        io->share = tls_share_take(a, gen, &oom);
-    if (oom)
+    char why[TLS_SHARE_PEER_SZ + 128] = "";
+    if (!a)
+        return 0;
+    if (tls_anchors_current(a, &store, &gen, why, sizeof why) < 0) {
+        if (err && errlen && !err[0])
+            snprintf(err, errlen, "The token server's TLS certificate is not trusted (%s)", why);
+        *rc = ESC_ERR_TLS;
         return -1;
-    if (io->share)
-        (void)curl_easy_setopt(io->h, CURLOPT_SHARE, tls_share_handle(io->share));
-    return 0;
+    }
+    io->share = tls_share_take(a, gen, store, &oom);
+    X509_STORE_free(store);
+    if (!io->share) {
+        seterr(err, errlen, oom ? INTERNAL : "TLS could not be set up.");
+        *rc = oom ? ESC_ERR_INTERNAL : ESC_ERR_TLS;
+        return -1;
+    }
+    return 1;
 }
 
 static int setup(struct tps_conv_io *io, const char *url, const char *ca_file, long connect_ms,
-                 char *err, size_t errlen, esc_err *rc)
+                 char *host, size_t hostsz, char *err, size_t errlen, esc_err *rc)
 {
     CURL *h = io->h;
-    if (tps_tls_setup(h, ca_file, err, errlen) < 0) {
+    char *plain = NULL;
+    if (tps_tls_setup(h, ca_file, err, errlen) < 0) { /* an unreadable ca_file, said first */
         seterr(err, errlen, "TLS could not be set up.");
         *rc = ESC_ERR_TLS;
         return -1;
     }
     io->tls = strncasecmp(url, "https:", 6) == 0;
-    if (io->tls && take_share(io, ca_file) < 0)
-        return -1;
-    if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+    if (io->tls) {
+        int k = take_share(io, ca_file, err, errlen, rc);
+        if (k < 0)
+            return -1;
+        if (k > 0 && (k = split_url(io, url, &plain, host, hostsz)) < 0) {
+            seterr(err, errlen, INTERNAL);
+            return -1;
+        }
+        if (k == 0) { /* libcurl's TLS, as set up above */
+            tls_share_give(io->share);
+            io->share = NULL;
+        }
+    }
+    int bad = curl_easy_setopt(h, CURLOPT_URL, plain ? plain : url) != CURLE_OK;
+    curl_free(plain);
+    if (bad || curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK ||
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
@@ -119,14 +188,29 @@ static int setup(struct tps_conv_io *io, const char *url, const char *ca_file, l
     return 0;
 }
 
+/* Our TLS on the connected socket: the SSL (its session resumed when one is kept), the host
+ * expected, the handshake within what is left of connect_ms. */
+static esc_err start_tls(struct tps_conv_io *io, const char *host, uint64_t deadline,
+                         struct op_stop *stop, char *err, size_t errlen)
+{
+    if (!(io->ssl = tls_share_ssl(io->share, io->peer)) || tls_conn_expect(io->ssl, host) < 0) {
+        ERR_clear_error();
+        seterr(err, errlen, INTERNAL);
+        return ESC_ERR_INTERNAL;
+    }
+    return tls_conn_handshake(io->ssl, (int)io->fd, deadline, stop, err, errlen);
+}
+
 esc_err tps_io_open(struct tps_conv_io *io, const char *url, const char *ca_file, long connect_ms,
                     struct op_stop *stop, char *err, size_t errlen)
 {
     esc_err rc = ESC_ERR_INTERNAL;
     int running = 1;
+    char host[TLS_SHARE_PEER_SZ];
+    uint64_t deadline = esc_mono_ms() + (uint64_t)(connect_ms > 0 ? connect_ms : 0);
     io->fd = CURL_SOCKET_BAD;
     if (!(io->h = curl_easy_init()) || !(io->m = curl_multi_init()) ||
-        setup(io, url, ca_file, connect_ms, err, errlen, &rc) < 0 ||
+        setup(io, url, ca_file, connect_ms, host, sizeof host, err, errlen, &rc) < 0 ||
         curl_multi_add_handle(io->m, io->h) != CURLM_OK) {
         seterr(err, errlen, INTERNAL);
         return rc;
@@ -164,7 +248,7 @@ esc_err tps_io_open(struct tps_conv_io *io, const char *url, const char *ca_file
         seterr(err, errlen, LOST);
         return ESC_ERR_NETWORK;
     }
-    return ESC_OK;
+    return io->share ? start_tls(io, host, deadline, stop, err, errlen) : ESC_OK;
 }
 
 long tps_io_connects(struct tps_conv_io *io)
@@ -175,9 +259,36 @@ long tps_io_connects(struct tps_conv_io *io)
     return n;
 }
 
+/* After SSL_read_ex or SSL_write_ex returned r: AGAIN (io->want set), EOF or ERR. */
+static enum tps_io_rc ssl_rc(struct tps_conv_io *io, int r)
+{
+    int e = SSL_get_error(io->ssl, r);
+    ERR_clear_error();
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        io->want = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        return TPS_IO_AGAIN;
+    }
+    /* close_notify, or a close without it (SSL_OP_IGNORE_UNEXPECTED_EOF) */
+    return e == SSL_ERROR_ZERO_RETURN ? TPS_IO_EOF : TPS_IO_ERR;
+}
+
 enum tps_io_rc tps_io_recv(struct tps_conv_io *io, char *buf, size_t cap, size_t *n)
 {
     *n = 0;
+    if (io->ssl) {
+        /* the caller reads until AGAIN, then waits: when the last read left nothing buffered,
+         * say AGAIN without a read that would only say EAGAIN (the wait's poll sees the rest) */
+        if (io->drained) {
+            io->drained = false;
+            io->want = POLLIN;
+            return TPS_IO_AGAIN;
+        }
+        int r = SSL_read_ex(io->ssl, buf, cap, n);
+        if (r != 1)
+            return ssl_rc(io, r);
+        io->drained = !SSL_has_pending(io->ssl);
+        return TPS_IO_OK;
+    }
     if (io->tls) {
         CURLcode cc = curl_easy_recv(io->h, buf, cap, n);
         if (cc == CURLE_AGAIN)
@@ -202,6 +313,10 @@ enum tps_io_rc tps_io_recv(struct tps_conv_io *io, char *buf, size_t cap, size_t
 enum tps_io_rc tps_io_send(struct tps_conv_io *io, const char *buf, size_t len, size_t *n)
 {
     *n = 0;
+    if (io->ssl) { /* SIGPIPE: ignored by the programs (main_agent.c, main_escctl.c) */
+        int r = SSL_write_ex(io->ssl, buf, len, n);
+        return r == 1 ? TPS_IO_OK : ssl_rc(io, r);
+    }
     if (io->tls) {
         CURLcode cc = curl_easy_send(io->h, buf, len, n);
         if (cc == CURLE_AGAIN)
@@ -221,7 +336,9 @@ enum tps_io_rc tps_io_send(struct tps_conv_io *io, const char *buf, size_t len, 
 
 int tps_io_wait(struct tps_conv_io *io, bool out, int ms)
 {
-    struct pollfd p = {.fd = io->fd, .events = out ? POLLOUT : POLLIN};
+    /* over our TLS a read may wait to write and a write to read (post-handshake messages) */
+    short ev = io->ssl && io->want ? io->want : out ? POLLOUT : POLLIN;
+    struct pollfd p = {.fd = io->fd, .events = ev};
     int r = poll(&p, 1, ms);
     if (r < 0)
         return errno == EINTR ? 0 : -1;
@@ -231,6 +348,12 @@ int tps_io_wait(struct tps_conv_io *io, bool out, int ms)
 
 void tps_io_close(struct tps_conv_io *io)
 {
+    if (io->ssl) {
+        (void)SSL_shutdown(io->ssl); /* our close_notify if the socket takes it now */
+        SSL_free(io->ssl);           /* before libcurl closes the socket under it */
+        ERR_clear_error();
+        io->ssl = NULL;
+    }
     if (io->m && io->h)
         curl_multi_remove_handle(io->m, io->h);
     if (io->h)

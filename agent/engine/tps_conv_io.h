@@ -1,8 +1,11 @@
-/* tps_conv_io: the byte stream under the TPS conversation (tps_conv.c). libcurl opens it: the
- * TCP connection, and over https the TLS handshake with the peer and its host name verified
- * (tps_tls_setup, the trust anchors parsed once, the shared session cache: tls_share.h), in
- * CONNECT_ONLY mode; then bytes go straight on the socket (http) or through curl_easy_send and
- * curl_easy_recv (https), and waiting is a poll on the socket. */
+/* tps_conv_io: the byte stream under the TPS conversation (tps_conv.c). libcurl opens the TCP
+ * connection (CONNECT_ONLY: its resolver and connect timeout). Over https, OpenSSL then runs
+ * the TLS handshake on that socket from the process's kept context and session cache
+ * (tls_share.h, tls_conn.h: the peer and its host name verified against the trust anchors
+ * parsed once, tls_anchors.h); only when those anchors cannot be had this way does libcurl do
+ * the TLS too (tps_tls_setup), as before. Bytes go straight on the socket (http), through
+ * SSL_read/SSL_write, or through curl_easy_recv/curl_easy_send; waiting is a poll on the
+ * socket. */
 #ifndef ESC_TPS_CONV_IO_H
 #define ESC_TPS_CONV_IO_H
 
@@ -11,6 +14,7 @@
 #include "tls_share.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -18,8 +22,12 @@ struct tps_conv_io {
     CURL *h;
     CURLM *m;
     curl_socket_t fd;
-    bool tls;                /* bytes go through libcurl's TLS */
-    struct tls_share *share; /* the TLS session cache in use, or NULL */
+    bool tls;                     /* bytes go through a TLS layer (ssl, or libcurl's) */
+    SSL *ssl;                     /* our TLS on the socket, or NULL */
+    short want;                   /* over ssl: what the last TPS_IO_AGAIN waits for */
+    bool drained;                 /* over ssl: nothing left in OpenSSL's buffers */
+    struct tls_share *share;      /* the TLS context and session cache in use, or NULL */
+    char peer[TLS_SHARE_PEER_SZ]; /* "host:port": the sessions' key (ssl's ex_data) */
 };
 
 enum tps_io_rc {

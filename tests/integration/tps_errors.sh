@@ -85,6 +85,55 @@ else
     skip tps_errors_tls_untrusted "the rig exports no RIG_TPS_HTTPS_URL"
 fi
 
+# The server's name is checked, not only its chain (tls_conn.c): a certificate from the trusted
+# CA, but for another address, is refused; the same server with one for 127.0.0.1 is trusted
+# (it is not a TPS, so the operation fails later, for another reason). openssl s_server serves.
+# tls_name NAME SAN HOST: serve a certificate for SAN, run an enrollment against it as
+# https://HOST:port; exit code and sentence in $TMP/NAME.rc, $TMP/NAME.msg
+tls_name() {
+    local port pid
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/$1.key" \
+        -subj "/CN=$2" -out "$TMP/$1.csr" >/dev/null 2>&1 &&
+        openssl x509 -req -in "$TMP/$1.csr" -CA "$RIG_CA_DIR/ca.cert.pem" -CAkey "$RIG_CA_DIR/ca.key.pem" \
+            -CAcreateserial -days 1 -extfile <(printf 'subjectAltName=%s\n' "$2") \
+            -out "$TMP/$1.pem" >/dev/null 2>&1 || return 1
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    openssl s_server -quiet -accept "127.0.0.1:$port" -cert "$TMP/$1.pem" -key "$TMP/$1.key" \
+        -www </dev/null >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
+    profile "https://$3:$port/tps/tps"
+    # s_server -www does not answer a request that is still coming: the wait is cut to 2 s
+    c=$(conf allowed_hosts "127.0.0.1 localhost" allow_http_hosts "" \
+        ca_file "$RIG_CA_DIR/ca.cert.pem" tps_message_timeout 2)
+    ESC_CONF=$c escctl_op enroll >"$TMP/o.json" 2>"$TMP/o.err"
+    echo $? >"$TMP/$1.rc"
+    json_field "$TMP/o.json" message >"$TMP/$1.msg"
+    kill $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    return 0
+}
+if tls_name other_ip "IP:127.0.0.2,DNS:other.example" 127.0.0.1 &&
+    tls_name other_dns "DNS:other.example,IP:127.0.0.1" localhost &&
+    tls_name right_ip "IP:127.0.0.1" 127.0.0.1; then
+    case "$(cat "$TMP/other_ip.msg")" in
+    *"not trusted"*mismatch*) [ "$(cat "$TMP/other_ip.rc")" = 5 ] && pass tps_errors_tls_wrong_name ||
+        fail tps_errors_tls_wrong_name "exit $(cat "$TMP/other_ip.rc"): $(cat "$TMP/other_ip.msg")" ;;
+    *) fail tps_errors_tls_wrong_name "exit $(cat "$TMP/other_ip.rc"): $(cat "$TMP/other_ip.msg")" ;;
+    esac
+    case "$(cat "$TMP/other_dns.msg")" in
+    *"not trusted"*mismatch*) [ "$(cat "$TMP/other_dns.rc")" = 5 ] && pass tps_errors_tls_wrong_dns_name ||
+        fail tps_errors_tls_wrong_dns_name "exit $(cat "$TMP/other_dns.rc"): $(cat "$TMP/other_dns.msg")" ;;
+    *) fail tps_errors_tls_wrong_dns_name "exit $(cat "$TMP/other_dns.rc"): $(cat "$TMP/other_dns.msg")" ;;
+    esac
+    case "$(cat "$TMP/right_ip.msg")" in
+    *"did not answer"*) pass tps_errors_tls_right_name ;; # the handshake passed: HTTP waits
+    *) fail tps_errors_tls_right_name "exit $(cat "$TMP/right_ip.rc"): $(cat "$TMP/right_ip.msg")" ;;
+    esac
+else
+    fail tps_errors_tls_name "openssl could not make the test certificates"
+fi
+
 # host not allowed: no prompt, exit 6
 c=$(conf allowed_hosts "localhost" allow_http_hosts "127.0.0.1")
 profile "http://127.0.0.1:$closed_port/tps/tps"

@@ -1,5 +1,6 @@
 /* tpsd_conn: plain or TLS connection I/O with deadlines. */
 #include "tpsd_conn.h"
+#include "tpsd_stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,8 +58,11 @@ int tpsd_conn_init(struct tpsd_conn *c, int fd, unsigned long id, SSL_CTX *ctx, 
         goto fail;
     for (;;) {
         int rc = SSL_accept(c->ssl), err, w;
-        if (rc == 1)
+        if (rc == 1) {
+            if (SSL_session_reused(c->ssl))
+                tpsd_stats_add(ST_TLS_RESUMED, 1);
             return 0;
+        }
         err = SSL_get_error(c->ssl, rc);
         if (err == SSL_ERROR_WANT_READ)
             w = wait_fd(fd, POLLIN, deadline);

@@ -23,6 +23,7 @@ static const char *const names[ST_COUNT] = {
     "phone_home_connections",
     "max_ops_per_connection",
     "stats_requests",
+    "tls_resumed",
 };
 static unsigned long counters[ST_COUNT];
 static char stats_path[4096];

@@ -10,7 +10,8 @@
  *   phone_home         GET /tps/phoneHome requests answered
  *   phone_home_connections  connections that carried at least one phone-home request
  *   max_ops_per_connection  most POST /tps/tps conversations on one connection (stays 1)
- *   stats_requests     GET /tps/stats requests (these are also in `connections`) */
+ *   stats_requests     GET /tps/stats requests (these are also in `connections`)
+ *   tls_resumed        TLS handshakes that resumed an earlier session (of tls_connections) */
 #ifndef TPSD_STATS_H
 #define TPSD_STATS_H
 
@@ -32,6 +33,7 @@ enum tpsd_counter {
     ST_PHONE_HOME_CONNECTIONS,
     ST_MAX_OPS_PER_CONNECTION,
     ST_STATS_REQUESTS,
+    ST_TLS_RESUMED,
     ST_COUNT
 };
 

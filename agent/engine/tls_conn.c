@@ -1,0 +1,100 @@
+/* tls_conn: the TLS handshake of a TPS connection (tls_conn.h). */
+#include "tls_conn.h"
+
+#include "clock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+static void seterr(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen && !err[0])
+        snprintf(err, errlen, "%s", msg);
+}
+
+static bool is_ip(const char *host)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+int tls_conn_expect(SSL *ssl, const char *host)
+{
+    X509_VERIFY_PARAM *p = SSL_get0_param(ssl);
+    if (is_ip(host))
+        return X509_VERIFY_PARAM_set1_ip_asc(p, host) == 1 ? 0 : -1;
+    /* a name that is not an IP address, matched as libcurl does: no partial wildcards */
+    X509_VERIFY_PARAM_set_hostflags(p, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (SSL_set_tlsext_host_name(ssl, host) != 1 || SSL_set1_host(ssl, host) != 1)
+        return -1;
+    return 0;
+}
+
+/* Why the handshake failed, in one sentence. */
+static esc_err failed(SSL *ssl, int e, char *err, size_t errlen)
+{
+    long v = SSL_get_verify_result(ssl);
+    unsigned long why = ERR_peek_last_error();
+    char msg[320];
+    esc_err rc = ESC_ERR_TLS;
+    if (v != X509_V_OK) {
+        snprintf(msg, sizeof msg,
+                 "The token server's TLS certificate is not trusted (SSL certificate problem: "
+                 "%s).",
+                 X509_verify_cert_error_string(v));
+    } else if (e == SSL_ERROR_SSL && why) {
+        const char *r = ERR_reason_error_string(why);
+        snprintf(msg, sizeof msg, "The TLS handshake with the token server failed (%s).",
+                 r ? r : "no reason given");
+    } else {
+        snprintf(msg, sizeof msg, "The connection to the token server was lost.");
+        rc = ESC_ERR_NETWORK;
+    }
+    ERR_clear_error();
+    seterr(err, errlen, msg);
+    return rc;
+}
+
+esc_err tls_conn_handshake(SSL *ssl, int fd, uint64_t deadline_ms, struct op_stop *stop, char *err,
+                           size_t errlen)
+{
+    if (SSL_set_fd(ssl, fd) != 1) {
+        ERR_clear_error();
+        seterr(err, errlen, "An internal error stopped the conversation with the token server.");
+        return ESC_ERR_INTERNAL;
+    }
+    for (;;) {
+        ERR_clear_error();
+        int r = SSL_connect(ssl);
+        if (r == 1)
+            return ESC_OK;
+        int e = SSL_get_error(ssl, r);
+        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+            return failed(ssl, e, err, errlen);
+        struct pollfd p = {.fd = fd, .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT};
+        do {
+            esc_err why = op_stop_check(stop);
+            if (why != ESC_OK) {
+                seterr(err, errlen, "The operation was stopped.");
+                return why;
+            }
+            uint64_t now = esc_mono_ms();
+            if (now >= deadline_ms) {
+                seterr(err, errlen, "The token server did not answer in time.");
+                return ESC_ERR_TPS_TIMEOUT;
+            }
+            int ms = deadline_ms - now < 100 ? (int)(deadline_ms - now) : 100;
+            r = poll(&p, 1, ms);
+        } while (r == 0 || (r < 0 && errno == EINTR));
+        if (r < 0 || (p.revents & POLLNVAL)) {
+            seterr(err, errlen, "The connection to the token server was lost.");
+            return ESC_ERR_NETWORK;
+        }
+        /* POLLERR, POLLHUP: the next SSL_connect says what happened */
+    }
+}
