@@ -207,7 +207,9 @@ esc_err tps_io_open(struct tps_conv_io *io, const char *url, const char *ca_file
     esc_err rc = ESC_ERR_INTERNAL;
     int running = 1;
     char host[TLS_SHARE_PEER_SZ];
-    uint64_t deadline = esc_mono_ms() + (uint64_t)(connect_ms > 0 ? connect_ms : 0);
+    /* the handshake gets what the TCP connect left of connect_ms (none given: no limit of
+     * its own; `stop` still ends it) */
+    uint64_t deadline = connect_ms > 0 ? esc_mono_ms() + (uint64_t)connect_ms : UINT64_MAX;
     io->fd = CURL_SOCKET_BAD;
     if (!(io->h = curl_easy_init()) || !(io->m = curl_multi_init()) ||
         setup(io, url, ca_file, connect_ms, host, sizeof host, err, errlen, &rc) < 0 ||
@@ -283,6 +285,7 @@ enum tps_io_rc tps_io_recv(struct tps_conv_io *io, char *buf, size_t cap, size_t
             io->want = POLLIN;
             return TPS_IO_AGAIN;
         }
+        ERR_clear_error(); /* SSL_get_error reads the queue: only this call's errors */
         int r = SSL_read_ex(io->ssl, buf, cap, n);
         if (r != 1)
             return ssl_rc(io, r);
@@ -314,6 +317,7 @@ enum tps_io_rc tps_io_send(struct tps_conv_io *io, const char *buf, size_t len, 
 {
     *n = 0;
     if (io->ssl) { /* SIGPIPE: ignored by the programs (main_agent.c, main_escctl.c) */
+        ERR_clear_error();
         int r = SSL_write_ex(io->ssl, buf, len, n);
         return r == 1 ? TPS_IO_OK : ssl_rc(io, r);
     }
