@@ -134,6 +134,32 @@ else
     fail tps_errors_tls_name "openssl could not make the test certificates"
 fi
 
+# A server that takes the TCP connection and never starts TLS: the handshake is bounded like
+# any wait for the TPS (tls_conn.c; tps_message_timeout, 2 s here), not left to hang.
+silent_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+conns = []
+while True:
+    conns.append(s.accept()[0])' "$silent_port" &
+silent_pid=$!
+for _ in $(seq 100); do (: </dev/tcp/127.0.0.1/"$silent_port") 2>/dev/null && break; sleep 0.05; done
+profile "https://127.0.0.1:$silent_port/tps/tps"
+c=$(conf allowed_hosts "127.0.0.1" allow_http_hosts "" ca_file "$RIG_CA_DIR/ca.cert.pem" tps_message_timeout 2)
+t0=$(date +%s%N)
+ESC_CONF=$c escctl_op enroll >"$TMP/o.json" 2>"$TMP/o.err"
+rc=$?
+t_ms=$((($(date +%s%N) - t0) / 1000000))
+kill $silent_pid 2>/dev/null
+wait $silent_pid 2>/dev/null
+msg=$(json_field "$TMP/o.json" message)
+case "$msg" in
+*"did not answer"*) [ $t_ms -lt 30000 ] && pass tps_errors_tls_silent_server ||
+    fail tps_errors_tls_silent_server "took $t_ms ms: $msg" ;;
+*) fail tps_errors_tls_silent_server "exit $rc after $t_ms ms: $msg" ;;
+esac
+
 # host not allowed: no prompt, exit 6
 c=$(conf allowed_hosts "localhost" allow_http_hosts "127.0.0.1")
 profile "http://127.0.0.1:$closed_port/tps/tps"
