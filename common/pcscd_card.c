@@ -82,6 +82,16 @@ static esc_err recv_all(pcscd_card *s, void *buf, size_t len)
     return broke(s, pcscd_wire_recv(s->fd, buf, len, s->deadline));
 }
 
+/* recv_all for the answer to the request just sent (pcscd_wire_await), nothing due before it. */
+static esc_err await_all(pcscd_card *s, void *buf, size_t len)
+{
+    if (s->broken != ESC_OK)
+        return s->broken;
+    if (atomic_load(&s->aborted))
+        return broke(s, ESC_ERR_CANCELLED);
+    return broke(s, pcscd_wire_await(s->fd, buf, len, s->deadline));
+}
+
 /* Read the answers of the requests sent without waiting, in order. A failed BEGIN is kept
  * for the caller's step (deferred(): the transaction it asked for did not happen); the
  * step's own answer is read all the same, so the stream stays in step. */
@@ -340,14 +350,14 @@ esc_err pcscd_card_status(pcscd_card *s)
 /* Read one TRANSMIT answer: its body, then the response when rv is 0. Returns what broke the
  * stream; pcscd's refusal of the exchange goes to *refused. */
 static esc_err read_transmit(pcscd_card *s, uint8_t *resp, size_t cap, size_t *rlen,
-                             esc_err *refused)
+                             esc_err *refused, bool first)
 {
     struct pcscd_transmit t;
     esc_err e;
 
     *rlen = 0;
     *refused = ESC_OK;
-    if ((e = recv_all(s, &t, sizeof t)) != ESC_OK)
+    if ((e = first ? await_all(s, &t, sizeof t) : recv_all(s, &t, sizeof t)) != ESC_OK)
         return e;
     if (t.rv != SCARD_S_SUCCESS) {
         *refused = rv_of(s, t.rv); /* no response follows */
@@ -416,7 +426,7 @@ esc_err pcscd_card_batch(pcscd_card *s, size_t n, const uint8_t *const cmd[], co
     for (size_t i = 0; i < n; i++) {
         esc_err refused;
 
-        if ((e = read_transmit(s, resp[i], PCSC_RESP_MAX, &rlen[i], &refused)) != ESC_OK)
+        if ((e = read_transmit(s, resp[i], PCSC_RESP_MAX, &rlen[i], &refused, false)) != ESC_OK)
             return e;
         if (first == ESC_OK)
             first = refused;
@@ -439,9 +449,13 @@ esc_err pcscd_card_transmit(pcscd_card *s, const uint8_t *cmd, size_t len, uint8
     if (len > PCSCD_ATTR_MAX || cap > UINT32_MAX)
         return ESC_ERR_ARG;
     put_transmit(s, req, &at, cmd, len, cap);
-    if ((e = send_all(s, req, at)) != ESC_OK || (e = drain(s)) != ESC_OK)
+    if ((e = send_all(s, req, at)) != ESC_OK)
         return e;
-    if ((e = read_transmit(s, resp, cap, rlen, &refused)) != ESC_OK)
+    /* nothing due before it: the answer to this very request is awaited (polled first) */
+    bool first = s->npend == 0;
+    if ((e = drain(s)) != ESC_OK)
+        return e;
+    if ((e = read_transmit(s, resp, cap, rlen, &refused, first)) != ESC_OK)
         return e;
     return deferred(s, refused);
 }

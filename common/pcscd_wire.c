@@ -111,6 +111,12 @@ esc_err pcscd_wire_recv(int fd, void *buf, size_t len, uint64_t deadline)
     return ESC_OK;
 }
 
+esc_err pcscd_wire_await(int fd, void *buf, size_t len, uint64_t deadline)
+{
+    esc_err e = wait_fd(fd, POLLIN, deadline);
+    return e != ESC_OK ? e : pcscd_wire_recv(fd, buf, len, deadline);
+}
+
 esc_err pcscd_wire_send(int fd, const void *buf, size_t len, uint64_t deadline)
 {
     size_t done = 0;

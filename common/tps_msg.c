@@ -391,6 +391,23 @@ static const unsigned char hexv1[256] = {
     ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
 };
 
+/* An escape's two digits: the high one's value << 4, the low one's value, each with bit 8 set
+ * when it is a hex digit (0: not one). A run of escapes is decoded with no test per digit:
+ * the AND of every looked-up entry keeps bit 8 only if all were digits, checked once after the
+ * run; the byte is the OR of the two entries, truncated. (One structure: one base address.) */
+#define HI(c, v) [c] = 0x100 | (v) << 4
+#define LO(c, v) [c] = 0x100 | (v)
+#define HEX16(X)                                                                                   \
+    X('0', 0), X('1', 1), X('2', 2), X('3', 3), X('4', 4), X('5', 5), X('6', 6), X('7', 7),        \
+        X('8', 8), X('9', 9), X('A', 10), X('B', 11), X('C', 12), X('D', 13), X('E', 14),          \
+        X('F', 15), X('a', 10), X('b', 11), X('c', 12), X('d', 13), X('e', 14), X('f', 15)
+static const struct {
+    uint16_t hi[256], lo[256];
+} hx = {{HEX16(HI)}, {HEX16(LO)}};
+#undef HEX16
+#undef LO
+#undef HI
+
 int tps_hexval(unsigned char c)
 {
     return (int)hexv1[c] - 1;
@@ -441,7 +458,11 @@ static inline int unescape(const unsigned char *p, const unsigned char *end, uns
  * NUL in its key or a 65th kept pair fail. Every byte written lands in m->store below
  * len + 1 (a byte per input character at most: each NUL stands for the '=' or '&' it replaces,
  * one more after the last value), and m->used is the highest point reached, even on failure,
- * so that tps_msg_wipe clears all of it. */
+ * so that tps_msg_wipe clears all of it. Each key is written over a zeroed word, so that its
+ * first 8 bytes read as one are the key zero-padded (tps_field.k8; the zeros past `used` hold
+ * nothing to wipe). */
+_Static_assert(TPS_MSG_MAX + PREFIX + 1 + 8 <= sizeof((struct tps_msg *)0)->store,
+               "a key's zeroed word fits the store wherever the key starts");
 static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bool decode)
 {
     const unsigned char *cls = decode ? cls_dec : cls_lit;
@@ -455,11 +476,14 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
         const unsigned char *pair = p;
         size_t kpos = o;
         bool knul = false;
+        memset(st + o, 0, 8); /* the key's padding for k8 */
         /* the key, up to '=' */
         while (end - p >= 8 && plain8(p, true)) { /* a word at a time */
             memcpy(st + o, p, 8);
             o += 8;
             p += 8;
+            if (p != end && *p == '=') /* an 8-byte key (msg_type, pdu_data): no second look */
+                break;
         }
         for (;;) {
             if (p == end)
@@ -501,6 +525,8 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
         st[o++] = '\0';
         p++; /* the '=' */
         size_t vpos = o;
+        uint64_t k8;
+        memcpy(&k8, st + kpos, sizeof k8); /* the key, zero-padded: see above */
         /* the value, up to '&' */
         while (end - p >= 8 && plain8(p, false)) {
             memcpy(st + o, p, 8);
@@ -518,17 +544,25 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
                 st[o++] = ' ';
                 p++;
             } else {
-                /* a run of escapes (pdu_data is nothing else), one test per escape */
-                size_t fit = (size_t)(end - p) / 3; /* escapes the rest can hold */
+                /* a run of escapes (pdu_data is nothing else): a bad one fails the whole
+                 * decode, so the digits are checked once for the run (hexhi, hexlo) */
+                const unsigned char *stop = p + (size_t)(end - p) / 3 * 3; /* whole escapes */
                 unsigned char *w = st + o;
-                for (; fit && *p == '%'; fit--, p += 3) {
-                    unsigned h = hexv1[p[1]], l = hexv1[p[2]]; /* digit + 1, 0: not hex */
-                    if (h * l == 0)
-                        break;
-                    *w++ = (unsigned char)(h * 16 + l - 17);
+                unsigned ok = 0x100;
+                for (; stop - p >= 6 && p[0] == '%' && p[3] == '%'; p += 6, w += 2) { /* 2 by 2 */
+                    unsigned h = hx.hi[p[1]], l = hx.lo[p[2]], h2 = hx.hi[p[4]], l2 = hx.lo[p[5]];
+                    ok &= h & l & h2 & l2;
+                    w[0] = (unsigned char)(h | l);
+                    w[1] = (unsigned char)(h2 | l2);
+                }
+                if (p != stop && *p == '%') { /* an odd one */
+                    unsigned h = hx.hi[p[1]], l = hx.lo[p[2]];
+                    ok &= h & l;
+                    *w++ = (unsigned char)(h | l);
+                    p += 3;
                 }
                 o = (size_t)(w - st);
-                if (p < end && *p == '%') { /* not hex, or fewer than two characters left */
+                if (!ok || (p < end && *p == '%')) { /* not hex, or fewer than two left */
                     rc = -1;
                     goto out;
                 }
@@ -538,6 +572,8 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
         f->key = (const char *)st + kpos;
         f->val = st + vpos;
         f->len = o - vpos;
+        f->klen = vpos - 1 - kpos;
+        f->k8 = k8;
         st[o++] = '\0';
         if (p < end)
             p++; /* the '&' */
@@ -583,32 +619,28 @@ int tps_kvlist_decode(struct tps_msg *out, const unsigned char *s, size_t len)
     return 0;
 }
 
-const struct tps_field *tps_msg_get(const struct tps_msg *m, const char *key)
+bool tps_key_tail_eq(const struct tps_field *f, const char *key)
 {
-    for (size_t i = 0; i < m->n; i++) /* most keys differ at their first byte */
-        if (m->f[i].key[0] == key[0] && strcmp(m->f[i].key, key) == 0)
-            return &m->f[i];
-    return NULL;
+    return memcmp(f->key + 8, key + 8, f->klen - 8) == 0;
 }
 
-const char *tps_msg_str(const struct tps_msg *m, const char *key)
+const char *tps_field_str(const struct tps_field *f)
 {
-    const struct tps_field *f = tps_msg_get(m, key);
     if (!f || memchr(f->val, '\0', f->len))
         return NULL;
     return (const char *)f->val;
 }
 
-int tps_msg_long(const struct tps_msg *m, const char *key, long min, long max, long *out)
+int tps_field_long(const struct tps_field *f, long min, long max, long *out)
 {
-    const struct tps_field *f = tps_msg_get(m, key);
     long v = 0;
     if (!f || f->len == 0 || f->len > 18)
         return -1;
     for (size_t i = 0; i < f->len; i++) {
-        if (f->val[i] < '0' || f->val[i] > '9')
+        unsigned d = f->val[i] - (unsigned)'0';
+        if (d > 9)
             return -1;
-        v = v * 10 + (f->val[i] - '0');
+        v = v * 10 + (long)d;
     }
     if (v < min || v > max)
         return -1;
