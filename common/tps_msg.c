@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PREFIX 7 /* room for "s=9999&" in front of the payload */
+#define PREFIX 7                       /* room for "s=9999&" in front of the payload */
+#define ENC_AT (TPS_ENC_HEAD + PREFIX) /* where the encoder writes the payload */
 
 /* ---- names ---------------------------------------------------------------------------- */
 
@@ -146,9 +147,9 @@ static void put(struct tps_enc *e, const char *s, size_t n)
         e->err = true;
         return;
     }
-    memcpy(e->buf + PREFIX + e->len, s, n);
+    memcpy(e->buf + ENC_AT + e->len, s, n);
     e->len += n;
-    e->buf[PREFIX + e->len] = '\0';
+    e->buf[ENC_AT + e->len] = '\0';
 }
 
 static void put_pct(struct tps_enc *e, unsigned char c)
@@ -184,7 +185,7 @@ static void put_key(struct tps_enc *e, const char *key)
         return;
     }
     size_t room = TPS_MSG_MAX - e->len, k = 1;
-    char *o = e->buf + PREFIX + e->len;
+    char *o = e->buf + ENC_AT + e->len;
     for (const unsigned char *p = (const unsigned char *)key; *p; p++, k++)
         if (key_bad[*p] || k + 1 >= room) { /* "=" must fit after it */
             explicit_bzero(o, k + 1);       /* what was copied is dropped */
@@ -233,16 +234,16 @@ void tps_enc_init(struct tps_enc *e, int msg_type)
     char num[24];
     e->len = 0;
     e->err = false;
-    e->buf[PREFIX] = '\0';
+    e->buf[ENC_AT] = '\0';
     if (msg_type < 0) {
         e->err = true;
         return;
     }
     size_t n = decimal(msg_type, num); /* 20 digits at most: room enough */
-    memcpy(e->buf + PREFIX, "msg_type=", 9);
-    memcpy(e->buf + PREFIX + 9, num, n);
+    memcpy(e->buf + ENC_AT, "msg_type=", 9);
+    memcpy(e->buf + ENC_AT + 9, num, n);
     e->len = 9 + n;
-    e->buf[PREFIX + e->len] = '\0';
+    e->buf[ENC_AT + e->len] = '\0';
 }
 
 void tps_enc_int(struct tps_enc *e, const char *key, long value)
@@ -276,7 +277,7 @@ void tps_enc_bytes(struct tps_enc *e, const char *key, const void *data, size_t 
     }
     /* the bound checked once for the whole value (per byte, it was a tenth of the
      * instructions per relayed APDU) */
-    char *o = e->buf + PREFIX + e->len;
+    char *o = e->buf + ENC_AT + e->len;
     for (size_t i = 0; i < len; i++, o += 3) {
         o[0] = '%';
         o[1] = hexdig[p[i] >> 4];
@@ -300,7 +301,7 @@ void tps_enc_pdu(struct tps_enc *e, int msg_type, const void *data, size_t len)
         e->err = true; /* the same bound as tps_enc_int + tps_enc_bytes */
         return;
     }
-    char *o = e->buf + PREFIX + e->len;
+    char *o = e->buf + ENC_AT + e->len;
     memcpy(o, "&pdu_size=", 10);
     o += 10;
     memcpy(o, num, n);
@@ -314,7 +315,7 @@ void tps_enc_pdu(struct tps_enc *e, int msg_type, const void *data, size_t len)
         o[2] = hexdig[p[i] & 15];
     }
     *o = '\0';
-    e->len = (size_t)(o - (e->buf + PREFIX));
+    e->len = (size_t)(o - (e->buf + ENC_AT));
 }
 
 void tps_enc_raw(struct tps_enc *e, const char *key, const char *value)
@@ -353,7 +354,7 @@ const char *tps_enc_frame(struct tps_enc *e, size_t *len)
     if (e->err || e->len > TPS_MSG_MAX)
         return NULL;
     size_t digits = decimal((long)e->len, num), n = digits + 3; /* "s=" digits "&" */
-    char *start = e->buf + PREFIX - n;                          /* n <= PREFIX: len <= 9999 */
+    char *start = e->buf + ENC_AT - n; /* n <= PREFIX: len <= 9999; TPS_ENC_HEAD bytes before */
     memcpy(start, "s=", 2);
     memcpy(start + 2, num, digits);
     start[n - 1] = '&';
@@ -368,14 +369,14 @@ const char *tps_enc_payload(const struct tps_enc *e, size_t *len)
         return NULL;
     if (len)
         *len = e->len;
-    return e->buf + PREFIX;
+    return e->buf + ENC_AT;
 }
 
 void tps_enc_wipe(struct tps_enc *e)
 {
     /* only what was written: the prefix, the payload and its NUL (a whole-structure wipe was
      * 10 KB per message, most of the agent's instructions per relayed APDU) */
-    size_t n = e->len <= TPS_MSG_MAX ? PREFIX + e->len + 1 : sizeof e->buf;
+    size_t n = e->len <= TPS_MSG_MAX ? ENC_AT + e->len + 1 + TPS_ENC_TAIL : sizeof e->buf;
     explicit_bzero(e->buf, n);
     e->len = 0;
     e->err = false;
@@ -472,6 +473,28 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
     int rc = 0;
     m->n = 0;
     m->type = -1;
+    if (decode && len >= 10 && memcmp(p, "msg_type=", 9) == 0 && (unsigned)(p[9] - '0') < 10) {
+        /* "msg_type=<1 or 2 digits>" first, as every TPS message starts (§2): stored as the
+         * loop below would store it, its number in m->type (tps_msg_decode's look-up saved) */
+        size_t j = 10;
+        if (j < len && (unsigned)(p[j] - '0') < 10)
+            j++;
+        if (j == len || p[j] == '&') {
+            memcpy(st, "msg_type", 8);
+            st[8] = '\0';
+            memcpy(st + 9, p + 9, j - 9);
+            st[j] = '\0';
+            m->f[0] = (struct tps_field){.key = (const char *)st,
+                                         .val = st + 9,
+                                         .len = j - 9,
+                                         .klen = 8,
+                                         .k8 = tps_key8("msg_type", 8)};
+            m->n = 1;
+            m->type = j == 10 ? p[9] - '0' : (p[9] - '0') * 10 + (p[10] - '0');
+            o = j + 1;
+            p += j < len ? j + 1 : j;
+        }
+    }
     while (p < end) {
         const unsigned char *pair = p;
         size_t kpos = o;
@@ -599,6 +622,8 @@ int tps_msg_decode(struct tps_msg *m, const char *payload, size_t len)
         goto bad;
     if (split_pairs(m, (const unsigned char *)payload, len, true) < 0)
         goto bad;
+    if (m->type >= 0) /* read with the first field (split_pairs) */
+        return 0;
     if (tps_msg_long(m, "msg_type", 0, 99, &t) < 0)
         goto bad;
     m->type = (int)t;

@@ -96,11 +96,18 @@ enum tps_text_style {
     TPS_TEXT_JAVA, /* alnum and ".-*_" kept, ' ' -> '+', rest %XX (java.net.URLEncoder) */
 };
 
+/* Room around a framed message for a transport's own framing: TPS_ENC_HEAD bytes before
+ * tps_enc_frame()'s pointer and TPS_ENC_TAIL bytes after its end (its NUL included) are the
+ * caller's to write (tps_conv puts the HTTP chunk's size line and CRLF there, so that the
+ * answer is sent where it was encoded); tps_enc_wipe() clears them too. */
+#define TPS_ENC_HEAD 6 /* "270f\r\n": a chunk size line for TPS_FRAME_MAX */
+#define TPS_ENC_TAIL 2
+
 /* A message under construction. The payload is written after a reserved prefix so that
  * tps_enc_frame() can put "s=<N>&" in front without copying. Any overflow (payload > 9999)
  * or bad argument sets `err`; later calls do nothing and tps_enc_frame() returns NULL. */
 struct tps_enc {
-    char buf[TPS_FRAME_MAX + 1];
+    char buf[TPS_ENC_HEAD + TPS_FRAME_MAX + 1 + TPS_ENC_TAIL];
     size_t len; /* payload bytes written at buf + 7 */
     bool err;
 };

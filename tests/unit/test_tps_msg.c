@@ -302,6 +302,15 @@ static void test_decode_agrees_with_split_then_decode(void)
         "s=5&msg_type=12&new_pin=a+b",
         "msg_type=0012",
         "msg_type=9&key%3Dwith%26=val%26ue",
+        /* msg_type read with the first field when it leads with one or two digits */
+        "msg_type=9",
+        "msg_type=99&a=b",
+        "msg_type=100&a=b",
+        "msg_type=7&msg_type=8",
+        "msg_type=&msg_type=8",
+        "msg_type=1a&b=c",
+        "msg_type=12=3&b=c",
+        "msg_type=4&&=x&pdu_data=%4",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         agree((const unsigned char *)cases[i], strlen(cases[i]), true);
@@ -620,6 +629,19 @@ static void test_lookup_similar_keys(void)
     const char *t = "msg_type=1&abcdefghij&ab=1";
     EXPECT_EQ(tps_msg_decode(&m, t, strlen(t)), 0);
     EXPECT_STR(tps_msg_str(&m, "ab"), "1");
+    /* the message type: the first msg_type, a number 0..99 whatever the path that reads it */
+    EXPECT_EQ(tps_msg_decode(&m, "msg_type=7&msg_type=8", 21), 0);
+    EXPECT_EQ(m.type, 7);
+    EXPECT_EQ(tps_msg_decode(&m, "a=b&msg_type=42", 15), 0);
+    EXPECT_EQ(m.type, 42);
+    EXPECT_EQ(tps_msg_decode(&m, "msg_type=07", 11), 0);
+    EXPECT_EQ(m.type, 7);
+    EXPECT_EQ(tps_msg_decode(&m, "msg_type=12=3", 13), -1);
+    EXPECT_EQ(m.type, -1);
+    EXPECT_EQ(tps_msg_decode(&m, "msg_type=100", 12), -1);
+    EXPECT_EQ(tps_msg_decode(&m, "msg_type=5&k=%G1", 16), -1);
+    EXPECT_EQ(m.type, -1);
+    EXPECT_EQ(m.n, 0);
     const unsigned char kv[] = "id=UID&name=User ID&type=string";
     EXPECT_EQ(tps_kvlist_decode(&m, kv, sizeof kv - 1), 0);
     EXPECT_STR(tps_msg_str(&m, "name"), "User ID");
