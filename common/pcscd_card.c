@@ -82,16 +82,6 @@ static esc_err recv_all(pcscd_card *s, void *buf, size_t len)
     return broke(s, pcscd_wire_recv(s->fd, buf, len, s->deadline));
 }
 
-/* recv_all for the answer to the request just sent (pcscd_wire_await), nothing due before it. */
-static esc_err await_all(pcscd_card *s, void *buf, size_t len)
-{
-    if (s->broken != ESC_OK)
-        return s->broken;
-    if (atomic_load(&s->aborted))
-        return broke(s, ESC_ERR_CANCELLED);
-    return broke(s, pcscd_wire_await(s->fd, buf, len, s->deadline));
-}
-
 /* Read the answers of the requests sent without waiting, in order. A failed BEGIN is kept
  * for the caller's step (deferred(): the transaction it asked for did not happen); the
  * step's own answer is read all the same, so the stream stays in step. */
@@ -350,14 +340,14 @@ esc_err pcscd_card_status(pcscd_card *s)
 /* Read one TRANSMIT answer: its body, then the response when rv is 0. Returns what broke the
  * stream; pcscd's refusal of the exchange goes to *refused. */
 static esc_err read_transmit(pcscd_card *s, uint8_t *resp, size_t cap, size_t *rlen,
-                             esc_err *refused, bool first)
+                             esc_err *refused)
 {
     struct pcscd_transmit t;
     esc_err e;
 
     *rlen = 0;
     *refused = ESC_OK;
-    if ((e = first ? await_all(s, &t, sizeof t) : recv_all(s, &t, sizeof t)) != ESC_OK)
+    if ((e = recv_all(s, &t, sizeof t)) != ESC_OK)
         return e;
     if (t.rv != SCARD_S_SUCCESS) {
         *refused = rv_of(s, t.rv); /* no response follows */
@@ -366,6 +356,53 @@ static esc_err read_transmit(pcscd_card *s, uint8_t *resp, size_t cap, size_t *r
     if (t.recv_len > cap)
         return ESC_ERR_PROTOCOL; /* more than we asked for: the stream cannot be trusted */
     if ((e = recv_all(s, resp, t.recv_len)) != ESC_OK)
+        return e;
+    *rlen = t.recv_len;
+    return ESC_OK;
+}
+
+/* read_transmit for the answer to the one request due (nothing sent after it, nothing due
+ * before it): what has come is received at once, body and response together when pcscd's two
+ * writes are both there (pcscd_wire_await), the rest as read_transmit. Any byte past the
+ * answer is one pcscd had no reason to send: a protocol error. */
+#define WHOLE_MAX (PCSC_RESP_MAX + 2) /* pcsc_transmit's buffer: one byte over the largest */
+static esc_err await_transmit(pcscd_card *s, uint8_t *resp, size_t cap, size_t *rlen,
+                              esc_err *refused)
+{
+    struct pcscd_transmit t;
+    unsigned char ans[sizeof t + WHOLE_MAX];
+    size_t got = 0, have;
+    esc_err e;
+
+    *rlen = 0;
+    *refused = ESC_OK;
+    if (s->broken != ESC_OK)
+        return s->broken;
+    if (atomic_load(&s->aborted))
+        return broke(s, ESC_ERR_CANCELLED);
+    e = pcscd_wire_await(s->fd, ans, sizeof t + (cap < WHOLE_MAX ? cap : WHOLE_MAX), &got,
+                         s->deadline);
+    if (e == ESC_OK && got < sizeof t)
+        e = pcscd_wire_recv(s->fd, ans + got, sizeof t - got, s->deadline);
+    if ((e = broke(s, e)) != ESC_OK)
+        return e;
+    memcpy(&t, ans, sizeof t);
+    have = got > sizeof t ? got - sizeof t : 0;
+    /* as read_transmit: more than we asked for (or than pcscd announced, or a response after
+     * a refusal) is ESC_ERR_PROTOCOL: the stream cannot be trusted */
+    if (t.rv != SCARD_S_SUCCESS) {
+        if (have)
+            return ESC_ERR_PROTOCOL;
+        *refused = rv_of(s, t.rv); /* no response follows */
+        return ESC_OK;
+    }
+    if (t.recv_len > cap || have > t.recv_len) {
+        explicit_bzero(ans + sizeof t, have);
+        return ESC_ERR_PROTOCOL;
+    }
+    memcpy(resp, ans + sizeof t, have);
+    explicit_bzero(ans + sizeof t, have); /* the card's answer: the caller's copy only */
+    if (have < t.recv_len && (e = recv_all(s, resp + have, t.recv_len - have)) != ESC_OK)
         return e;
     *rlen = t.recv_len;
     return ESC_OK;
@@ -426,7 +463,7 @@ esc_err pcscd_card_batch(pcscd_card *s, size_t n, const uint8_t *const cmd[], co
     for (size_t i = 0; i < n; i++) {
         esc_err refused;
 
-        if ((e = read_transmit(s, resp[i], PCSC_RESP_MAX, &rlen[i], &refused, false)) != ESC_OK)
+        if ((e = read_transmit(s, resp[i], PCSC_RESP_MAX, &rlen[i], &refused)) != ESC_OK)
             return e;
         if (first == ESC_OK)
             first = refused;
@@ -452,10 +489,12 @@ esc_err pcscd_card_transmit(pcscd_card *s, const uint8_t *cmd, size_t len, uint8
     if ((e = send_all(s, req, at)) != ESC_OK)
         return e;
     /* nothing due before it: the answer to this very request is awaited (polled first) */
-    bool first = s->npend == 0;
+    bool alone = s->npend == 0;
     if ((e = drain(s)) != ESC_OK)
         return e;
-    if ((e = read_transmit(s, resp, cap, rlen, &refused, first)) != ESC_OK)
+    e = alone ? await_transmit(s, resp, cap, rlen, &refused)
+              : read_transmit(s, resp, cap, rlen, &refused);
+    if (e != ESC_OK)
         return e;
     return deferred(s, refused);
 }

@@ -293,9 +293,15 @@ void tps_enc_pdu(struct tps_enc *e, int msg_type, const void *data, size_t len)
      * tps_enc_bytes were an eighth of the agent's instructions per relayed APDU */
     char num[24];
     size_t n;
-    tps_enc_init(e, msg_type);
-    if (e->err)
-        return;
+    if (msg_type >= 0 && msg_type < 100) { /* what tps_enc_init writes, without the call */
+        e->err = false;
+        memcpy(e->buf + ENC_AT, "msg_type=", 9);
+        e->len = 9 + decimal(msg_type, e->buf + ENC_AT + 9);
+    } else {
+        tps_enc_init(e, msg_type);
+        if (e->err)
+            return;
+    }
     n = decimal(len <= TPS_MSG_MAX ? (long)len : 0, num);
     if ((len && !data) || len > TPS_MSG_MAX || 20 + n + 3 * len > TPS_MSG_MAX - e->len) {
         e->err = true; /* the same bound as tps_enc_int + tps_enc_bytes */
