@@ -361,6 +361,53 @@ static esc_err read_transmit(pcscd_card *s, uint8_t *resp, size_t cap, size_t *r
     return ESC_OK;
 }
 
+/* read_transmit for the answer to the one request due (nothing sent after it, nothing due
+ * before it): what has come is received at once, body and response together when pcscd's two
+ * writes are both there (pcscd_wire_await), the rest as read_transmit. Any byte past the
+ * answer is one pcscd had no reason to send: a protocol error. */
+#define WHOLE_MAX (PCSC_RESP_MAX + 2) /* pcsc_transmit's buffer: one byte over the largest */
+static esc_err await_transmit(pcscd_card *s, uint8_t *resp, size_t cap, size_t *rlen,
+                              esc_err *refused)
+{
+    struct pcscd_transmit t;
+    unsigned char ans[sizeof t + WHOLE_MAX];
+    size_t got = 0, have;
+    esc_err e;
+
+    *rlen = 0;
+    *refused = ESC_OK;
+    if (s->broken != ESC_OK)
+        return s->broken;
+    if (atomic_load(&s->aborted))
+        return broke(s, ESC_ERR_CANCELLED);
+    e = pcscd_wire_await(s->fd, ans, sizeof t + (cap < WHOLE_MAX ? cap : WHOLE_MAX), &got,
+                         s->deadline);
+    if (e == ESC_OK && got < sizeof t)
+        e = pcscd_wire_recv(s->fd, ans + got, sizeof t - got, s->deadline);
+    if ((e = broke(s, e)) != ESC_OK)
+        return e;
+    memcpy(&t, ans, sizeof t);
+    have = got > sizeof t ? got - sizeof t : 0;
+    /* as read_transmit: more than we asked for (or than pcscd announced, or a response after
+     * a refusal) is ESC_ERR_PROTOCOL: the stream cannot be trusted */
+    if (t.rv != SCARD_S_SUCCESS) {
+        if (have)
+            return ESC_ERR_PROTOCOL;
+        *refused = rv_of(s, t.rv); /* no response follows */
+        return ESC_OK;
+    }
+    if (t.recv_len > cap || have > t.recv_len) {
+        explicit_bzero(ans + sizeof t, have);
+        return ESC_ERR_PROTOCOL;
+    }
+    memcpy(resp, ans + sizeof t, have);
+    explicit_bzero(ans + sizeof t, have); /* the card's answer: the caller's copy only */
+    if (have < t.recv_len && (e = recv_all(s, resp + have, t.recv_len - have)) != ESC_OK)
+        return e;
+    *rlen = t.recv_len;
+    return ESC_OK;
+}
+
 /* Append a TRANSMIT request for cmd to buf at *at (room checked by the caller), the answer to
  * be at most cap bytes. The protocol control information is libpcsclite's: the card's
  * protocol and sizeof(SCARD_IO_REQUEST) as its length; any protocol back. */
@@ -439,9 +486,15 @@ esc_err pcscd_card_transmit(pcscd_card *s, const uint8_t *cmd, size_t len, uint8
     if (len > PCSCD_ATTR_MAX || cap > UINT32_MAX)
         return ESC_ERR_ARG;
     put_transmit(s, req, &at, cmd, len, cap);
-    if ((e = send_all(s, req, at)) != ESC_OK || (e = drain(s)) != ESC_OK)
+    if ((e = send_all(s, req, at)) != ESC_OK)
         return e;
-    if ((e = read_transmit(s, resp, cap, rlen, &refused)) != ESC_OK)
+    /* nothing due before it: the answer to this very request is awaited (polled first) */
+    bool alone = s->npend == 0;
+    if ((e = drain(s)) != ESC_OK)
+        return e;
+    e = alone ? await_transmit(s, resp, cap, rlen, &refused)
+              : read_transmit(s, resp, cap, rlen, &refused);
+    if (e != ESC_OK)
         return e;
     return deferred(s, refused);
 }

@@ -111,6 +111,25 @@ esc_err pcscd_wire_recv(int fd, void *buf, size_t len, uint64_t deadline)
     return ESC_OK;
 }
 
+esc_err pcscd_wire_await(int fd, void *buf, size_t cap, size_t *got, uint64_t deadline)
+{
+    *got = 0;
+    for (;;) {
+        esc_err e = wait_fd(fd, POLLIN, deadline);
+        if (e != ESC_OK)
+            return e;
+        ssize_t k = recv(fd, buf, cap, MSG_DONTWAIT);
+        if (k > 0) {
+            *got = (size_t)k;
+            return ESC_OK;
+        }
+        if (k == 0)
+            return ESC_ERR_PROTOCOL; /* pcscd closed the connection before its answer */
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            return ESC_ERR_PROTOCOL;
+    }
+}
+
 esc_err pcscd_wire_send(int fd, const void *buf, size_t len, uint64_t deadline)
 {
     size_t done = 0;

@@ -117,6 +117,10 @@ int pcscd_wire_connect(void);
  * ESC_ERR_IO on a socket error. */
 esc_err pcscd_wire_send(int fd, const void *buf, size_t len, uint64_t deadline);
 esc_err pcscd_wire_recv(int fd, void *buf, size_t len, uint64_t deadline);
+/* For the answer to a request just sent: wait for the socket before receiving (the answer is
+ * never there yet: a receive that would fail first is saved), then receive what has come, up
+ * to cap bytes (*got >= 1). ESC_ERR_PROTOCOL when pcscd closed the connection. */
+esc_err pcscd_wire_await(int fd, void *buf, size_t cap, size_t *got, uint64_t deadline);
 
 /* One slot: false when it holds no reader we can name (empty, or a name without its NUL).
  * Else the name goes to name (cap >= PCSCD_NAME_MAX) and *card says whether a usable card is

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PREFIX 7 /* room for "s=9999&" in front of the payload */
+#define PREFIX 7                       /* room for "s=9999&" in front of the payload */
+#define ENC_AT (TPS_ENC_HEAD + PREFIX) /* where the encoder writes the payload */
 
 /* ---- names ---------------------------------------------------------------------------- */
 
@@ -146,9 +147,9 @@ static void put(struct tps_enc *e, const char *s, size_t n)
         e->err = true;
         return;
     }
-    memcpy(e->buf + PREFIX + e->len, s, n);
+    memcpy(e->buf + ENC_AT + e->len, s, n);
     e->len += n;
-    e->buf[PREFIX + e->len] = '\0';
+    e->buf[ENC_AT + e->len] = '\0';
 }
 
 static void put_pct(struct tps_enc *e, unsigned char c)
@@ -184,7 +185,7 @@ static void put_key(struct tps_enc *e, const char *key)
         return;
     }
     size_t room = TPS_MSG_MAX - e->len, k = 1;
-    char *o = e->buf + PREFIX + e->len;
+    char *o = e->buf + ENC_AT + e->len;
     for (const unsigned char *p = (const unsigned char *)key; *p; p++, k++)
         if (key_bad[*p] || k + 1 >= room) { /* "=" must fit after it */
             explicit_bzero(o, k + 1);       /* what was copied is dropped */
@@ -233,16 +234,16 @@ void tps_enc_init(struct tps_enc *e, int msg_type)
     char num[24];
     e->len = 0;
     e->err = false;
-    e->buf[PREFIX] = '\0';
+    e->buf[ENC_AT] = '\0';
     if (msg_type < 0) {
         e->err = true;
         return;
     }
     size_t n = decimal(msg_type, num); /* 20 digits at most: room enough */
-    memcpy(e->buf + PREFIX, "msg_type=", 9);
-    memcpy(e->buf + PREFIX + 9, num, n);
+    memcpy(e->buf + ENC_AT, "msg_type=", 9);
+    memcpy(e->buf + ENC_AT + 9, num, n);
     e->len = 9 + n;
-    e->buf[PREFIX + e->len] = '\0';
+    e->buf[ENC_AT + e->len] = '\0';
 }
 
 void tps_enc_int(struct tps_enc *e, const char *key, long value)
@@ -276,7 +277,7 @@ void tps_enc_bytes(struct tps_enc *e, const char *key, const void *data, size_t 
     }
     /* the bound checked once for the whole value (per byte, it was a tenth of the
      * instructions per relayed APDU) */
-    char *o = e->buf + PREFIX + e->len;
+    char *o = e->buf + ENC_AT + e->len;
     for (size_t i = 0; i < len; i++, o += 3) {
         o[0] = '%';
         o[1] = hexdig[p[i] >> 4];
@@ -292,15 +293,21 @@ void tps_enc_pdu(struct tps_enc *e, int msg_type, const void *data, size_t len)
      * tps_enc_bytes were an eighth of the agent's instructions per relayed APDU */
     char num[24];
     size_t n;
-    tps_enc_init(e, msg_type);
-    if (e->err)
-        return;
+    if (msg_type >= 0 && msg_type < 100) { /* what tps_enc_init writes, without the call */
+        e->err = false;
+        memcpy(e->buf + ENC_AT, "msg_type=", 9);
+        e->len = 9 + decimal(msg_type, e->buf + ENC_AT + 9);
+    } else {
+        tps_enc_init(e, msg_type);
+        if (e->err)
+            return;
+    }
     n = decimal(len <= TPS_MSG_MAX ? (long)len : 0, num);
     if ((len && !data) || len > TPS_MSG_MAX || 20 + n + 3 * len > TPS_MSG_MAX - e->len) {
         e->err = true; /* the same bound as tps_enc_int + tps_enc_bytes */
         return;
     }
-    char *o = e->buf + PREFIX + e->len;
+    char *o = e->buf + ENC_AT + e->len;
     memcpy(o, "&pdu_size=", 10);
     o += 10;
     memcpy(o, num, n);
@@ -314,7 +321,7 @@ void tps_enc_pdu(struct tps_enc *e, int msg_type, const void *data, size_t len)
         o[2] = hexdig[p[i] & 15];
     }
     *o = '\0';
-    e->len = (size_t)(o - (e->buf + PREFIX));
+    e->len = (size_t)(o - (e->buf + ENC_AT));
 }
 
 void tps_enc_raw(struct tps_enc *e, const char *key, const char *value)
@@ -353,7 +360,7 @@ const char *tps_enc_frame(struct tps_enc *e, size_t *len)
     if (e->err || e->len > TPS_MSG_MAX)
         return NULL;
     size_t digits = decimal((long)e->len, num), n = digits + 3; /* "s=" digits "&" */
-    char *start = e->buf + PREFIX - n;                          /* n <= PREFIX: len <= 9999 */
+    char *start = e->buf + ENC_AT - n; /* n <= PREFIX: len <= 9999; TPS_ENC_HEAD bytes before */
     memcpy(start, "s=", 2);
     memcpy(start + 2, num, digits);
     start[n - 1] = '&';
@@ -368,14 +375,14 @@ const char *tps_enc_payload(const struct tps_enc *e, size_t *len)
         return NULL;
     if (len)
         *len = e->len;
-    return e->buf + PREFIX;
+    return e->buf + ENC_AT;
 }
 
 void tps_enc_wipe(struct tps_enc *e)
 {
     /* only what was written: the prefix, the payload and its NUL (a whole-structure wipe was
      * 10 KB per message, most of the agent's instructions per relayed APDU) */
-    size_t n = e->len <= TPS_MSG_MAX ? PREFIX + e->len + 1 : sizeof e->buf;
+    size_t n = e->len <= TPS_MSG_MAX ? ENC_AT + e->len + 1 + TPS_ENC_TAIL : sizeof e->buf;
     explicit_bzero(e->buf, n);
     e->len = 0;
     e->err = false;
@@ -390,6 +397,23 @@ static const unsigned char hexv1[256] = {
     ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
     ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
 };
+
+/* An escape's two digits: the high one's value << 4, the low one's value, each with bit 8 set
+ * when it is a hex digit (0: not one). A run of escapes is decoded with no test per digit:
+ * the AND of every looked-up entry keeps bit 8 only if all were digits, checked once after the
+ * run; the byte is the OR of the two entries, truncated. (One structure: one base address.) */
+#define HI(c, v) [c] = 0x100 | (v) << 4
+#define LO(c, v) [c] = 0x100 | (v)
+#define HEX16(X)                                                                                   \
+    X('0', 0), X('1', 1), X('2', 2), X('3', 3), X('4', 4), X('5', 5), X('6', 6), X('7', 7),        \
+        X('8', 8), X('9', 9), X('A', 10), X('B', 11), X('C', 12), X('D', 13), X('E', 14),          \
+        X('F', 15), X('a', 10), X('b', 11), X('c', 12), X('d', 13), X('e', 14), X('f', 15)
+static const struct {
+    uint16_t hi[256], lo[256];
+} hx = {{HEX16(HI)}, {HEX16(LO)}};
+#undef HEX16
+#undef LO
+#undef HI
 
 int tps_hexval(unsigned char c)
 {
@@ -441,7 +465,11 @@ static inline int unescape(const unsigned char *p, const unsigned char *end, uns
  * NUL in its key or a 65th kept pair fail. Every byte written lands in m->store below
  * len + 1 (a byte per input character at most: each NUL stands for the '=' or '&' it replaces,
  * one more after the last value), and m->used is the highest point reached, even on failure,
- * so that tps_msg_wipe clears all of it. */
+ * so that tps_msg_wipe clears all of it. Each key is written over a zeroed word, so that its
+ * first 8 bytes read as one are the key zero-padded (tps_field.k8; the zeros past `used` hold
+ * nothing to wipe). */
+_Static_assert(TPS_MSG_MAX + PREFIX + 1 + 8 <= sizeof((struct tps_msg *)0)->store,
+               "a key's zeroed word fits the store wherever the key starts");
 static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bool decode)
 {
     const unsigned char *cls = decode ? cls_dec : cls_lit;
@@ -451,15 +479,40 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
     int rc = 0;
     m->n = 0;
     m->type = -1;
+    if (decode && len >= 10 && memcmp(p, "msg_type=", 9) == 0 && (unsigned)(p[9] - '0') < 10) {
+        /* "msg_type=<1 or 2 digits>" first, as every TPS message starts (§2): stored as the
+         * loop below would store it, its number in m->type (tps_msg_decode's look-up saved) */
+        size_t j = 10;
+        if (j < len && (unsigned)(p[j] - '0') < 10)
+            j++;
+        if (j == len || p[j] == '&') {
+            memcpy(st, "msg_type", 8);
+            st[8] = '\0';
+            memcpy(st + 9, p + 9, j - 9);
+            st[j] = '\0';
+            m->f[0] = (struct tps_field){.key = (const char *)st,
+                                         .val = st + 9,
+                                         .len = j - 9,
+                                         .klen = 8,
+                                         .k8 = tps_key8("msg_type", 8)};
+            m->n = 1;
+            m->type = j == 10 ? p[9] - '0' : (p[9] - '0') * 10 + (p[10] - '0');
+            o = j + 1;
+            p += j < len ? j + 1 : j;
+        }
+    }
     while (p < end) {
         const unsigned char *pair = p;
         size_t kpos = o;
         bool knul = false;
+        memset(st + o, 0, 8); /* the key's padding for k8 */
         /* the key, up to '=' */
         while (end - p >= 8 && plain8(p, true)) { /* a word at a time */
             memcpy(st + o, p, 8);
             o += 8;
             p += 8;
+            if (p != end && *p == '=') /* an 8-byte key (msg_type, pdu_data): no second look */
+                break;
         }
         for (;;) {
             if (p == end)
@@ -501,6 +554,8 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
         st[o++] = '\0';
         p++; /* the '=' */
         size_t vpos = o;
+        uint64_t k8;
+        memcpy(&k8, st + kpos, sizeof k8); /* the key, zero-padded: see above */
         /* the value, up to '&' */
         while (end - p >= 8 && plain8(p, false)) {
             memcpy(st + o, p, 8);
@@ -518,17 +573,25 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
                 st[o++] = ' ';
                 p++;
             } else {
-                /* a run of escapes (pdu_data is nothing else), one test per escape */
-                size_t fit = (size_t)(end - p) / 3; /* escapes the rest can hold */
+                /* a run of escapes (pdu_data is nothing else): a bad one fails the whole
+                 * decode, so the digits are checked once for the run (hexhi, hexlo) */
+                const unsigned char *stop = p + (size_t)(end - p) / 3 * 3; /* whole escapes */
                 unsigned char *w = st + o;
-                for (; fit && *p == '%'; fit--, p += 3) {
-                    unsigned h = hexv1[p[1]], l = hexv1[p[2]]; /* digit + 1, 0: not hex */
-                    if (h * l == 0)
-                        break;
-                    *w++ = (unsigned char)(h * 16 + l - 17);
+                unsigned ok = 0x100;
+                for (; stop - p >= 6 && p[0] == '%' && p[3] == '%'; p += 6, w += 2) { /* 2 by 2 */
+                    unsigned h = hx.hi[p[1]], l = hx.lo[p[2]], h2 = hx.hi[p[4]], l2 = hx.lo[p[5]];
+                    ok &= h & l & h2 & l2;
+                    w[0] = (unsigned char)(h | l);
+                    w[1] = (unsigned char)(h2 | l2);
+                }
+                if (p != stop && *p == '%') { /* an odd one */
+                    unsigned h = hx.hi[p[1]], l = hx.lo[p[2]];
+                    ok &= h & l;
+                    *w++ = (unsigned char)(h | l);
+                    p += 3;
                 }
                 o = (size_t)(w - st);
-                if (p < end && *p == '%') { /* not hex, or fewer than two characters left */
+                if (!ok || (p < end && *p == '%')) { /* not hex, or fewer than two left */
                     rc = -1;
                     goto out;
                 }
@@ -538,6 +601,8 @@ static int split_pairs(struct tps_msg *m, const unsigned char *s, size_t len, bo
         f->key = (const char *)st + kpos;
         f->val = st + vpos;
         f->len = o - vpos;
+        f->klen = vpos - 1 - kpos;
+        f->k8 = k8;
         st[o++] = '\0';
         if (p < end)
             p++; /* the '&' */
@@ -563,6 +628,8 @@ int tps_msg_decode(struct tps_msg *m, const char *payload, size_t len)
         goto bad;
     if (split_pairs(m, (const unsigned char *)payload, len, true) < 0)
         goto bad;
+    if (m->type >= 0) /* read with the first field (split_pairs) */
+        return 0;
     if (tps_msg_long(m, "msg_type", 0, 99, &t) < 0)
         goto bad;
     m->type = (int)t;
@@ -583,32 +650,28 @@ int tps_kvlist_decode(struct tps_msg *out, const unsigned char *s, size_t len)
     return 0;
 }
 
-const struct tps_field *tps_msg_get(const struct tps_msg *m, const char *key)
+bool tps_key_tail_eq(const struct tps_field *f, const char *key)
 {
-    for (size_t i = 0; i < m->n; i++) /* most keys differ at their first byte */
-        if (m->f[i].key[0] == key[0] && strcmp(m->f[i].key, key) == 0)
-            return &m->f[i];
-    return NULL;
+    return memcmp(f->key + 8, key + 8, f->klen - 8) == 0;
 }
 
-const char *tps_msg_str(const struct tps_msg *m, const char *key)
+const char *tps_field_str(const struct tps_field *f)
 {
-    const struct tps_field *f = tps_msg_get(m, key);
     if (!f || memchr(f->val, '\0', f->len))
         return NULL;
     return (const char *)f->val;
 }
 
-int tps_msg_long(const struct tps_msg *m, const char *key, long min, long max, long *out)
+int tps_field_long(const struct tps_field *f, long min, long max, long *out)
 {
-    const struct tps_field *f = tps_msg_get(m, key);
     long v = 0;
     if (!f || f->len == 0 || f->len > 18)
         return -1;
     for (size_t i = 0; i < f->len; i++) {
-        if (f->val[i] < '0' || f->val[i] > '9')
+        unsigned d = f->val[i] - (unsigned)'0';
+        if (d > 9)
             return -1;
-        v = v * 10 + (f->val[i] - '0');
+        v = v * 10 + (long)d;
     }
     if (v < min || v > max)
         return -1;

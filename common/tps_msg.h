@@ -21,6 +21,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #define TPS_MSG_MAX        9999              /* largest payload N (Dogtag default maxMessageSize) */
 #define TPS_MSG_MAX_DIGITS 4                 /* digits of TPS_MSG_MAX */
@@ -94,11 +96,18 @@ enum tps_text_style {
     TPS_TEXT_JAVA, /* alnum and ".-*_" kept, ' ' -> '+', rest %XX (java.net.URLEncoder) */
 };
 
+/* Room around a framed message for a transport's own framing: TPS_ENC_HEAD bytes before
+ * tps_enc_frame()'s pointer and TPS_ENC_TAIL bytes after its end (its NUL included) are the
+ * caller's to write (tps_conv puts the HTTP chunk's size line and CRLF there, so that the
+ * answer is sent where it was encoded); tps_enc_wipe() clears them too. */
+#define TPS_ENC_HEAD 6 /* "270f\r\n": a chunk size line for TPS_FRAME_MAX */
+#define TPS_ENC_TAIL 2
+
 /* A message under construction. The payload is written after a reserved prefix so that
  * tps_enc_frame() can put "s=<N>&" in front without copying. Any overflow (payload > 9999)
  * or bad argument sets `err`; later calls do nothing and tps_enc_frame() returns NULL. */
 struct tps_enc {
-    char buf[TPS_FRAME_MAX + 1];
+    char buf[TPS_ENC_HEAD + TPS_FRAME_MAX + 1 + TPS_ENC_TAIL];
     size_t len; /* payload bytes written at buf + 7 */
     bool err;
 };
@@ -143,6 +152,8 @@ struct tps_field {
     const char *key;          /* decoded, NUL-terminated */
     const unsigned char *val; /* decoded, NUL-terminated, may contain NULs */
     size_t len;               /* decoded byte count of val */
+    size_t klen;              /* decoded byte count of key */
+    uint64_t k8;              /* the key's first 8 bytes, zero after its end (tps_key8) */
 };
 
 /* A decoded message (or a decoded nested k=v list, then type = -1). Pointers refer to
@@ -166,13 +177,48 @@ int tps_msg_decode(struct tps_msg *m, const char *payload, size_t len);
  * 0 on success, -1 if malformed. */
 int tps_kvlist_decode(struct tps_msg *out, const unsigned char *s, size_t len);
 
-/* The first field named `key`, or NULL. */
-const struct tps_field *tps_msg_get(const struct tps_msg *m, const char *key);
+/* f's key past its first 8 bytes equals key's (f->klen > 8, key as long: tps_msg_get). */
+bool tps_key_tail_eq(const struct tps_field *f, const char *key);
+/* The field's value as a string, or NULL when f is NULL or the value holds a NUL byte. */
+const char *tps_field_str(const struct tps_field *f);
+/* The field's value as a decimal integer in [min, max] (digits only); 0 ok, -1 otherwise
+ * (f NULL included). */
+int tps_field_long(const struct tps_field *f, long min, long max, long *out);
+
+/* A key's first 8 bytes as one word, zero-padded: a look-up compares it before anything else
+ * (inlined with a literal key, strlen and this fold to constants: the name look-ups of every
+ * relayed APDU were a tenth of the agent's instructions when they went through strcmp). */
+static inline uint64_t tps_key8(const char *key, size_t klen)
+{
+    uint64_t k = 0;
+    memcpy(&k, key, klen < 8 ? klen : 8);
+    return k;
+}
+
+/* The first field named `key`, or NULL. The first 8 bytes and the length are compared as two
+ * words; only a longer key's tail goes further. */
+static inline const struct tps_field *tps_msg_get(const struct tps_msg *m, const char *key)
+{
+    size_t klen = strlen(key);
+    uint64_t k8 = tps_key8(key, klen);
+    for (size_t i = 0; i < m->n; i++)
+        if (m->f[i].k8 == k8 && m->f[i].klen == klen &&
+            (klen <= 8 || tps_key_tail_eq(&m->f[i], key)))
+            return &m->f[i];
+    return NULL;
+}
 /* The value of `key` as a string, or NULL when absent or when it holds a NUL byte. */
-const char *tps_msg_str(const struct tps_msg *m, const char *key);
+static inline const char *tps_msg_str(const struct tps_msg *m, const char *key)
+{
+    return tps_field_str(tps_msg_get(m, key));
+}
 /* The value of `key` as a decimal integer in [min, max] (digits only); 0 ok, -1 otherwise. */
-int tps_msg_long(const struct tps_msg *m, const char *key, long min, long max, long *out);
-/* explicit_bzero the whole structure. */
+static inline int tps_msg_long(const struct tps_msg *m, const char *key, long min, long max,
+                               long *out)
+{
+    return tps_field_long(tps_msg_get(m, key), min, max, out);
+}
+/* explicit_bzero what the last decode wrote (the fields and the store bytes used). */
 void tps_msg_wipe(struct tps_msg *m);
 
 /* ---- framer --------------------------------------------------------------------------- */

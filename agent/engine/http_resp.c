@@ -53,6 +53,36 @@ static int hexval(char c)
     return -1;
 }
 
+/* hex digit value + 1 by character, 0: not a hex digit */
+static const unsigned char hexv1[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+/* A whole chunk "<hex>\r\n<data>\r\n" at buf[i..len) (data not empty, 15 digits at most):
+ * its data's offset and length, and the offset past it; false for anything else, which the
+ * byte-by-byte states read (and refuse when it is wrong). One step for the chunk a TPS
+ * message comes in: the states cost a step per size digit and per CRLF byte. */
+static bool whole_chunk(const char *buf, size_t i, size_t len, size_t *data, size_t *n,
+                        size_t *next)
+{
+    unsigned long long v = 0;
+    size_t j = i;
+    unsigned d;
+    while (j < len && j - i < 15 && (d = hexv1[(unsigned char)buf[j]]) != 0) {
+        v = v * 16 + (d - 1);
+        j++;
+    }
+    if (j == i || v == 0 || len - j < 4 || buf[j] != '\r' || buf[j + 1] != '\n' ||
+        v > len - j - 4 || buf[j + 2 + v] != '\r' || buf[j + 3 + v] != '\n')
+        return false;
+    *data = j + 2;
+    *n = (size_t)v;
+    *next = j + 4 + (size_t)v;
+    return true;
+}
+
 /* "HTTP/1.<d> <ddd>[ <reason>]" */
 static int parse_status(const char *s, const char *e)
 {
@@ -201,6 +231,18 @@ static int chunked(struct http_resp *r, const char *buf, size_t len, http_resp_c
     while (i < len && !r->done) {
         char c = buf[i];
         int v;
+        size_t at, n, next;
+        if (r->cst == CS_SIZE && r->digits == 0 && whole_chunk(buf, i, len, &at, &n, &next)) {
+            /* as the states would leave it if cb stops here: the data's CRLF to come */
+            r->left = 0;
+            r->cst = CS_DATA_CR;
+            int rc = cb(ctx, buf + at, n);
+            if (rc)
+                return rc;
+            r->cst = CS_SIZE;
+            i = next;
+            continue;
+        }
         switch (r->cst) {
         case CS_SIZE:
             /* the digits in one go, and "\r\n" after them when it is there: one step of this

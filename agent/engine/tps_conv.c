@@ -36,6 +36,7 @@ struct conv {
     esc_err rc;
     bool done;     /* the handler saw the end of the conversation (END_OP) */
     double t_wait; /* when our last message went out: the per-message deadline runs from it */
+    bool t_fresh;  /* t_wait was read when the last send ended, and no message handled since */
     size_t txlen;
     /* The buffers (80 KB) come last: neither zeroed when allocated nor wiped whole at the
      * end; what they held is wiped where it was written (conv_wipe, on_message, flush, the
@@ -76,10 +77,13 @@ static void set_http_err(struct conv *c, int code)
 }
 
 /* Wait for the socket (out: to write) within the per-message deadline, looking at op_stop at
- * least every 100 ms. 0 ready; -1 failed (c->rc, or after END_OP the wait is over). */
-static int wait_io(struct conv *c, bool out, long limit_ms)
+ * least every 100 ms. fresh: c->t_wait was read just before, nothing done since (a send's
+ * end): the first round needs no clock read of its own. 0 ready; -1 failed (c->rc, or after
+ * END_OP the wait is over). */
+static int wait_io(struct conv *c, bool out, long limit_ms, bool fresh)
 {
-    for (;;) {
+    c->t_fresh = false;
+    for (;; fresh = false) {
         esc_err why = op_stop_check(c->stop);
         if (why != ESC_OK) {
             set_err(c, why, "The operation was stopped.");
@@ -87,7 +91,7 @@ static int wait_io(struct conv *c, bool out, long limit_ms)
         }
         int ms = 100;
         if (limit_ms > 0) {
-            double left = (double)limit_ms - (now_s() - c->t_wait) * 1000.0;
+            double left = (double)limit_ms - (fresh ? 0.0 : (now_s() - c->t_wait) * 1000.0);
             if (left <= 0) {
                 set_err(c, ESC_ERR_TPS_TIMEOUT, "The token server did not answer in time.");
                 return -1;
@@ -120,23 +124,24 @@ static void drain_head(struct conv *c)
         set_http_err(c, c->resp.status);
 }
 
-/* Send what is queued; the queue is wiped once sent (it may hold the password, the PIN). */
-static int flush(struct conv *c)
+/* Send buf[0..len) whole; the per-message deadline then runs from now. 0, or -1 failed. */
+static int send_buf(struct conv *c, const char *buf, size_t len)
 {
     size_t off = 0;
     int rc = 0;
     bool waited = false;
-    while (off < c->txlen) {
+    while (off < len) {
         size_t n;
-        enum tps_io_rc r = tps_io_send(&c->io, c->tx + off, c->txlen - off, &n);
+        enum tps_io_rc r = tps_io_send(&c->io, buf + off, len - off, &n);
         if (r == TPS_IO_OK) {
             off += n;
         } else if (r == TPS_IO_AGAIN) {
-            if (!waited) { /* the deadline runs from the first wait (a clock read saved) */
+            bool first = !waited;
+            if (first) { /* the deadline runs from the first wait (a clock read saved) */
                 c->t_wait = now_s();
                 waited = true;
             }
-            if (wait_io(c, true, c->msg_timeout_ms) < 0) {
+            if (wait_io(c, true, c->msg_timeout_ms, first) < 0) {
                 rc = -1;
                 break;
             }
@@ -147,9 +152,17 @@ static int flush(struct conv *c)
             break;
         }
     }
+    c->t_wait = now_s();
+    c->t_fresh = true;
+    return rc;
+}
+
+/* Send what is queued; the queue is wiped once sent (it may hold the password, the PIN). */
+static int flush(struct conv *c)
+{
+    int rc = send_buf(c, c->tx, c->txlen);
     explicit_bzero(c->tx, c->txlen);
     c->txlen = 0;
-    c->t_wait = now_s();
     return rc;
 }
 
@@ -187,6 +200,30 @@ static int queue_frame(struct conv *c, struct tps_enc *e)
     c->st->msgs_out++;
     c->st->bytes_out += n;
     return 0;
+}
+
+/* An answer: sent as a chunk where it was encoded, its size line and CRLF written in the
+ * room the encoder keeps around the message (TPS_ENC_HEAD, TPS_ENC_TAIL): no copy into the
+ * queue, no wipe of it. Behind something queued, it is queued too (the order is kept). */
+static int send_frame(struct conv *c, struct tps_enc *e)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n;
+    const char *s = tps_enc_frame(e, &n);
+    if (!s || c->txlen)
+        return s ? queue_frame(c, e) : -1;
+    char *start = (char *)s, *end = start + n; /* n <= TPS_FRAME_MAX: 4 hex digits at most */
+    *--start = '\n';
+    *--start = '\r';
+    size_t v = n;
+    do
+        *--start = hex[v & 15];
+    while ((v >>= 4) != 0);
+    end[0] = '\r';
+    end[1] = '\n';
+    c->st->msgs_out++;
+    c->st->bytes_out += n;
+    return send_buf(c, start, (size_t)(end + 2 - start));
 }
 
 /* "POST <path> HTTP/1.1" and the headers, as ESC sends them (tps-protocol.md §1.2); the
@@ -240,9 +277,10 @@ static int handle_message(struct conv *c, const char *payload, size_t len)
         return -1;
     }
     /* the reply is empty here: initialised, then wiped after every message */
+    c->t_fresh = false; /* the handler may take its time (the card, a question) */
     enum tps_conv_next next = c->handler(c->ctx, &c->msg, &c->reply);
     tps_msg_wipe(&c->msg);
-    int queued = next == TPS_CONV_REPLY ? queue_frame(c, &c->reply) : 0;
+    int queued = next == TPS_CONV_REPLY ? send_frame(c, &c->reply) : 0;
     tps_enc_wipe(&c->reply); /* whatever the handler wrote, answer or not */
     switch (next) {
     case TPS_CONV_REPLY:
@@ -329,7 +367,8 @@ static void converse(struct conv *c)
         if (c->done && (c->resp.done || c->failed))
             return;
         /* over TLS the layer may hold bytes the socket no longer shows: read until AGAIN */
-        if (need_wait && wait_io(c, false, c->done ? END_WAIT_MS : c->msg_timeout_ms) < 0)
+        if (need_wait &&
+            wait_io(c, false, c->done ? END_WAIT_MS : c->msg_timeout_ms, c->t_fresh) < 0)
             return;
         size_t n;
         enum tps_io_rc r = tps_io_recv(&c->io, c->rx, sizeof c->rx, &n);

@@ -74,7 +74,7 @@ static enum tps_conv_next on_pdu(struct engine *e, const struct tps_msg *in, str
     else if (e->res->applet == TPS_APPLET_INSTALLING)
         e->res->applet = ok ? TPS_APPLET_KEPT : TPS_APPLET_GONE;
     tps_enc_pdu(r, TPS_MSG_TOKEN_PDU_RESPONSE, resp, rlen); /* ESC order: size, data (§2.2) */
-    explicit_bzero(resp, sizeof resp);
+    explicit_bzero(resp, rlen); /* what the card wrote (transmit writes no further than rlen) */
     return TPS_CONV_REPLY;
 }
 

@@ -1,9 +1,9 @@
 /* fuzz_pcscd_card: what a "pcscd" says to common/pcscd_card.c, arbitrary bytes as its whole
  * side of a session: the version check, a context, the readers, a connect, a transaction with
- * APDUs (one at a time and batched), the status, an attribute, the close. The bytes are queued
- * on a socket pair and then its end is shut, so each step ends at once (answer or end of
- * stream). No answer may be believed beyond what was asked for: every response length within
- * its buffer, every reader name NUL-terminated. */
+ * APDUs (one at a time, behind the BEGIN and alone, and batched), the status, an attribute, the
+ * close. The bytes are queued on a socket pair and then its end is shut, so each step ends at once
+ * (answer or end of stream). No answer may be believed beyond what was asked for: every response
+ * length within its buffer, every reader name NUL-terminated. */
 #include "pcscd_card.h"
 
 #include "clock.h"
@@ -52,6 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)pcscd_card_connect(s, "Reader 00 00", size > 0 && (data[0] & 1));
         (void)pcscd_card_begin(s);
         if (pcscd_card_transmit(s, get, sizeof get, small, sizeof small, &len) == ESC_OK &&
+            len > sizeof small)
+            __builtin_trap();
+        /* nothing due any more: this one's answer is awaited (pcscd_wire_await) */
+        if (pcscd_card_transmit(s, sel, sizeof sel, small, sizeof small, &len) == ESC_OK &&
             len > sizeof small)
             __builtin_trap();
         (void)pcscd_card_status(s);

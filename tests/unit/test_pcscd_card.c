@@ -200,6 +200,50 @@ static void test_long_answer_refused(void)
     close(other);
 }
 
+/* The answer to a TRANSMIT with nothing else due is received at once when it is all there:
+ * the response is the card's, byte for byte; a byte past what pcscd announced (or after a
+ * refusal) is a protocol error; an answer cut after its header is a broken stream. */
+static void test_lone_transmit_answer(void)
+{
+    static const uint8_t get[] = {0xB0, 0x4A, 0x00, 0x00, 0x01};
+    static const uint8_t ok[] = {0x03, 0x90, 0x00}, extra[] = {0x90, 0x00, 0x42};
+    uint8_t buf[8];
+    size_t len;
+    pcscd_card *s = NULL;
+    int other;
+
+    for (int c = 0; c < 4; c++) {
+        plen = 0;
+        add_open(0);
+        add_connect(9);
+        if (c == 0) {
+            add_transmit(0, sizeof ok, ok);
+        } else if (c == 1) { /* two bytes announced, three sent */
+            add_transmit(0, 2, NULL);
+            add(extra, sizeof extra);
+        } else if (c == 2) { /* a refusal with a response after it */
+            add_transmit(SCARD_E_NOT_TRANSACTED, 0, NULL);
+            add(extra, 2);
+        } else { /* the header, then the end of the stream */
+            add_transmit(0, 2, NULL);
+        }
+        EXPECT_EQ(open_on(&s, &other, 2000, true), ESC_OK);
+        EXPECT_EQ(pcscd_card_connect(s, "Reader 00 00", false), ESC_OK);
+        len = 99;
+        esc_err e = pcscd_card_transmit(s, get, sizeof get, buf, sizeof buf, &len);
+        if (c == 0) {
+            EXPECT_EQ(e, ESC_OK);
+            EXPECT_EQ(len, sizeof ok);
+            EXPECT_MEM(buf, ok, sizeof ok);
+        } else {
+            EXPECT_EQ(e, c == 3 ? ESC_ERR_PCSC : ESC_ERR_PROTOCOL);
+            EXPECT_EQ(len, 0);
+        }
+        pcscd_card_close(s);
+        close(other);
+    }
+}
+
 /* A transaction pcscd refused: the batch says why, and the stream stays in step (the
  * readers asked after it are read right). */
 static void test_refused_begin_in_step(void)
@@ -267,6 +311,7 @@ int main(void)
     RUN(test_batch_one_write_leaves_card);
     RUN(test_close_leaves_card);
     RUN(test_long_answer_refused);
+    RUN(test_lone_transmit_answer);
     RUN(test_refused_begin_in_step);
     RUN(test_refused_version);
     RUN(test_silent_pcscd);

@@ -302,6 +302,15 @@ static void test_decode_agrees_with_split_then_decode(void)
         "s=5&msg_type=12&new_pin=a+b",
         "msg_type=0012",
         "msg_type=9&key%3Dwith%26=val%26ue",
+        /* msg_type read with the first field when it leads with one or two digits */
+        "msg_type=9",
+        "msg_type=99&a=b",
+        "msg_type=100&a=b",
+        "msg_type=7&msg_type=8",
+        "msg_type=&msg_type=8",
+        "msg_type=1a&b=c",
+        "msg_type=12=3&b=c",
+        "msg_type=4&&=x&pdu_data=%4",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         agree((const unsigned char *)cases[i], strlen(cases[i]), true);
@@ -589,6 +598,57 @@ static void test_encode_numbers(void)
     EXPECT(tps_enc_frame(&e, NULL) == NULL);
 }
 
+/* Look-ups compare a key's first 8 bytes and its length first: keys that share a prefix, are
+ * prefixes of one another, or differ only past byte 8 must still be told apart, escaped keys
+ * and kvlist keys included. */
+static void test_lookup_similar_keys(void)
+{
+    static struct tps_msg m;
+    const char *s = "msg_type=16&required_parameter0=a&required_parameter1=b&pdu=c&pdu_=d"
+                    "&pdu_size=7&pdu_data=%41&p%64u_dat=e&pdu_datax=f&x=g&abcdefgh=h&abcdefgi=i";
+    EXPECT_EQ(tps_msg_decode(&m, s, strlen(s)), 0);
+    EXPECT_STR(tps_msg_str(&m, "required_parameter1"), "b");
+    EXPECT_STR(tps_msg_str(&m, "required_parameter0"), "a");
+    EXPECT(tps_msg_get(&m, "required_parameter2") == NULL);
+    EXPECT(tps_msg_get(&m, "required_paramete") == NULL);
+    EXPECT_STR(tps_msg_str(&m, "pdu"), "c");
+    EXPECT_STR(tps_msg_str(&m, "pdu_"), "d");
+    EXPECT_STR(tps_msg_str(&m, "pdu_data"), "A");
+    EXPECT_STR(tps_msg_str(&m, "pdu_dat"), "e");
+    EXPECT_STR(tps_msg_str(&m, "pdu_datax"), "f");
+    EXPECT_STR(tps_msg_str(&m, "x"), "g");
+    EXPECT_STR(tps_msg_str(&m, "abcdefgi"), "i");
+    EXPECT(tps_msg_get(&m, "pd") == NULL);
+    EXPECT(tps_msg_get(&m, "") == NULL);
+    long v = 0;
+    EXPECT_EQ(tps_msg_long(&m, "pdu_size", 0, 10, &v), 0);
+    EXPECT_EQ(v, 7);
+    EXPECT_EQ(tps_msg_long(&m, "pdu_size", 0, 6, &v), -1);
+    EXPECT_EQ(m.type, 16);
+    /* a short key decoded over a longer skipped one: no byte of the skipped key in its k8 */
+    const char *t = "msg_type=1&abcdefghij&ab=1";
+    EXPECT_EQ(tps_msg_decode(&m, t, strlen(t)), 0);
+    EXPECT_STR(tps_msg_str(&m, "ab"), "1");
+    /* the message type: the first msg_type, a number 0..99 whatever the path that reads it */
+    EXPECT_EQ(tps_msg_decode(&m, "msg_type=7&msg_type=8", 21), 0);
+    EXPECT_EQ(m.type, 7);
+    EXPECT_EQ(tps_msg_decode(&m, "a=b&msg_type=42", 15), 0);
+    EXPECT_EQ(m.type, 42);
+    EXPECT_EQ(tps_msg_decode(&m, "msg_type=07", 11), 0);
+    EXPECT_EQ(m.type, 7);
+    EXPECT_EQ(tps_msg_decode(&m, "msg_type=12=3", 13), -1);
+    EXPECT_EQ(m.type, -1);
+    EXPECT_EQ(tps_msg_decode(&m, "msg_type=100", 12), -1);
+    EXPECT_EQ(tps_msg_decode(&m, "msg_type=5&k=%G1", 16), -1);
+    EXPECT_EQ(m.type, -1);
+    EXPECT_EQ(m.n, 0);
+    const unsigned char kv[] = "id=UID&name=User ID&type=string";
+    EXPECT_EQ(tps_kvlist_decode(&m, kv, sizeof kv - 1), 0);
+    EXPECT_STR(tps_msg_str(&m, "name"), "User ID");
+    EXPECT_STR(tps_msg_str(&m, "type"), "string");
+    tps_msg_wipe(&m);
+}
+
 int main(void)
 {
     RUN(test_encode_pdu_response);
@@ -613,5 +673,6 @@ int main(void)
     RUN(test_names);
     RUN(test_wipe_clears_secrets);
     RUN(test_encode_numbers);
+    RUN(test_lookup_similar_keys);
     return check_status();
 }
