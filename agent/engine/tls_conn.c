@@ -8,8 +8,10 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 static void seterr(char *err, size_t errlen, const char *msg)
 {
@@ -60,10 +62,59 @@ static esc_err failed(SSL *ssl, int e, char *err, size_t errlen)
     return rc;
 }
 
+/* OpenSSL's socket BIO writes with write(2): to a TPS that has closed its side, that raises
+ * SIGPIPE, which kills a process that does not ignore it (the agent's modes differ, and the
+ * engine does not own the process's signals). This BIO is the socket BIO with its write done
+ * by send(2) with MSG_NOSIGNAL: EPIPE instead. */
+static BIO_METHOD *nosig_method;
+static pthread_once_t nosig_once = PTHREAD_ONCE_INIT;
+
+static int nosig_write(BIO *b, const char *in, int inl)
+{
+    int fd = -1;
+    ssize_t r;
+    BIO_get_fd(b, &fd);
+    BIO_clear_retry_flags(b);
+    if (inl <= 0)
+        return 0;
+    r = send(fd, in, (size_t)inl, MSG_NOSIGNAL);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_write(b);
+    return (int)r;
+}
+
+static void nosig_init(void)
+{
+    const BIO_METHOD *sock = BIO_s_socket();
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                 "socket without SIGPIPE");
+    if (m && BIO_meth_set_write(m, nosig_write) == 1 &&
+        BIO_meth_set_read(m, BIO_meth_get_read(sock)) == 1 &&
+        BIO_meth_set_puts(m, BIO_meth_get_puts(sock)) == 1 &&
+        BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(sock)) == 1 &&
+        BIO_meth_set_create(m, BIO_meth_get_create(sock)) == 1 &&
+        BIO_meth_set_destroy(m, BIO_meth_get_destroy(sock)) == 1)
+        nosig_method = m;
+    else
+        BIO_meth_free(m);
+}
+
+/* ssl's BIO on fd (not closed with it). 0, or -1 (no memory). */
+static int attach(SSL *ssl, int fd)
+{
+    pthread_once(&nosig_once, nosig_init);
+    BIO *b = nosig_method ? BIO_new(nosig_method) : NULL;
+    if (!b)
+        return -1;
+    BIO_set_fd(b, fd, BIO_NOCLOSE);
+    SSL_set_bio(ssl, b, b);
+    return 0;
+}
+
 esc_err tls_conn_handshake(SSL *ssl, int fd, uint64_t deadline_ms, struct op_stop *stop, char *err,
                            size_t errlen)
 {
-    if (SSL_set_fd(ssl, fd) != 1) {
+    if (attach(ssl, fd) != 0) {
         ERR_clear_error();
         seterr(err, errlen, "An internal error stopped the conversation with the token server.");
         return ESC_ERR_INTERNAL;

@@ -316,7 +316,7 @@ enum tps_io_rc tps_io_recv(struct tps_conv_io *io, char *buf, size_t cap, size_t
 enum tps_io_rc tps_io_send(struct tps_conv_io *io, const char *buf, size_t len, size_t *n)
 {
     *n = 0;
-    if (io->ssl) { /* SIGPIPE: ignored by the programs (main_agent.c, main_escctl.c) */
+    if (io->ssl) { /* a closed peer: EPIPE, not SIGPIPE (tls_conn.c's BIO) */
         ERR_clear_error();
         int r = SSL_write_ex(io->ssl, buf, len, n);
         return r == 1 ? TPS_IO_OK : ssl_rc(io, r);

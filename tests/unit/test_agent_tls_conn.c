@@ -77,6 +77,7 @@ struct server {
     SSL_CTX *ctx;
     int fd;
     bool silent; /* takes the connection, says nothing */
+    bool hangup; /* closes right after the handshake */
     int reused;  /* -1: the handshake failed */
 };
 
@@ -85,14 +86,22 @@ static void *serve(void *arg)
     struct server *s = arg;
     SSL *ssl = SSL_new(s->ctx);
     char buf[64];
+    sigset_t pipe;
+    /* the server's writes may meet a closed client: its SIGPIPE stays with this thread, the
+     * client's side (the code under test) runs with SIGPIPE's default action */
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     s->reused = -1;
     if (ssl && SSL_set_fd(ssl, s->fd) == 1 && SSL_accept(ssl) == 1) {
         s->reused = SSL_session_reused(ssl);
-        /* a byte for the client to read: reading it takes in the session tickets */
-        if (SSL_write(ssl, "k", 1) == 1)
-            while (SSL_read(ssl, buf, sizeof buf) > 0) {
-            }
-        SSL_shutdown(ssl);
+        if (!s->hangup) {
+            /* a byte for the client to read: reading it takes in the session tickets */
+            if (SSL_write(ssl, "k", 1) == 1)
+                while (SSL_read(ssl, buf, sizeof buf) > 0) {
+                }
+            SSL_shutdown(ssl);
+        }
     }
     SSL_free(ssl);
     ERR_clear_error();
@@ -264,6 +273,35 @@ static void test_deadline_and_stop(void)
     tls_share_give(sh);
 }
 
+/* A TPS that closed its side: writing to it fails (EPIPE), it does not kill the process with
+ * SIGPIPE, whose default action this test keeps (the agent's hand-off modes do too). */
+static void test_peer_gone_no_sigpipe(void)
+{
+    char err[256];
+    int sv[2];
+    size_t n = 0;
+    struct server s = {.ctx = srv, .hangup = true};
+    struct tls_share *sh = share_now(4);
+    EXPECT(sh != NULL);
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    s.fd = sv[1];
+    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    pthread_create(&s.t, NULL, serve, &s);
+    SSL *ssl = tls_share_ssl(sh, "127.0.0.1:443");
+    EXPECT(ssl != NULL);
+    EXPECT_EQ(tls_conn_expect(ssl, "127.0.0.1"), 0);
+    EXPECT_EQ(tls_conn_handshake(ssl, sv[0], FAR, NULL, err, sizeof err), ESC_OK);
+    pthread_join(s.t, NULL); /* the server has closed its end */
+    int r = 1;
+    for (int i = 0; i < 4 && r == 1; i++) /* the first write may still find room */
+        r = SSL_write_ex(ssl, "s=1&msg_type=3", 14, &n);
+    EXPECT(r != 1);
+    SSL_free(ssl);
+    ERR_clear_error();
+    close(sv[0]);
+    tls_share_give(sh);
+}
+
 int main(void)
 {
     EVP_PKEY *ck = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -272,7 +310,6 @@ int main(void)
     X509 *other = make_cert("Other CA", NULL, ok, NULL, NULL);
     char path[128];
     FILE *f;
-    signal(SIGPIPE, SIG_IGN); /* as the programs do (tps_conv_io.c) */
     if (!mkdtemp(dir))
         return 1;
     snprintf(path, sizeof path, "%s/ca.pem", dir);
@@ -291,6 +328,7 @@ int main(void)
     RUN(test_new_reading_not_resumed);
     RUN(test_names_and_chain);
     RUN(test_deadline_and_stop);
+    RUN(test_peer_gone_no_sigpipe);
     SSL_CTX_free(srv);
     SSL_CTX_free(srv_other);
     X509_free(ca);
