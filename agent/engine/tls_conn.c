@@ -69,6 +69,17 @@ static esc_err failed(SSL *ssl, int e, char *err, size_t errlen)
 static BIO_METHOD *nosig_method;
 static pthread_once_t nosig_once = PTHREAD_ONCE_INIT;
 
+static char goodbye_mark; /* the BIO's app data once the conversation is over */
+
+/* The writes after the end of the operation (tls_conn_goodbye) go through here: a call site of
+ * their own, so that the fault walk (tests/integration/fault_walk.sh) can tell them from the
+ * conversation's, whose failure must end it. */
+static __attribute__((noinline)) ssize_t send_goodbye(int fd, const char *in, size_t n)
+{
+    ssize_t r = send(fd, in, n, MSG_NOSIGNAL);
+    return r < 0 ? -1 : r; /* work after the call: no tail call, the call site stays here */
+}
+
 static int nosig_write(BIO *b, const char *in, int inl)
 {
     int fd = -1;
@@ -77,7 +88,10 @@ static int nosig_write(BIO *b, const char *in, int inl)
     BIO_clear_retry_flags(b);
     if (inl <= 0)
         return 0;
-    r = send(fd, in, (size_t)inl, MSG_NOSIGNAL);
+    if (BIO_get_app_data(b) == &goodbye_mark)
+        r = send_goodbye(fd, in, (size_t)inl);
+    else
+        r = send(fd, in, (size_t)inl, MSG_NOSIGNAL);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         BIO_set_retry_write(b);
     return (int)r;
@@ -148,4 +162,11 @@ esc_err tls_conn_handshake(SSL *ssl, int fd, uint64_t deadline_ms, struct op_sto
         }
         /* POLLERR, POLLHUP: the next SSL_connect says what happened */
     }
+}
+
+void tls_conn_goodbye(SSL *ssl)
+{
+    BIO *b = SSL_get_wbio(ssl);
+    if (b)
+        (void)BIO_set_app_data(b, &goodbye_mark);
 }

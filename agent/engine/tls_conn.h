@@ -4,7 +4,8 @@
  * The peer's certificate chain is verified against the context's trust anchors, and its name
  * against the host of the URL (a DNS name, or an IP address matched against the certificate's
  * IP addresses), as libcurl does with CURLOPT_SSL_VERIFYPEER and VERIFYHOST 2; the name goes
- * in SNI unless it is an IP address. */
+ * in SNI unless it is an IP address. The SSL writes with send(MSG_NOSIGNAL): a TPS that has
+ * closed its side gives EPIPE, not a SIGPIPE that would end the process. */
 #ifndef ESC_TLS_CONN_H
 #define ESC_TLS_CONN_H
 
@@ -25,5 +26,9 @@ int tls_conn_expect(SSL *ssl, const char *host);
  * ESC_ERR_TPS_TIMEOUT, or stop's reason. */
 esc_err tls_conn_handshake(SSL *ssl, int fd, uint64_t deadline_ms, struct op_stop *stop, char *err,
                            size_t errlen);
+
+/* The operation is over: what ssl writes from now on (the upload's last chunk, close_notify)
+ * is a goodbye whose failure changes nothing. */
+void tls_conn_goodbye(SSL *ssl);
 
 #endif

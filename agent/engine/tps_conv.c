@@ -293,6 +293,7 @@ static int handle_message(struct conv *c, const char *payload, size_t len)
     case TPS_CONV_DONE:
         /* the end of our upload, "0\r\n\r\n" (HTTP/1.1 wants it; the TPS does not wait for
          * it, so failing to send it is no failure) */
+        tps_io_goodbye(&c->io);
         (void)queue_chunk(c, "", 0);
         c->done = true;
         return 0;

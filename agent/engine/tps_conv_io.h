@@ -26,6 +26,7 @@ struct tps_conv_io {
     SSL *ssl;                     /* our TLS on the socket, or NULL */
     short want;                   /* over ssl: what the last TPS_IO_AGAIN waits for */
     bool drained;                 /* over ssl: nothing left in OpenSSL's buffers */
+    bool goodbye;                 /* the operation is over (tps_io_goodbye) */
     struct tls_share *share;      /* the TLS context and session cache in use, or NULL */
     char peer[TLS_SHARE_PEER_SZ]; /* "host:port": the sessions' key (ssl's ex_data) */
 };
@@ -48,6 +49,9 @@ long tps_io_connects(struct tps_conv_io *io);
 enum tps_io_rc tps_io_recv(struct tps_conv_io *io, char *buf, size_t cap, size_t *n);
 /* Write up to len bytes (*n of them went). */
 enum tps_io_rc tps_io_send(struct tps_conv_io *io, const char *buf, size_t len, size_t *n);
+/* The operation is over: what is sent from now on (the upload's last chunk, TLS's
+ * close_notify) is a goodbye whose failure changes nothing (its own call site: fault_walk). */
+void tps_io_goodbye(struct tps_conv_io *io);
 /* Wait up to ms for the socket to be readable (out: writable). 1 ready, 0 not yet, -1 error. */
 int tps_io_wait(struct tps_conv_io *io, bool out, int ms);
 /* Close the connection and free everything (idempotent on a zeroed io). */
