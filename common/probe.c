@@ -47,6 +47,10 @@ static void note_cert(struct probe_facts *f, struct certs_seen *cs, const uint8_
             f->err = ESC_ERR_BAD_CERT;
         return;
     }
+    uint64_t h = f->certs_id ? f->certs_id : 14695981039346656037ull; /* FNV-1a 64 */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ der[i]) * 1099511628211ull;
+    f->certs_id = h ? h : 1;
     if (cs->n == 0) {
         snprintf(f->subject, sizeof f->subject, "%s", ci.subject);
         snprintf(f->issuer, sizeof f->issuer, "%s", ci.issuer);

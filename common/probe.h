@@ -88,6 +88,9 @@ struct probe_facts {
     char phone_home_url[PROBE_URL_MAX]; /* issuer info */
     size_t ncerts;
     int64_t not_after; /* latest notAfter of the certificates (0 if none) */
+    uint64_t certs_id; /* the certificates read, in order (FNV-1a of their DER; 0: none read):
+                          tells a renewal from the same certificates read again, even one
+                          issued within the same second as the old (agent/engine/op_outcome.c) */
     char subject[256]; /* subject of the first certificate */
     char issuer[256];  /* issuer of the first certificate */
     unsigned elapsed_ms;

@@ -26,6 +26,17 @@ static bool readable(const struct probe_facts *f)
     }
 }
 
+/* New certificates on the card, not the old ones read again: a later notAfter, or other
+ * certificates (their DER differs) that expire no sooner. A renewal within the same second as
+ * the last issuance has the same notAfter: the certificates themselves tell it. */
+static bool renewed(const struct probe_facts *before, const struct probe_facts *after)
+{
+    if (after->not_after > before->not_after)
+        return true;
+    return after->not_after == before->not_after && after->certs_id != 0 && before->certs_id != 0 &&
+           after->certs_id != before->certs_id;
+}
+
 static char lower(char c)
 {
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
@@ -106,14 +117,13 @@ static esc_err check_success(int op, const struct probe_facts *before,
                      after->ncerts, after->ncerts == 1 ? "" : "s", d);
         break;
     case TPS_OP_RENEW:
-        ok = after->state == PROBE_ENROLLED && after->ncerts > 0 &&
-             after->not_after > before->not_after;
+        ok = after->state == PROBE_ENROLLED && after->ncerts > 0 && renewed(before, after);
         if (ok && before->not_after > 0)
             snprintf(s, cap, "The certificates were renewed: valid until %s (before: until %s).", d,
                      d0);
         else if (ok)
             snprintf(s, cap, "The certificates were renewed: valid until %s.", d);
-        else if (after->ncerts > 0 && after->not_after <= before->not_after)
+        else if (after->ncerts > 0 && !renewed(before, after))
             snprintf(words, sizeof words, "they are still valid only until %s", d);
         break;
     case TPS_OP_FORMAT:
@@ -161,8 +171,7 @@ static void explain_failure(int op, const struct probe_facts *before,
     date_of(after->not_after, d, sizeof d);
     bool writes = op == TPS_OP_ENROLL || op == TPS_OP_RENEW || op == TPS_OP_FORMAT;
     if ((op == TPS_OP_ENROLL || op == TPS_OP_RENEW) && after->state == PROBE_ENROLLED &&
-        after->ncerts > 0 &&
-        (before->state != PROBE_ENROLLED || after->not_after > before->not_after)) {
+        after->ncerts > 0 && (before->state != PROBE_ENROLLED || renewed(before, after))) {
         snprintf(more, sizeof more,
                  "the card was written nonetheless: it is enrolled, its certificates valid until "
                  "%s, but the token server may not have recorded it; run the %s again so that "

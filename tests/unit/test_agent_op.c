@@ -76,7 +76,7 @@ static void test_success_needs_the_card(void)
               ESC_OK);
     EXPECT_STR(said, "The card was enrolled: 2 certificates, valid until 2027-01-01.");
 
-    /* renewal: a later notAfter, or it did not happen */
+    /* renewal: a later notAfter or other certificates, or it did not happen */
     EXPECT_EQ(outcome(TPS_OP_RENEW, expired, enrolled, ESC_OK, "x", 100), ESC_OK);
     EXPECT_STR(said,
                "The certificates were renewed: valid until 2027-01-01 (before: until 2026-01-01).");
@@ -84,6 +84,13 @@ static void test_success_needs_the_card(void)
     EXPECT_STR(said, "The token server reported that the certificates were renewed, but it did "
                      "not happen: they are still valid only until 2026-01-01.");
     EXPECT_EQ(outcome(TPS_OP_RENEW, enrolled, enrolled, ESC_OK, "x", 100), ESC_ERR_SERVER);
+    /* renewed within the same second as the last issuance: the same notAfter, other
+     * certificates; the same ones read again are still no renewal */
+    struct probe_facts old = enrolled, fresh = enrolled;
+    old.certs_id = 0x1111;
+    fresh.certs_id = 0x2222;
+    EXPECT_EQ(outcome(TPS_OP_RENEW, old, fresh, ESC_OK, "x", 100), ESC_OK);
+    EXPECT_EQ(outcome(TPS_OP_RENEW, old, old, ESC_OK, "x", 100), ESC_ERR_SERVER);
 
     /* PIN reset: the try counter must show it */
     EXPECT_EQ(outcome(TPS_OP_RESET_PIN, locked, locked, ESC_OK, "x", 100), ESC_ERR_SERVER);
