@@ -3,6 +3,7 @@
  * longer trusted by the long-lived agent. Certificates are made here with OpenSSL. */
 #include "check.h"
 #include "engine/tls_anchors.h"
+#include "testcert.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -38,29 +39,6 @@ static int pem_of(X509 *x, char *out, size_t cap)
     return 0;
 }
 
-static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey, bool ca)
-{
-    X509 *x = X509_new();
-    X509_NAME *n = X509_NAME_new();
-    X509V3_CTX v3;
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), rand() & 0xffffff);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(x, n);
-    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
-    X509_set_pubkey(x, key);
-    X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-    X509_EXTENSION *e =
-        X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
-    X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    X509_sign(x, ikey ? ikey : key, EVP_sha256());
-    X509_NAME_free(n);
-    return x;
-}
-
 /* A CA and a leaf it signed, as PEM. */
 static int make_pair(const char *name, struct pair *p)
 {
@@ -68,8 +46,8 @@ static int make_pair(const char *name, struct pair *p)
     EVP_PKEY *lk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     char cn[64];
     snprintf(cn, sizeof cn, "%s CA", name);
-    X509 *ca = make_cert(cn, ck, NULL, NULL, true);
-    X509 *leaf = make_cert("tps.example.com", lk, ca, ck, false);
+    X509 *ca = testcert_make(cn, NULL, ck, NULL, NULL, true);
+    X509 *leaf = testcert_make("tps.example.com", NULL, lk, ca, ck, false);
     int rc =
         pem_of(ca, p->ca_pem, sizeof p->ca_pem) | pem_of(leaf, p->leaf_pem, sizeof p->leaf_pem);
     X509_free(ca);

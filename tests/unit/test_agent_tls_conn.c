@@ -8,6 +8,7 @@
 #include "engine/tls_anchors.h"
 #include "engine/tls_conn.h"
 #include "engine/tls_share.h"
+#include "testcert.h"
 
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -25,39 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static X509 *make_cert(const char *cn, const char *san, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey)
-{
-    X509 *x = X509_new();
-    X509_NAME *n = X509_NAME_new();
-    X509V3_CTX v3;
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), rand() & 0xffffff);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(x, n);
-    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
-    X509_set_pubkey(x, key);
-    X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
-                                            issuer ? "CA:FALSE" : "critical,CA:TRUE");
-    X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    if (san) {
-        e = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
-        X509_add_ext(x, e, -1);
-        X509_EXTENSION_free(e);
-    }
-    X509_sign(x, ikey ? ikey : key, EVP_sha256());
-    X509_NAME_free(n);
-    return x;
-}
-
 /* The server's context: a leaf for IP 127.0.0.1 and tps.example.com, from CA `ca`. */
 static SSL_CTX *server_ctx(X509 *ca, EVP_PKEY *cakey)
 {
     EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    X509 *leaf = make_cert("tps", "IP:127.0.0.1,DNS:tps.example.com", k, ca, cakey);
+    X509 *leaf = testcert_make("tps", "IP:127.0.0.1,DNS:tps.example.com", k, ca, cakey, false);
     SSL_CTX *c = SSL_CTX_new(TLS_server_method());
     if (c && (SSL_CTX_use_certificate(c, leaf) != 1 || SSL_CTX_use_PrivateKey(c, k) != 1)) {
         SSL_CTX_free(c);
@@ -306,8 +279,8 @@ int main(void)
 {
     EVP_PKEY *ck = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     EVP_PKEY *ok = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    X509 *ca = make_cert("Test TPS CA", NULL, ck, NULL, NULL);
-    X509 *other = make_cert("Other CA", NULL, ok, NULL, NULL);
+    X509 *ca = testcert_make("Test TPS CA", NULL, ck, NULL, NULL, true);
+    X509 *other = testcert_make("Other CA", NULL, ok, NULL, NULL, true);
     char path[128];
     FILE *f;
     if (!mkdtemp(dir))
